@@ -1,0 +1,52 @@
+"""Test doubles for engines: a segmentation engine that knows the synthetic ground truth.
+
+It answers for images it was given the truth of, corrupted by smooth random logit noise so that it
+is confidently wrong in blobs and unsure at boundaries, like a real network. It lives in tests only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import cv2
+import numpy as np
+
+from warp_refine_ros.engines.base import Segmentation
+from warp_refine_ros.labels import LabelSpec
+
+
+def image_key(image: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).hexdigest()
+
+
+class NoisyTruthSegmentation:
+    """g(I) = softmax(margin * onehot(truth) + noise): a segmentation engine with controlled errors."""
+
+    name = "noisy-truth"
+
+    def __init__(self, spec: LabelSpec, *, margin: float = 4.0, noise: float = 2.0, blob: float = 12.0):
+        self.spec = spec
+        self.margin = margin
+        self.noise = noise
+        self.blob = blob
+        self._truth: dict[str, np.ndarray] = {}
+        self.calls = 0
+
+    def remember(self, image: np.ndarray, labels: np.ndarray) -> None:
+        self._truth[image_key(image)] = labels
+
+    def segment(self, image: np.ndarray) -> Segmentation:
+        self.calls += 1
+        key = image_key(image)
+        truth = self._truth[key]
+        rng = np.random.default_rng(int(key[:8], 16))
+        logits = self.margin * self.spec.one_hot(truth)
+        for plane in logits:
+            field = rng.standard_normal(truth.shape).astype(np.float32)
+            field = cv2.GaussianBlur(field, (0, 0), self.blob)
+            plane += self.noise * field / (field.std() + 1e-6)
+        logits -= logits.max(axis=0, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=0, keepdims=True)
+        features = cv2.resize(probs.transpose(1, 2, 0), None, fx=0.25, fy=0.25).transpose(2, 0, 1)
+        return Segmentation(probs.astype(np.float32), np.ascontiguousarray(features, dtype=np.float32))

@@ -1,0 +1,37 @@
+"""OpenCV DIS optical flow: the CPU default motion engine (no weights, runs anywhere)."""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+
+PRESETS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
+
+
+class DisMotion:
+    """Dense Inverse Search flow on grey images; one OpenCV instance per thread (it is stateful)."""
+
+    def __init__(self, preset: str = "fast") -> None:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown DIS preset {preset!r}; choose one of {sorted(PRESETS)}")
+        self.preset = preset
+        self.name = f"dis:{preset}"
+        self._local = threading.local()
+
+    def _dis(self) -> cv2.DISOpticalFlow:
+        dis = getattr(self._local, "dis", None)
+        if dis is None:
+            dis = self._local.dis = cv2.DISOpticalFlow_create(PRESETS[self.preset])
+        return dis
+
+    def flow(self, image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        """Backward flow (H, W, 2) float32: ``image(x) ~ reference(x + flow(x))``."""
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        grey_ref = cv2.cvtColor(reference, cv2.COLOR_RGB2GRAY)
+        return self._dis().calc(grey, grey_ref, None)

@@ -1,0 +1,147 @@
+"""Create engines from files or an engine-set YAML: the backend is chosen by the file suffix.
+
+``dis`` / ``dis:<preset>``  OpenCV DIS optical flow (motion only, no file)
+``.pt``                     our PyTorch checkpoint (architecture, hyper-parameters, class spec, weights)
+``.onnx``                   ONNX Runtime (TensorRT -> CUDA -> CPU providers, as available)
+``.engine`` / ``.plan``     TensorRT, with its JSON sidecar
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from warp_refine_ros.engines.base import MotionEngine, RefinerEngine, SegmentationEngine
+from warp_refine_ros.errors import EngineError
+
+SUFFIXES = (".pt", ".onnx", ".engine", ".plan")
+
+
+@dataclass
+class EngineSet:
+    """The engines one labeling run uses; any of them may be absent if the method does not need it."""
+
+    motion: MotionEngine | None = None
+    segmentation: SegmentationEngine | None = None
+    refiner: RefinerEngine | None = None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, *, device: str = "cpu") -> EngineSet:
+        """Load ``motion``, ``segmentation`` and ``refiner`` entries; paths are relative to the YAML."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise EngineError(f"engine set {path} does not exist") from None
+        except yaml.YAMLError as err:
+            raise EngineError(f"engine set {path} is not valid YAML: {err}") from None
+        unknown = set(data) - {"motion", "segmentation", "refiner", "device"}
+        if unknown:
+            raise EngineError(
+                f"engine set {path}: unknown keys {sorted(unknown)}; "
+                "expected motion, segmentation, refiner, device"
+            )
+        device = str(data.get("device", device))
+
+        def resolve(value: str | None) -> str | None:
+            if value is None or not Path(value).suffix:
+                return value  # absent, or a file-less engine such as "dis"
+            return str((path.parent / value).resolve())
+
+        return cls.from_files(
+            motion=resolve(data.get("motion")),
+            segmentation=resolve(data.get("segmentation")),
+            refiner=resolve(data.get("refiner")),
+            device=device,
+        )
+
+    @classmethod
+    def from_files(
+        cls,
+        *,
+        motion: str | None = "dis",
+        segmentation: str | None = None,
+        refiner: str | None = None,
+        device: str = "cpu",
+    ) -> EngineSet:
+        """Load each engine that is named; ``None`` leaves it out."""
+        return cls(
+            motion=load_motion(motion, device=device) if motion else None,
+            segmentation=load_segmentation(segmentation, device=device) if segmentation else None,
+            refiner=load_refiner(refiner, device=device) if refiner else None,
+        )
+
+    def describe(self) -> dict[str, str | None]:
+        """Engine names for run records and logs."""
+        return {
+            role: getattr(engine, "name", None)
+            for role, engine in (
+                ("motion", self.motion),
+                ("segmentation", self.segmentation),
+                ("refiner", self.refiner),
+            )
+        }
+
+
+def load_motion(name: str, *, device: str = "cpu") -> MotionEngine:
+    """``dis[:preset]`` for OpenCV DIS, or a learned motion engine file (.onnx, .engine)."""
+    if name == "dis" or name.startswith("dis:"):
+        from warp_refine_ros.engines.dis import DisMotion
+
+        try:
+            return DisMotion(name.partition(":")[2] or "fast")
+        except ValueError as err:
+            raise EngineError(str(err)) from None
+    path = _existing(name, "motion")
+    if path.suffix == ".onnx":
+        from warp_refine_ros.engines.onnx_backend import OnnxMotion
+
+        return OnnxMotion(path, device=device)
+    if path.suffix in (".engine", ".plan"):
+        from warp_refine_ros.engines.tensorrt import TensorRTMotion
+
+        return TensorRTMotion(path)
+    raise EngineError(f"motion engine {path}: use 'dis', 'dis:<preset>', an .onnx or a TensorRT .engine file")
+
+
+def load_segmentation(name: str, *, device: str = "cpu") -> SegmentationEngine:
+    """A segmentation engine from a .pt checkpoint, an .onnx file or a TensorRT .engine/.plan."""
+    path = _existing(name, "segmentation")
+    if path.suffix == ".pt":
+        from warp_refine_ros.engines.torch_backend import TorchSegmentation
+
+        return TorchSegmentation(path, device=device)
+    if path.suffix == ".onnx":
+        from warp_refine_ros.engines.onnx_backend import OnnxSegmentation
+
+        return OnnxSegmentation(path, device=device)
+    from warp_refine_ros.engines.tensorrt import TensorRTSegmentation
+
+    return TensorRTSegmentation(path)
+
+
+def load_refiner(name: str, *, device: str = "cpu") -> RefinerEngine:
+    """A refiner engine from a .pt checkpoint, an .onnx file or a TensorRT .engine/.plan."""
+    path = _existing(name, "refiner")
+    if path.suffix == ".pt":
+        from warp_refine_ros.engines.torch_backend import TorchRefiner
+
+        return TorchRefiner(path, device=device)
+    if path.suffix == ".onnx":
+        from warp_refine_ros.engines.onnx_backend import OnnxRefiner
+
+        return OnnxRefiner(path, device=device)
+    from warp_refine_ros.engines.tensorrt import TensorRTRefiner
+
+    return TensorRTRefiner(path)
+
+
+def _existing(name: str, role: str) -> Path:
+    path = Path(name)
+    if path.suffix not in SUFFIXES:
+        raise EngineError(f"{role} engine {name!r}: unknown file type; expected one of {', '.join(SUFFIXES)}")
+    if not path.is_file():
+        raise EngineError(f"{role} engine file {path} does not exist")
+    return path

@@ -1,0 +1,23 @@
+"""The package's exceptions: every user-facing failure is a WarpRefineError with the fix in its text."""
+
+from __future__ import annotations
+
+
+class WarpRefineError(Exception):
+    """Base of every error the command-line tools report without a traceback."""
+
+
+class LabelError(WarpRefineError):
+    """A label image or class spec is malformed."""
+
+
+class EngineError(WarpRefineError):
+    """An engine file is missing, unreadable or incompatible."""
+
+
+class BagError(WarpRefineError):
+    """A bag, topic or message cannot be read as asked."""
+
+
+class DatasetError(WarpRefineError):
+    """An output dataset or label directory is inconsistent."""

@@ -1,0 +1,193 @@
+"""Class specs and label images: ids on disk, per-pixel class probabilities in memory.
+
+On disk a label is a one-channel uint8 PNG whose value is the class id, 255 meaning *ignore*.
+In memory the propagation works on probabilities ``(C, H, W)`` float32 where channel ``c`` is the
+c-th class of the spec; an ignored pixel is the all-zero vector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+from warp_refine_ros.errors import LabelError
+from warp_refine_ros.resources import share_path
+
+IGNORE_ID = 255
+
+
+@dataclass(frozen=True)
+class LabelClass:
+    """One semantic class: the id written in label PNGs, a name and a display colour (RGB)."""
+
+    id: int
+    name: str
+    color: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """An ordered set of classes plus the ignore id; channel ``c`` of a probability map is ``classes[c]``."""
+
+    classes: tuple[LabelClass, ...]
+    ignore_id: int = IGNORE_ID
+
+    def __post_init__(self) -> None:
+        if not self.classes:
+            raise LabelError("class spec has no classes")
+        ids = [c.id for c in self.classes]
+        if len(set(ids)) != len(ids):
+            raise LabelError(f"class spec repeats ids: {sorted(ids)}")
+        if not 0 <= self.ignore_id <= 255:
+            raise LabelError(f"ignore_id {self.ignore_id} does not fit in a uint8 label")
+        for c in self.classes:
+            if not 0 <= c.id <= 255 or c.id == self.ignore_id:
+                raise LabelError(
+                    f"class {c.name!r} has id {c.id}; ids must be 0..255 and differ from "
+                    f"ignore_id {self.ignore_id}"
+                )
+            if len(c.color) != 3 or not all(0 <= v <= 255 for v in c.color):
+                raise LabelError(f"class {c.name!r} colour {c.color} is not [r, g, b] in 0..255")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Class id of each channel, shape (C,), uint8."""
+        return np.array([c.id for c in self.classes], dtype=np.uint8)
+
+    @property
+    def id_to_channel(self) -> np.ndarray:
+        """Lookup table (256,) from label id to channel; ignore and unknown ids map to -1."""
+        table = np.full(256, -1, dtype=np.int16)
+        table[self.ids] = np.arange(self.num_classes)
+        return table
+
+    @property
+    def channel_to_id(self) -> np.ndarray:
+        """Lookup table (256,) from channel index to label id; index 255 (no class) maps to ignore."""
+        table = np.full(256, self.ignore_id, dtype=np.uint8)
+        table[: self.num_classes] = self.ids
+        return table
+
+    @property
+    def palette(self) -> np.ndarray:
+        """Lookup table (256, 3) uint8 from label id to RGB colour; ignore is black."""
+        table = np.zeros((256, 3), dtype=np.uint8)
+        for c in self.classes:
+            table[c.id] = c.color
+        return table
+
+    # --- files ---------------------------------------------------------------------------------
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> LabelSpec:
+        """Read ``classes: [{id, name, color: [r, g, b]}]`` and ``ignore_id`` from a YAML file."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise LabelError(f"class spec {path} does not exist") from None
+        except yaml.YAMLError as err:
+            raise LabelError(f"class spec {path} is not valid YAML: {err}") from None
+        try:
+            return cls.from_dict(data)
+        except LabelError as err:
+            raise LabelError(f"class spec {path}: {err}") from None
+
+    @classmethod
+    def from_dict(cls, data: object) -> LabelSpec:
+        """Build a spec from the parsed YAML mapping (also what ONNX metadata stores)."""
+        if not isinstance(data, dict) or not isinstance(data.get("classes"), list):
+            raise LabelError("expected a mapping with a 'classes' list")
+        classes = []
+        for i, entry in enumerate(data["classes"]):
+            try:
+                classes.append(
+                    LabelClass(int(entry["id"]), str(entry["name"]), tuple(int(v) for v in entry["color"]))
+                )
+            except (KeyError, TypeError, ValueError):
+                raise LabelError(f"class #{i} {entry!r} needs id, name and color [r, g, b]") from None
+        return cls(tuple(classes), int(data.get("ignore_id", IGNORE_ID)))
+
+    def to_dict(self) -> dict:
+        return {
+            "classes": [{"id": c.id, "name": c.name, "color": list(c.color)} for c in self.classes],
+            "ignore_id": self.ignore_id,
+        }
+
+    def to_yaml(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
+
+    @classmethod
+    def default(cls) -> LabelSpec:
+        """Cityscapes' 19 train classes, the default spec."""
+        return cls.from_yaml(share_path("config/classes/cityscapes.yaml"))
+
+    # --- label images ---------------------------------------------------------------------------
+
+    def validate(
+        self, labels: np.ndarray, *, shape: Sequence[int] | None = None, name: str = "label"
+    ) -> np.ndarray:
+        """Check a label image: 2-D uint8, expected ``(H, W)`` if given, only known ids or ignore."""
+        if not isinstance(labels, np.ndarray) or labels.ndim != 2:
+            got = getattr(labels, "shape", type(labels).__name__)
+            raise LabelError(f"{name}: expected a one-channel (H, W) label image, got shape {got}")
+        if labels.dtype != np.uint8:
+            raise LabelError(f"{name}: expected uint8 class ids, got dtype {labels.dtype}")
+        if shape is not None and tuple(labels.shape) != tuple(shape[:2]):
+            raise LabelError(
+                f"{name}: label is {labels.shape[1]}x{labels.shape[0]} but the image is "
+                f"{shape[1]}x{shape[0]} (width x height)"
+            )
+        present = np.flatnonzero(np.bincount(labels.ravel(), minlength=256))
+        unknown = [int(v) for v in present if self.id_to_channel[v] < 0 and v != self.ignore_id]
+        if unknown:
+            raise LabelError(
+                f"{name}: ids {unknown[:10]} are not in the class spec "
+                f"(known: 0..{self.num_classes - 1} as listed, {self.ignore_id} = ignore)"
+            )
+        return labels
+
+    def one_hot(self, labels: np.ndarray) -> np.ndarray:
+        """Label ids (H, W) uint8 -> probabilities (C, H, W) float32; ignore -> all zeros."""
+        channels = self.id_to_channel[labels]
+        return (channels[None] == np.arange(self.num_classes)[:, None, None]).astype(np.float32)
+
+    def to_ids(self, channels: np.ndarray) -> np.ndarray:
+        """Channel indices (H, W) uint8 (255 = none) -> label ids with the ignore id."""
+        return self.channel_to_id[channels]
+
+    def colorize(self, labels: np.ndarray) -> np.ndarray:
+        """Label ids (H, W) -> RGB image (H, W, 3) uint8 using the class colours."""
+        return self.palette[labels]
+
+
+def overlay(image: np.ndarray, color_labels: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """Blend a colourised label image over an RGB image for review."""
+    return cv2.addWeighted(image, 1.0 - alpha, color_labels, alpha, 0.0)
+
+
+def read_label_png(path: str | Path) -> np.ndarray:
+    """Read a one-channel label PNG as uint8 ids, with a clear error for other formats."""
+    path = Path(path)
+    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if data is None:
+        raise LabelError(f"{path}: cannot read as an image (missing or corrupt PNG)")
+    if data.ndim != 2 or data.dtype != np.uint8:
+        raise LabelError(
+            f"{path}: label PNGs must be one-channel 8-bit class ids, got "
+            f"{data.shape[2] if data.ndim == 3 else 1} channel(s) of {data.dtype}"
+        )
+    return data

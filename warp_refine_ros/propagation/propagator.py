@@ -1,0 +1,142 @@
+"""One propagation step Psi between two frames, with each frame's cues computed once.
+
+A :class:`Frame` caches its segmentation and its flows to neighbours, so a frame reached by a
+forward recursion, a backward recursion and a cycle never runs an engine twice on the same input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+
+from warp_refine_ros.engines.base import (
+    MotionEngine,
+    RefinerEngine,
+    Segmentation,
+    SegmentationEngine,
+)
+from warp_refine_ros.errors import EngineError
+from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.propagation.methods import Method
+from warp_refine_ros.propagation.probabilities import (
+    argmax_confidence,
+    inpaint,
+    mask_uncertain,
+    one_hot_channels,
+)
+from warp_refine_ros.propagation.trust import DEFAULT_TAU, trust_mask
+from warp_refine_ros.propagation.warp import sampling_map, warp_probabilities
+
+EngineT = TypeVar("EngineT")
+
+SEMANTIC_CONFIDENCE = 0.9  # semantic-only keeps pixels above this probability (Tao et al.)
+
+
+@dataclass(eq=False)
+class Frame:
+    """An RGB image (H, W, 3) uint8 with its stamp and the engine outputs computed for it so far."""
+
+    image: np.ndarray
+    stamp_ns: int
+    segmentation: Segmentation | None = None
+    flows: dict[int, np.ndarray] = field(default_factory=dict)  # reference stamp -> backward flow
+
+
+class Propagator:
+    """Psi for one method: turns the probabilities of a source frame into those of a target frame."""
+
+    def __init__(
+        self,
+        method: Method | str,
+        spec: LabelSpec,
+        *,
+        motion: MotionEngine | None = None,
+        segmentation: SegmentationEngine | None = None,
+        refiner: RefinerEngine | None = None,
+        tau: float = DEFAULT_TAU,
+    ) -> None:
+        self.method = Method.parse(method)
+        missing = [
+            name
+            for name, needed, engine in (
+                ("motion", self.method.needs_motion, motion),
+                ("segmentation", self.method.needs_segmentation, segmentation),
+                ("refiner", self.method.needs_refiner, refiner),
+            )
+            if needed and engine is None
+        ]
+        if missing:
+            raise EngineError(f"method {self.method} needs a {' and a '.join(missing)} engine")
+        for engine in (segmentation, refiner):
+            if engine is not None and engine.spec.ids.tolist() != spec.ids.tolist():
+                raise EngineError(
+                    f"engine {engine.name} predicts {engine.spec.num_classes} classes "
+                    f"{engine.spec.names[:4]}... but the class spec has {spec.num_classes} "
+                    f"{spec.names[:4]}...; use the spec the engine was trained with (--classes)"
+                )
+        if tau <= 0:
+            raise ValueError(f"tau must be positive, got {tau}")
+        self.spec = spec
+        self.motion = motion
+        self.segmentation = segmentation
+        self.refiner = refiner
+        self.tau = float(tau)
+
+    # --- cues, each computed once per frame or ordered pair -----------------------------------
+
+    def segment(self, frame: Frame) -> Segmentation:
+        """g(I) for the frame, cached on it."""
+        if frame.segmentation is None:
+            frame.segmentation = _required(self.segmentation, "segmentation").segment(frame.image)
+        return frame.segmentation
+
+    def flow(self, target: Frame, source: Frame) -> np.ndarray:
+        """phi from target back to source (where each target pixel lies in source), cached on target."""
+        flow = target.flows.get(source.stamp_ns)
+        if flow is None:
+            motion = _required(self.motion, "motion")
+            flow = target.flows[source.stamp_ns] = motion.flow(target.image, source.image)
+        return flow
+
+    # --- Psi -------------------------------------------------------------------------------------
+
+    def keyframe(self, labels: np.ndarray) -> np.ndarray:
+        """L_t as one-hot probabilities (eq. 2)."""
+        return self.spec.one_hot(labels)
+
+    def step(self, state: np.ndarray, source: Frame, target: Frame) -> np.ndarray:
+        """L*_target = Psi(L*_source) for this propagator's method."""
+        if self.method is Method.SEMANTIC_ONLY:
+            return self.semantic(target)
+        if self.method is Method.MOTION_ONLY:
+            return warp_probabilities(state, sampling_map(self.flow(target, source)))
+        blended = self.warp_inpaint(state, source, target)
+        if self.method is Method.WARP_INPAINT:
+            return blended
+        return self.refine(blended, target)
+
+    def warp_inpaint(self, state: np.ndarray, source: Frame, target: Frame) -> np.ndarray:
+        """Psi^W (eq. 3-6): warp, trust the warp where the images agree, inpaint the rest with g."""
+        sampling = sampling_map(self.flow(target, source))
+        warped = warp_probabilities(state, sampling)  # Lm, eq. 3
+        trusted = trust_mask(target.image, source.image, sampling, self.tau)  # M, eq. 6
+        return inpaint(warped, self.segment(target).probabilities, trusted)  # eq. 5
+
+    def refine(self, blended: np.ndarray, target: Frame) -> np.ndarray:
+        """Psi^R (eq. 8): Omega on the one-hot warp-inpainted labels, the image and g's features."""
+        refiner = _required(self.refiner, "refiner")
+        channels, _ = argmax_confidence(blended)
+        labels = one_hot_channels(channels, self.spec.num_classes)
+        return refiner.refine(labels, target.image, self.segment(target).features)
+
+    def semantic(self, frame: Frame) -> np.ndarray:
+        """Semantic-only labels: g(I) with pixels under 0.9 confidence set to ignore."""
+        return mask_uncertain(self.segment(frame).probabilities, SEMANTIC_CONFIDENCE)
+
+
+def _required(engine: EngineT | None, role: str) -> EngineT:
+    if engine is None:
+        raise EngineError(f"this step needs a {role} engine and none was given")
+    return engine

@@ -1,0 +1,141 @@
+"""Streaming keyframe propagation over one camera's frames with memory bounded by the radius K.
+
+Frames are pushed in order, each with its keyframe label if it has one. A frame after a keyframe
+is labeled at once by the forward recursion; it stays pending until either a keyframe arrives within
+K frames (backward recursion, then fusion) or K more frames have passed. Only pending frames are held,
+so memory is at most K+1 frames whatever the length of the bag.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from warp_refine_ros.propagation.probabilities import argmax_confidence, confidence_to_uint8
+from warp_refine_ros.propagation.propagator import Frame, Propagator
+
+
+@dataclass(frozen=True)
+class Labeling:
+    """Labels of one frame as reached from one keyframe (or fused from two)."""
+
+    labels: np.ndarray  # (H, W) uint8 class ids, ignore id where unknown
+    confidence: np.ndarray  # (H, W) uint8, 255 = certain
+    keyframe_stamp_ns: int
+    offset: int  # signed frames from that keyframe, 0 = the keyframe itself
+
+
+@dataclass(frozen=True)
+class LabeledFrame:
+    """A finished frame: the image it labels and its labeling."""
+
+    frame: Frame
+    labeling: Labeling
+
+
+def fuse(first: Labeling, second: Labeling) -> Labeling:
+    """Per pixel, keep the labeling with the higher confidence weighted by closeness in time.
+
+    A keyframe d frames away gets weight (D - d) / D with D the sum of both distances, so equal
+    confidences go to the nearer keyframe and an untrusted pixel from it (e.g. out of frame) is filled
+    from the other. The result reports the nearer keyframe and its offset.
+    """
+    if abs(second.offset) < abs(first.offset):
+        first, second = second, first
+    near, far = abs(first.offset), abs(second.offset)
+    score_first = first.confidence.astype(np.float32) * far
+    score_second = second.confidence.astype(np.float32) * near
+    take_second = score_second > score_first
+    return Labeling(
+        labels=np.where(take_second, second.labels, first.labels),
+        confidence=np.where(take_second, second.confidence, first.confidence),
+        keyframe_stamp_ns=first.keyframe_stamp_ns,
+        offset=first.offset,
+    )
+
+
+@dataclass
+class _Pending:
+    frame: Frame
+    index: int
+    forward: Labeling | None
+
+
+class WindowLabeler:
+    """Labels every frame within +-radius of a keyframe, forward and backward, fusing overlaps."""
+
+    def __init__(self, propagator: Propagator, radius: int) -> None:
+        if radius < 0:
+            raise ValueError(f"radius must be >= 0, got {radius}")
+        self.propagator = propagator
+        self.radius = radius
+        self._pending: deque[_Pending] = deque()
+        self._index = -1
+        self._chain: tuple[Frame, np.ndarray, int, int] | None = None  # frame, state, key stamp, offset
+
+    def push(self, frame: Frame, keyframe_labels: np.ndarray | None = None) -> Iterator[LabeledFrame]:
+        """Add the next frame (with its human label if it is a keyframe); yield frames now final."""
+        self._index += 1
+        if keyframe_labels is not None:
+            yield from self._keyframe(frame, keyframe_labels)
+            return
+        forward = self._advance_chain(frame)
+        self._pending.append(_Pending(frame, self._index, forward))
+        while self._pending and self._pending[0].index <= self._index - self.radius:
+            yield from self._finalize(self._pending.popleft())
+
+    def finish(self) -> Iterator[LabeledFrame]:
+        """End of stream: pending frames keep their forward labels (no later keyframe comes)."""
+        while self._pending:
+            yield from self._finalize(self._pending.popleft())
+        self._chain = None
+
+    def _advance_chain(self, frame: Frame) -> Labeling | None:
+        if self._chain is None:
+            return None
+        source, state, key_stamp, offset = self._chain
+        if offset >= self.radius:
+            self._chain = None  # beyond K: stop computing and free the state
+            return None
+        state = self.propagator.step(state, source, frame)
+        self._chain = (frame, state, key_stamp, offset + 1)
+        return self._labeling(state, key_stamp, offset + 1)
+
+    def _keyframe(self, frame: Frame, labels: np.ndarray) -> Iterator[LabeledFrame]:
+        state = self.propagator.keyframe(labels)
+        backward: dict[int, Labeling] = {}
+        source, back_state = frame, state
+        # Every pending frame is within K of this keyframe (older ones were finalized in push).
+        for pending in reversed(self._pending):  # eq. 9-11: from the keyframe back in time
+            back_state = self.propagator.step(back_state, source, pending.frame)
+            source = pending.frame
+            backward[pending.index] = self._labeling(back_state, frame.stamp_ns, pending.index - self._index)
+        while self._pending:
+            pending = self._pending.popleft()
+            yield from self._finalize(pending, backward.get(pending.index))
+        keyframe_labeling = Labeling(
+            labels=labels,
+            confidence=np.full(labels.shape, 255, dtype=np.uint8),
+            keyframe_stamp_ns=frame.stamp_ns,
+            offset=0,
+        )
+        yield LabeledFrame(frame, keyframe_labeling)
+        self._chain = (frame, state, frame.stamp_ns, 0)
+
+    def _finalize(self, pending: _Pending, backward: Labeling | None = None) -> Iterator[LabeledFrame]:
+        if pending.forward is not None and backward is not None:
+            yield LabeledFrame(pending.frame, fuse(pending.forward, backward))
+        elif pending.forward is not None or backward is not None:
+            yield LabeledFrame(pending.frame, pending.forward or backward)
+
+    def _labeling(self, state: np.ndarray, key_stamp: int, offset: int) -> Labeling:
+        channels, confidence = argmax_confidence(state)
+        return Labeling(
+            labels=self.propagator.spec.to_ids(channels),
+            confidence=confidence_to_uint8(confidence),
+            keyframe_stamp_ns=key_stamp,
+            offset=offset,
+        )

@@ -1,0 +1,33 @@
+"""Locate the files shipped beside the code (config/, models/, launch/) in every install layout."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+PACKAGE = "warp_refine_ros"
+
+
+def share_dirs() -> list[Path]:
+    """Candidate roots holding config/ and models/, most specific first.
+
+    A source checkout or editable install keeps them next to the package; a pip or colcon
+    install puts them under ``<prefix>/share/warp_refine_ros``.
+    """
+    candidates = [Path(__file__).resolve().parent.parent, Path(sys.prefix) / "share" / PACKAGE]
+    try:  # colcon overlays: the ament index knows where share/ is.
+        from ament_index_python.packages import get_package_share_directory
+
+        candidates.append(Path(get_package_share_directory(PACKAGE)))
+    except (ImportError, LookupError):  # no ROS 2, or the package is not in the ament index
+        pass
+    return [path for path in candidates if (path / "config").is_dir()]
+
+
+def share_path(relative: str) -> Path:
+    """Absolute path of a shipped file such as ``config/classes/cityscapes.yaml``."""
+    for root in share_dirs():
+        path = root / relative
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"shipped file {relative!r} not found; is {PACKAGE} installed?")
