@@ -50,3 +50,39 @@ class NoisyTruthSegmentation:
         probs /= probs.sum(axis=0, keepdims=True)
         features = cv2.resize(probs.transpose(1, 2, 0), None, fx=0.25, fy=0.25).transpose(2, 0, 1)
         return Segmentation(probs.astype(np.float32), np.ascontiguousarray(features, dtype=np.float32))
+
+
+class KnownShiftMotion:
+    """Exact motion for frames cut from one big picture at known offsets: flow = p_image - p_reference."""
+
+    name = "known-shift"
+
+    def __init__(self) -> None:
+        self._position: dict[str, tuple[float, float]] = {}
+        self.calls = 0
+
+    def remember(self, image: np.ndarray, x: float, y: float) -> None:
+        self._position[image_key(image)] = (x, y)
+
+    def flow(self, image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        px, py = self._position[image_key(image)]
+        rx, ry = self._position[image_key(reference)]
+        flow = np.empty((*image.shape[:2], 2), dtype=np.float32)
+        flow[..., 0] = px - rx
+        flow[..., 1] = py - ry
+        return flow
+
+
+class RecordingRefiner:
+    """Omega double: returns its one-hot input unchanged and records what it was given."""
+
+    name = "recording-refiner"
+
+    def __init__(self, spec: LabelSpec) -> None:
+        self.spec = spec
+        self.inputs: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+
+    def refine(self, labels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
+        self.inputs.append((labels, image, features))
+        return labels.copy()

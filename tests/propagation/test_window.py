@@ -1,0 +1,96 @@
+"""Keyframe scheduling: every frame within +-K labeled once, from the right keyframe, engines run once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import make_panning_sequence
+
+from warp_refine_ros.propagation import Labeling, Method, Propagator, Reach, WindowLabeler, fuse, plan
+
+
+def run_window(propagator, frames, truth, keyframes, radius):
+    labeler = WindowLabeler(propagator, radius)
+    out = []
+    for index, frame in enumerate(frames):
+        out.extend(labeler.push(frame, truth[index] if index in keyframes else None))
+    out.extend(labeler.finish())
+    return out
+
+
+@pytest.mark.parametrize(
+    ("count", "keyframes", "radius"),
+    [(12, [0, 10], 5), (12, [3], 2), (12, [2, 3, 9], 4), (12, [], 3), (12, [0, 6, 11], 0), (12, [5], 20)],
+)
+def test_window_labels_exactly_the_planned_frames(spec, count, keyframes, radius):
+    sequence = make_panning_sequence(spec, count=count)
+    propagator = Propagator(
+        Method.WARP_INPAINT, spec, motion=sequence.motion, segmentation=sequence.segmentation
+    )
+    out = run_window(propagator, sequence.frames, sequence.truth, set(keyframes), radius)
+    index_of = {frame.stamp_ns: i for i, frame in enumerate(sequence.frames)}
+    got = [
+        (index_of[lf.frame.stamp_ns], lf.labeling.offset, index_of[lf.labeling.keyframe_stamp_ns])
+        for lf in out
+    ]
+    expected = [(a.index, a.nearest.offset, a.nearest.keyframe) for a in plan(count, keyframes, radius)]
+    assert got == expected  # each frame once, in order, with its nearest keyframe and signed offset
+
+
+def test_plan_reaches_from_both_sides_and_prefers_the_nearest():
+    assignments = {a.index: a for a in plan(12, [0, 10], 5)}
+    assert assignments[0].nearest == Reach(0, 0)
+    assert assignments[5].nearest == Reach(0, 5) and assignments[5].other == Reach(10, -5)
+    assert assignments[7].nearest == Reach(10, -3) and assignments[7].other is None
+    assert assignments[11].nearest == Reach(10, 1)
+    assert sorted(assignments) == list(range(12))
+    assert [a.index for a in plan(12, [6], 2)] == [4, 5, 6, 7, 8]
+
+
+def test_keyframes_are_written_as_labeled(spec, panning):
+    propagator = Propagator(Method.MOTION_ONLY, spec, motion=panning.motion)
+    out = run_window(propagator, panning.frames, panning.truth, {4}, 2)
+    keyframe = next(lf for lf in out if lf.labeling.offset == 0)
+    assert keyframe.labeling.labels is panning.truth[4]
+    assert (keyframe.labeling.confidence == 255).all()
+
+
+def test_each_frame_is_segmented_once_and_each_pair_flowed_once(spec, panning):
+    propagator = Propagator(
+        Method.WARP_INPAINT, spec, motion=panning.motion, segmentation=panning.segmentation
+    )
+    out = run_window(propagator, panning.frames, panning.truth, {0, 8}, 6)
+    propagated = [lf for lf in out if lf.labeling.offset != 0]
+    # Frames 1..7: forward from 0 (1..6) and backward from 8 (2..7): one g(I) each, 6 + 6 flows.
+    assert len(propagated) == 7 + 3
+    assert panning.segmentation.calls == 10
+    assert panning.motion.calls == 6 + 6 + 3
+
+
+def test_fused_frames_are_better_than_either_direction(spec):
+    sequence = make_panning_sequence(spec, count=11, step=4)
+    propagator = Propagator(Method.MOTION_ONLY, spec, motion=sequence.motion)
+    out = run_window(propagator, sequence.frames, sequence.truth, {0, 10}, 10)
+    fused = {lf.frame.stamp_ns: lf.labeling for lf in out}
+    middle = fused[sequence.frames[7].stamp_ns]
+    assert middle.offset == -3
+    # Forward alone leaves the entering strip unknown; the backward pass from frame 10 knows it.
+    assert (middle.labels != spec.ignore_id).all()
+    assert np.array_equal(middle.labels, sequence.truth[7])
+
+
+def test_fuse_prefers_confidence_weighted_by_closeness():
+    shape = (1, 3)
+    near = Labeling(np.array([[1, 1, 1]], np.uint8), np.array([[200, 10, 100]], np.uint8), 5, 1)
+    far = Labeling(np.array([[2, 2, 2]], np.uint8), np.array([[210, 250, 100]], np.uint8), 9, -3)
+    fused = fuse(far, near)
+    assert fused.labels.shape == shape
+    # weights 3:1 for the nearer keyframe: 600 vs 210 -> near, 30 vs 250 -> far, 300 vs 100 -> near
+    assert fused.labels.tolist() == [[1, 2, 1]]
+    assert fused.confidence.tolist() == [[200, 250, 100]]
+    assert (fused.keyframe_stamp_ns, fused.offset) == (5, 1)
+
+
+def test_negative_radius_is_rejected(spec, panning):
+    with pytest.raises(ValueError, match="radius"):
+        WindowLabeler(Propagator(Method.MOTION_ONLY, spec, motion=panning.motion), -1)
