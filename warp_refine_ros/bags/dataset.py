@@ -1,0 +1,158 @@
+"""The auto-labeled dataset on disk: atomic per-frame files and an append-only manifest.
+
+Layout (see DESIGN.md)::
+
+    OUT/manifest.jsonl  OUT/classes.yaml  OUT/run.json
+    OUT/images/<camera>/<stamp_ns>.png|jpg  OUT/labels/<camera>/<stamp_ns>.png
+    OUT/confidence/<camera>/<stamp_ns>.png  [OUT/color/<camera>/<stamp_ns>.png]
+
+Each file is written to a temporary name and renamed into place, and a frame's manifest line is
+appended only after all its files exist, so the manifest never lists a half-written frame and a rerun
+continues after the last line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from warp_refine_ros.errors import DatasetError
+from warp_refine_ros.labels import LabelSpec, overlay
+from warp_refine_ros.propagation import Labeling
+
+IMAGE_FORMATS = ("png", "jpg")
+
+
+@dataclass(frozen=True)
+class ManifestRecord:
+    """One written frame, as a line of manifest.jsonl; paths are relative to the dataset root."""
+
+    bag: str
+    topic: str
+    camera: str
+    stamp_ns: int
+    image: str
+    label: str
+    confidence: str
+    keyframe_stamp_ns: int
+    offset: int
+    method: str
+    confidence_mean: float
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write bytes to ``path`` through a temporary file in the same directory and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def encode(image: np.ndarray, suffix: str) -> bytes:
+    """PNG/JPEG bytes of an RGB (H, W, 3) or one-channel (H, W) uint8 array."""
+    pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if suffix == ".jpg" else []
+    ok, data = cv2.imencode(suffix, pixels, params)
+    if not ok:
+        raise DatasetError(f"cannot encode a {image.shape} image as {suffix}")
+    return data.tobytes()
+
+
+@dataclass(frozen=True)
+class FrameFiles:
+    """Writes one frame's image, label, confidence (and optional colour overlay) into a dataset root."""
+
+    root: Path
+    spec: LabelSpec
+    method: str
+    image_format: str = "png"
+    color: bool = False
+
+    def write(self, bag: str, topic: str, camera: str, image: np.ndarray, stamp_ns: int, labeling: Labeling):
+        """Write the files atomically and return the manifest record that lists them."""
+        names = {
+            "image": f"images/{camera}/{stamp_ns}.{self.image_format}",
+            "label": f"labels/{camera}/{stamp_ns}.png",
+            "confidence": f"confidence/{camera}/{stamp_ns}.png",
+        }
+        atomic_write(self.root / names["image"], encode(image, f".{self.image_format}"))
+        atomic_write(self.root / names["label"], encode(labeling.labels, ".png"))
+        atomic_write(self.root / names["confidence"], encode(labeling.confidence, ".png"))
+        if self.color:
+            colored = overlay(image, self.spec.colorize(labeling.labels))
+            atomic_write(self.root / f"color/{camera}/{stamp_ns}.png", encode(colored, ".png"))
+        return ManifestRecord(
+            bag=bag,
+            topic=topic,
+            camera=camera,
+            stamp_ns=stamp_ns,
+            keyframe_stamp_ns=labeling.keyframe_stamp_ns,
+            offset=labeling.offset,
+            method=self.method,
+            confidence_mean=round(float(labeling.confidence.mean()) / 255.0, 4),
+            **names,
+        )
+
+
+class Manifest:
+    """OUT/manifest.jsonl: read on open (for resuming), appended one flushed line per frame."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records: list[ManifestRecord] = []
+        if path.exists():
+            self.records = self._load()
+        self._handle = path.open("a", encoding="utf-8")
+
+    def _load(self) -> list[ManifestRecord]:
+        text = self.path.read_text(encoding="utf-8")
+        lines = text.split("\n")
+        complete, tail = lines[:-1], lines[-1]
+        if tail:  # a line cut short by a crash: its files may exist, but it never finished; drop it
+            self.path.write_text("".join(f"{line}\n" for line in complete), encoding="utf-8")
+        records = []
+        for number, line in enumerate(complete, start=1):
+            try:
+                records.append(ManifestRecord(**json.loads(line)))
+            except (json.JSONDecodeError, TypeError) as err:
+                raise DatasetError(
+                    f"{self.path}:{number}: not a manifest record ({err}); "
+                    "was this directory written by another tool? Use a new --out."
+                ) from None
+        return records
+
+    def append(self, record: ManifestRecord) -> None:
+        self._handle.write(json.dumps(asdict(record)) + "\n")
+        self._handle.flush()
+        self.records.append(record)
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def last_stamps(self) -> dict[tuple[str, str], int]:
+        """The newest written stamp per (bag, topic): where a resumed run continues."""
+        last: dict[tuple[str, str], int] = {}
+        for record in self.records:
+            key = (record.bag, record.topic)
+            last[key] = max(last.get(key, record.stamp_ns), record.stamp_ns)
+        return last
+
+    def methods(self) -> set[str]:
+        return {record.method for record in self.records}
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Pretty JSON written atomically."""
+    atomic_write(path, (json.dumps(data, indent=2, default=str) + "\n").encode())

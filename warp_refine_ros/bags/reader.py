@@ -1,0 +1,132 @@
+"""Read camera images and keyframe labels from one rosbag (ROS 1 .bag, ROS 2 directory, .db3, .mcap).
+
+Every failure of the file itself (missing, corrupt, truncated) surfaces as a BagError naming the bag,
+so a multi-bag run can report it and go on with the other bags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+from rosbags.highlevel import AnyReader
+from rosbags.typesys import Stores, get_typestore
+
+from warp_refine_ros.bags.images import (
+    IMAGE_TYPES,
+    decode_compressed,
+    decode_image,
+    decode_label,
+    header_stamp_ns,
+)
+from warp_refine_ros.errors import BagError
+
+
+@dataclass(frozen=True)
+class TopicSummary:
+    """A topic of the bag: message type and count."""
+
+    name: str
+    msgtype: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ImageMessage:
+    """One camera image read from a bag; ``decode()`` turns it into RGB only when it is needed."""
+
+    topic: str
+    stamp_ns: int  # header stamp
+    msg: object
+    compressed: bool
+
+    def decode(self) -> np.ndarray:
+        """The image as (H, W, 3) uint8 RGB."""
+        if self.compressed:
+            return decode_compressed(self.msg, self.topic)  # type: ignore[arg-type]
+        return decode_image(self.msg, self.topic)  # type: ignore[arg-type]
+
+
+def bag_name(path: str | Path) -> str:
+    """The bag's name as recorded in datasets: its file or directory name."""
+    return Path(path).name
+
+
+class BagReader:
+    """A context manager over rosbags' AnyReader for one bag, with image-level iteration."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise BagError(f"bag {self.path} does not exist")
+        store = Stores.ROS1_NOETIC if self.path.suffix == ".bag" else Stores.ROS2_HUMBLE
+        try:
+            self._reader = AnyReader([self.path], default_typestore=get_typestore(store))
+        except Exception as err:  # rosbags raises several types for unreadable files
+            raise BagError(f"{self.path}: cannot open as a rosbag ({type(err).__name__}: {err})") from None
+
+    def __enter__(self) -> BagReader:
+        try:
+            self._reader.open()
+        except Exception as err:
+            raise BagError(f"{self.path}: cannot open as a rosbag ({type(err).__name__}: {err})") from None
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._reader.close()
+
+    @property
+    def topics(self) -> dict[str, TopicSummary]:
+        return {
+            name: TopicSummary(name, info.msgtype or "(mixed)", info.msgcount)
+            for name, info in self._reader.topics.items()
+        }
+
+    def require(self, topic: str, msgtypes: Sequence[str], role: str) -> TopicSummary:
+        """The topic's summary, or a BagError listing the image topics the bag does have."""
+        topics = self.topics
+        summary = topics.get(topic)
+        if summary is None:
+            listing = "\n".join(f"  {t.name} ({t.msgtype}, {t.count} msgs)" for t in topics.values())
+            raise BagError(
+                f"{self.path}: no {role} topic {topic!r}; the bag has:\n{listing or '  (no topics)'}"
+            )
+        if summary.msgtype not in msgtypes:
+            raise BagError(
+                f"{self.path}: {role} topic {topic} has type {summary.msgtype}; "
+                f"expected {' or '.join(msgtypes)}"
+            )
+        return summary
+
+    def images(self, topics: Sequence[str], *, start_ns: int | None = None) -> Iterator[ImageMessage]:
+        """Images of the given topics in recording order (all cameras in one pass), not yet decoded."""
+        for topic in topics:
+            self.require(topic, IMAGE_TYPES, "image")
+        for topic, msgtype, msg in self._messages(topics, start_ns):
+            yield ImageMessage(topic, header_stamp_ns(msg), msg, msgtype.endswith("CompressedImage"))
+
+    def image_stamps(self, topic: str) -> list[int]:
+        """Header stamps of every message on an image topic (reads the topic, decodes no pixels)."""
+        self.require(topic, IMAGE_TYPES, "image")
+        return [header_stamp_ns(msg) for _, _, msg in self._messages([topic], None)]
+
+    def labels(self, topic: str) -> Iterator[tuple[int, np.ndarray]]:
+        """(header stamp, label ids) of every message on a keyframe-label topic."""
+        self.require(topic, ("sensor_msgs/msg/Image",), "label")
+        for _, _, msg in self._messages([topic], None):
+            yield header_stamp_ns(msg), decode_label(msg, topic)
+
+    def _messages(self, topics: Sequence[str], start_ns: int | None) -> Iterator[tuple[str, str, object]]:
+        connections = [c for c in self._reader.connections if c.topic in topics]
+        try:
+            for connection, _, raw in self._reader.messages(connections, start=start_ns):
+                yield connection.topic, connection.msgtype, self._reader.deserialize(raw, connection.msgtype)
+        except BagError:
+            raise
+        except Exception as err:  # a corrupt or truncated file fails deep inside rosbags or its decoders
+            raise BagError(f"{self.path}: corrupt or truncated bag ({type(err).__name__}: {err})") from None

@@ -1,0 +1,189 @@
+"""bag_label: rosbags in, auto-labeled dataset out (see DESIGN.md for the output layout)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from warp_refine_ros.bags import job as label_job
+from warp_refine_ros.cli.common import EXIT_PARTIAL, run_cli
+from warp_refine_ros.engines import EngineSet
+from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.propagation import DEFAULT_TAU, Method
+from warp_refine_ros.resources import share_path
+
+DEFAULT_ENGINES = "config/engines/default.yaml"
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bag_label",
+        description="Propagate sparse keyframe labels through the camera frames of rosbags and write "
+        "an auto-labeled dataset. Every frame within --radius frames of a keyframe is labeled. "
+        "Rerunning the same command continues an interrupted run.",
+    )
+    parser.add_argument(
+        "bags", nargs="+", type=Path, metavar="BAG", help="ROS 1 .bag, ROS 2 bag directory, .db3 or .mcap"
+    )
+    parser.add_argument(
+        "--image-topic",
+        action="append",
+        required=True,
+        dest="image_topics",
+        metavar="TOPIC",
+        help="sensor_msgs/Image or CompressedImage topic; repeat for cameras",
+    )
+    labels = parser.add_mutually_exclusive_group(required=True)
+    labels.add_argument(
+        "--labels",
+        type=Path,
+        metavar="DIR",
+        help="keyframe label PNGs named <stamp_ns>.png (one sub-directory per camera "
+        "when several image topics are given)",
+    )
+    labels.add_argument(
+        "--label-topic",
+        action="append",
+        dest="label_topics",
+        metavar="TOPIC",
+        help="keyframe labels in the bag (mono8/mono16 with the image's stamp); one per "
+        "--image-topic, same order",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output dataset directory")
+    parser.add_argument(
+        "--radius",
+        "-K",
+        type=int,
+        default=10,
+        help="label frames up to this many frames from a keyframe (default 10)",
+    )
+    parser.add_argument(
+        "--method",
+        choices=[m.value for m in Method],
+        default=Method.WARP_REFINE.value,
+        help="propagation method (default warp-refine)",
+    )
+    engines = parser.add_argument_group("engines (default: the shipped CPU engine set)")
+    engines.add_argument(
+        "--engines",
+        type=Path,
+        metavar="YAML",
+        help="engine set YAML with motion, segmentation, refiner entries",
+    )
+    engines.add_argument("--seg", metavar="FILE", help="segmentation engine (.pt, .onnx, .engine)")
+    engines.add_argument("--refiner", metavar="FILE", help="refiner engine (.pt, .onnx, .engine)")
+    engines.add_argument("--motion", metavar="dis|FILE", help="motion engine: dis, dis:<preset> or a file")
+    engines.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument(
+        "--classes",
+        type=Path,
+        metavar="YAML",
+        help="class spec (default: the segmentation engine's, else Cityscapes 19)",
+    )
+    parser.add_argument(
+        "--tau",
+        type=float,
+        default=DEFAULT_TAU,
+        help=f"trust-mask colour distance threshold on 0..255 RGB (default {DEFAULT_TAU:g})",
+    )
+    parser.add_argument(
+        "--stamp-tolerance",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="match keyframe stamps to image stamps within this many ms (default exact)",
+    )
+    parser.add_argument(
+        "--image-format",
+        choices=["png", "jpg"],
+        default="png",
+        help="format of the copied images (default png)",
+    )
+    parser.add_argument("--color", action="store_true", help="also write colour overlays under OUT/color/")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def load_engines(args: argparse.Namespace, method: Method) -> EngineSet:
+    """The engines the method needs, from --engines, single-engine flags, or the shipped default set."""
+    if args.engines is not None:
+        if args.seg or args.refiner or args.motion:
+            raise ValueError("give either --engines YAML or --seg/--refiner/--motion, not both")
+        engines = EngineSet.from_yaml(args.engines, device=args.device)
+    elif args.seg or args.refiner or args.motion:
+        engines = EngineSet.from_files(
+            motion=args.motion or "dis", segmentation=args.seg, refiner=args.refiner, device=args.device
+        )
+    else:
+        engines = EngineSet.from_yaml(share_path(DEFAULT_ENGINES), device=args.device)
+    return EngineSet(
+        motion=engines.motion if method.needs_motion else None,
+        segmentation=engines.segmentation if method.needs_segmentation else None,
+        refiner=engines.refiner if method.needs_refiner else None,
+    )
+
+
+def print_summary(result: label_job.JobResult, method: str) -> None:
+    offsets: Counter = Counter()
+    for report in result.reports:
+        offsets.update(report.offsets)
+    matched = sum(r.keyframes_matched for r in result.reports)
+    unmatched = sum(len(r.keyframes_unmatched) for r in result.reports)
+    skipped = sum(r.frames_skipped for r in result.reports)
+    print(
+        f"{method}: wrote {result.frames_written} frames in {result.seconds:.1f} s "
+        f"({result.frames_written / max(result.seconds, 1e-9):.1f} frames/s)"
+        + (f", {skipped} already done" if skipped else "")
+    )
+    print(f"keyframes: {matched} matched, {unmatched} without an image in the bags' time span")
+    if offsets:
+        print("frames by offset: " + "  ".join(f"{k:+d}:{v}" for k, v in sorted(offsets.items())))
+    for report in result.reports:
+        if report.frames_out_of_order:
+            print(
+                f"warning: {report.bag} {report.topic}: {report.frames_out_of_order} frames with a "
+                "repeated or backwards header stamp were skipped",
+                file=sys.stderr,
+            )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_cli(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = get_parser().parse_args(argv)
+    method = Method.parse(args.method)
+    job = label_job.LabelJob(
+        bags=args.bags,
+        image_topics=args.image_topics,
+        out=args.out,
+        engines=load_engines(args, method),
+        labels_dir=args.labels,
+        label_topics=args.label_topics or [],
+        method=method,
+        radius=args.radius,
+        tau=args.tau,
+        spec=LabelSpec.from_yaml(args.classes) if args.classes else None,
+        stamp_tolerance_ms=args.stamp_tolerance,
+        image_format=args.image_format,
+        color=args.color,
+        progress=not args.no_progress,
+        arguments={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+    )
+    result = label_job.run(job)
+    print_summary(result, str(method))
+    if result.failures:
+        print(
+            f"error: {len(result.failures)} of {len(args.bags)} bags failed; see above. Rerun to retry them.",
+            file=sys.stderr,
+        )
+        return EXIT_PARTIAL
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Per-stage wall-clock accounting (decode, motion, segmentation, refine, write) for run records."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+class StageTimes:
+    """Accumulated seconds and call counts per named stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
+            self.calls[name] += 1
+
+    def merge(self, other: dict[str, dict[str, float]]) -> None:
+        """Add a summary produced by :meth:`summary` (e.g. from a worker process)."""
+        for name, entry in other.items():
+            self.seconds[name] += entry["seconds"]
+            self.calls[name] += int(entry["calls"])
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {
+            name: {
+                "seconds": round(self.seconds[name], 4),
+                "calls": self.calls[name],
+                "ms_per_call": round(1000 * self.seconds[name] / max(self.calls[name], 1), 3),
+            }
+            for name in self.seconds
+        }
+
+
+class TimedEngine:
+    """Wraps an engine so each call of its main method (flow, segment, refine) counts toward a stage."""
+
+    def __init__(self, engine: Any, method: str, stage: str, times: StageTimes) -> None:
+        self._engine = engine
+        self._method = getattr(engine, method)
+        self._method_name = method
+        self._stage = stage
+        self._times = times
+
+    def __getattr__(self, name: str) -> Any:
+        if name == self._method_name:
+            return self._call
+        return getattr(self._engine, name)
+
+    def _call(self, *args: Any) -> Any:
+        with self._times.stage(self._stage):
+            return self._method(*args)
