@@ -13,6 +13,7 @@ continues after the last line.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -106,32 +107,33 @@ class FrameFiles:
         )
 
 
+def read_manifest(path: Path, *, repair: bool = False) -> list[ManifestRecord]:
+    """The complete records of a manifest; ``repair`` also cuts off a last line a crash left unfinished."""
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").split("\n")
+    complete, tail = lines[:-1], lines[-1]
+    if tail and repair:  # its files may exist, but the frame never finished: it will be redone
+        path.write_text("".join(f"{line}\n" for line in complete), encoding="utf-8")
+    records = []
+    for number, line in enumerate(complete, start=1):
+        try:
+            records.append(ManifestRecord(**json.loads(line)))
+        except (json.JSONDecodeError, TypeError) as err:
+            raise DatasetError(
+                f"{path}:{number}: not a manifest record ({err}); "
+                "was this directory written by another tool? Use a new --out."
+            ) from None
+    return records
+
+
 class Manifest:
     """OUT/manifest.jsonl: read on open (for resuming), appended one flushed line per frame."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.records: list[ManifestRecord] = []
-        if path.exists():
-            self.records = self._load()
+        self.records = read_manifest(path, repair=True)
         self._handle = path.open("a", encoding="utf-8")
-
-    def _load(self) -> list[ManifestRecord]:
-        text = self.path.read_text(encoding="utf-8")
-        lines = text.split("\n")
-        complete, tail = lines[:-1], lines[-1]
-        if tail:  # a line cut short by a crash: its files may exist, but it never finished; drop it
-            self.path.write_text("".join(f"{line}\n" for line in complete), encoding="utf-8")
-        records = []
-        for number, line in enumerate(complete, start=1):
-            try:
-                records.append(ManifestRecord(**json.loads(line)))
-            except (json.JSONDecodeError, TypeError) as err:
-                raise DatasetError(
-                    f"{self.path}:{number}: not a manifest record ({err}); "
-                    "was this directory written by another tool? Use a new --out."
-                ) from None
-        return records
 
     def append(self, record: ManifestRecord) -> None:
         self._handle.write(json.dumps(asdict(record)) + "\n")
@@ -141,14 +143,6 @@ class Manifest:
     def close(self) -> None:
         self._handle.close()
 
-    def last_stamps(self) -> dict[tuple[str, str], int]:
-        """The newest written stamp per (bag, topic): where a resumed run continues."""
-        last: dict[tuple[str, str], int] = {}
-        for record in self.records:
-            key = (record.bag, record.topic)
-            last[key] = max(last.get(key, record.stamp_ns), record.stamp_ns)
-        return last
-
     def methods(self) -> set[str]:
         return {record.method for record in self.records}
 
@@ -156,3 +150,26 @@ class Manifest:
 def write_json(path: Path, data: Any) -> None:
     """Pretty JSON written atomically."""
     atomic_write(path, (json.dumps(data, indent=2, default=str) + "\n").encode())
+
+
+def split_by_bag(records: list[ManifestRecord], val_fraction: float) -> dict[str, list[str]]:
+    """Bags for train and val, so frames of one drive never land on both sides.
+
+    Bags are ordered by a hash of their name, so a bag keeps its side when bags are added later
+    and the choice does not depend on the order they were given in.
+    """
+    bags = sorted({r.bag for r in records}, key=lambda name: hashlib.sha1(name.encode()).hexdigest())
+    if len(bags) < 2:
+        raise DatasetError(f"--split needs at least two bags to split by bag; the dataset has {len(bags)}")
+    count = min(max(1, round(val_fraction * len(bags))), len(bags) - 1)
+    return {"train": sorted(bags[count:]), "val": sorted(bags[:count])}
+
+
+def write_splits(root: Path, records: list[ManifestRecord], val_fraction: float) -> dict[str, list[str]]:
+    """OUT/train.txt and OUT/val.txt: one ``image label`` pair of relative paths per line."""
+    sides = split_by_bag(records, val_fraction)
+    for side, bags in sides.items():
+        chosen = set(bags)
+        lines = [f"{r.image} {r.label}\n" for r in records if r.bag in chosen]
+        atomic_write(root / f"{side}.txt", "".join(lines).encode())
+    return sides

@@ -1,29 +1,41 @@
-"""A bag_label run: check the inputs, load engines once, label each bag, record what happened.
+"""A bag_label run: plan every bag, check the inputs, label the windows not yet done, record the run.
 
-Bad input is found before anything is written where it can be (topics, keyframe files, engines);
-a bag that turns out corrupt mid-way is reported and the run goes on with the others.
+Planning (topics, stamps, keyframe matching and validation) happens before anything is written, so
+bad input leaves no partial dataset. A bag that fails to read is reported and the run goes on.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import platform
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
 
-import numpy as np
+from tqdm import tqdm
 
 from warp_refine_ros import __version__
-from warp_refine_ros.bags.dataset import FrameFiles, Manifest, write_json
+from warp_refine_ros.bags.dataset import (
+    FrameFiles,
+    Manifest,
+    ManifestRecord,
+    read_manifest,
+    write_json,
+    write_splits,
+)
 from warp_refine_ros.bags.keyframes import KeyframeSet, camera_name, keyframes_from_directory
-from warp_refine_ros.bags.labeling import StreamReport, label_bag
+from warp_refine_ros.bags.labeling import StreamPlan, StreamReport, label_window, plan_stream, report_for
 from warp_refine_ros.bags.reader import BagReader, bag_name
-from warp_refine_ros.engines import EngineSet
+from warp_refine_ros.bags.windows import Window
+from warp_refine_ros.engines.loading import EngineSet, EngineSources
 from warp_refine_ros.errors import BagError, DatasetError
 from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.propagation import DEFAULT_TAU, Method, Propagator
+from warp_refine_ros.propagation import DEFAULT_TAU, LabeledFrame, Method, Propagator, plan
 from warp_refine_ros.timing import StageTimes, TimedEngine
 
 
@@ -34,7 +46,7 @@ class LabelJob:
     bags: list[Path]
     image_topics: list[str]
     out: Path
-    engines: EngineSet
+    engines: EngineSources
     labels_dir: Path | None = None
     label_topics: list[str] = field(default_factory=list)
     method: Method = Method.WARP_REFINE
@@ -44,8 +56,19 @@ class LabelJob:
     stamp_tolerance_ms: float = 0.0
     image_format: str = "png"
     color: bool = False
+    workers: int = 1
+    ray_address: str | None = None  # "local" for a Ray started on this machine
+    split: float | None = None  # validation fraction: write train/val lists by bag
     progress: bool = True
     arguments: dict = field(default_factory=dict)  # as given on the command line, for run.json
+
+
+@dataclass
+class BagPlan:
+    """One bag's streams, or why it cannot be labeled."""
+
+    bag: Path
+    streams: list[StreamPlan]
 
 
 @dataclass
@@ -62,8 +85,11 @@ class JobResult:
         return sum(report.frames_written for report in self.reports)
 
 
+# --- checks and planning ------------------------------------------------------------------------
+
+
 def check_inputs(job: LabelJob) -> None:
-    """Fail early, before writing, on arguments that cannot work."""
+    """Fail early, before reading or writing, on arguments that cannot work."""
     if not job.bags:
         raise BagError("no bag given")
     names = Counter(bag_name(bag) for bag in job.bags)
@@ -80,48 +106,58 @@ def check_inputs(job: LabelJob) -> None:
         )
     if job.radius < 0:
         raise ValueError(f"--radius must be >= 0, got {job.radius}")
+    if job.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {job.workers}")
+    if job.tau <= 0:
+        raise ValueError(f"--tau must be positive, got {job.tau}")
+    if job.split is not None and not 0 < job.split < 1:
+        raise ValueError(f"--split takes the validation fraction in (0, 1), got {job.split}")
     for bag in job.bags:
         if not bag.exists():
             raise BagError(f"bag {bag} does not exist")
 
 
-def versions() -> dict[str, str]:
-    """Versions of what produced a dataset, for run.json."""
-    import cv2
-    import onnxruntime
-    import rosbags
-
-    found = {
-        "warp_refine_ros": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "opencv": cv2.__version__,
-        "onnxruntime": onnxruntime.__version__,
-        "rosbags": getattr(rosbags, "__version__", "unknown"),
-    }
-    if "torch" in sys.modules:
-        found["torch"] = sys.modules["torch"].__version__
-    return found
-
-
-def _keyframes_from_topics(bag: Path, job: LabelJob, spec: LabelSpec) -> dict[str, KeyframeSet]:
+def _keyframes_from_topics(reader: BagReader, job: LabelJob) -> dict[str, KeyframeSet]:
     """Read each label topic once into compact keyframe sets (PNG bytes in memory)."""
     found = {}
-    with BagReader(bag) as reader:
-        for image_topic, label_topic in zip(job.image_topics, job.label_topics, strict=True):
-            keyframes = KeyframeSet(camera_name(image_topic), f"{bag}:{label_topic}")
-            for stamp, labels in reader.labels(label_topic):
-                spec.validate(labels, name=f"{bag}:{label_topic} @ {stamp}")
-                keyframes.add_labels(stamp, labels)
-            found[keyframes.camera] = keyframes
+    for image_topic, label_topic in zip(job.image_topics, job.label_topics, strict=True):
+        keyframes = KeyframeSet(camera_name(image_topic), f"{reader.path}:{label_topic}")
+        for stamp, labels in reader.labels(label_topic):
+            keyframes.add_labels(stamp, labels)
+        found[keyframes.camera] = keyframes
     return found
 
 
-def _validate_directory_keyframes(keyframes: dict[str, KeyframeSet], spec: LabelSpec) -> None:
-    """Reject any keyframe PNG with unknown ids before anything is written (sizes are checked per image)."""
-    for keyframe_set in keyframes.values():
-        for stamp in keyframe_set.stamps:
-            spec.validate(keyframe_set.load(stamp), name=keyframe_set.name(stamp))
+def plan_bags(job: LabelJob, spec: LabelSpec) -> tuple[list[BagPlan], dict[str, str]]:
+    """Plan every bag; a bag that cannot be read is a failure, a bad keyframe stops the run."""
+    cameras = [camera_name(topic) for topic in job.image_topics]
+    shared = keyframes_from_directory(job.labels_dir, cameras) if job.labels_dir else None
+    plans, failures = [], {}
+    tolerance = int(job.stamp_tolerance_ms * 1e6)
+    for bag in job.bags:
+        try:
+            with BagReader(bag) as reader:
+                keyframes = shared or _keyframes_from_topics(reader, job)
+                streams = [
+                    plan_stream(
+                        reader,
+                        bag_name(bag),
+                        topic,
+                        keyframes[camera_name(topic)],
+                        spec,
+                        radius=job.radius,
+                        tolerance_ns=tolerance,
+                    )
+                    for topic in job.image_topics
+                ]
+            plans.append(BagPlan(bag, streams))
+        except BagError as err:
+            failures[str(bag)] = str(err)
+            print(f"error: {err}", file=sys.stderr)
+    return plans, failures
+
+
+# --- output ---------------------------------------------------------------------------------------
 
 
 def prepare_output(job: LabelJob, spec: LabelSpec) -> Manifest:
@@ -143,61 +179,257 @@ def prepare_output(job: LabelJob, spec: LabelSpec) -> Manifest:
     return manifest
 
 
-def run(job: LabelJob) -> JobResult:
+def versions() -> dict[str, str]:
+    """Versions of what produced a dataset, for run.json."""
+    found = {"warp_refine_ros": __version__, "python": platform.python_version()}
+    for package in ("numpy", "opencv-python-headless", "onnxruntime", "rosbags", "torch", "tensorrt"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+# --- labeling -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a worker needs to build the same propagator as the driver (picklable)."""
+
+    engines: EngineSources
+    method: Method
+    spec: LabelSpec
+    tau: float
+    radius: int
+
+
+def load_engines(sources: EngineSources, method: Method) -> EngineSet:
+    """Load the engines the method needs and only those."""
+    return sources.load(
+        motion=method.needs_motion, segmentation=method.needs_segmentation, refiner=method.needs_refiner
+    )
+
+
+def build_propagator(settings: Settings, times: StageTimes, loaded: EngineSet | None = None) -> Propagator:
+    """A propagator over the method's engines (loaded here unless given), each timed into its stage."""
+    method = settings.method
+    loaded = loaded or load_engines(settings.engines, method)
+    return Propagator(
+        method,
+        settings.spec,
+        motion=TimedEngine(loaded.motion, "flow", "motion", times) if loaded.motion else None,
+        segmentation=TimedEngine(loaded.segmentation, "segment", "segmentation", times)
+        if loaded.segmentation
+        else None,
+        refiner=TimedEngine(loaded.refiner, "refine", "refine", times) if loaded.refiner else None,
+        tau=settings.tau,
+    )
+
+
+@dataclass(frozen=True)
+class WindowTask:
+    """Consecutive windows of one stream for one worker; frames in ``done`` are not rewritten."""
+
+    bag: Path
+    plan: StreamPlan
+    windows: tuple[Window, ...]
+    done: frozenset[int]
+
+
+def run_task(
+    task: WindowTask,
+    propagator: Propagator,
+    radius: int,
+    files: FrameFiles,
+    sink: Callable[[ManifestRecord], None],
+    times: StageTimes,
+) -> None:
+    """Label a task's windows; each frame's files are written before its record goes to ``sink``."""
+    index = task.plan.index
+    camera = camera_name(index.topic)
+
+    def write(labeled: LabeledFrame) -> None:
+        if labeled.frame.stamp_ns in task.done:
+            return
+        frame = labeled.frame
+        with times.stage("write"):
+            record = files.write(
+                index.bag, index.topic, camera, frame.image, frame.stamp_ns, labeled.labeling
+            )
+        sink(record)
+
+    with BagReader(task.bag) as reader:
+        for window in task.windows:
+            label_window(reader, task.plan, window, propagator, radius, write, times)
+
+
+def tasks_for(
+    plans: list[BagPlan], done: set[tuple[str, str, int]], frames_per_task: int
+) -> Iterator[WindowTask]:
+    """Group each stream's unfinished windows into tasks of about ``frames_per_task`` frames."""
+    for bag_plan in plans:
+        for stream in bag_plan.streams:
+            index = stream.index
+            finished = frozenset(
+                i for i, stamp in enumerate(index.stamps) if (index.bag, index.topic, stamp) in done
+            )
+            batch: list[Window] = []
+            for window in stream.windows:
+                if window.planned <= finished:
+                    continue
+                batch.append(window)
+                if sum(len(w.planned) for w in batch) >= frames_per_task:
+                    yield WindowTask(bag_plan.bag, stream, tuple(batch), _stamps(stream, finished))
+                    batch = []
+            if batch:
+                yield WindowTask(bag_plan.bag, stream, tuple(batch), _stamps(stream, finished))
+
+
+def _stamps(stream: StreamPlan, indices: frozenset[int]) -> frozenset[int]:
+    return frozenset(stream.index.stamps[i] for i in indices)
+
+
+# --- execution ------------------------------------------------------------------------------------
+
+_WORKER_PROPAGATORS: dict[Settings, Propagator] = {}
+_WORKER_TIMES = StageTimes()
+
+
+def worker_run(task: WindowTask, settings: Settings, files: FrameFiles) -> tuple[list[ManifestRecord], dict]:
+    """Run one task in a worker process (pool or Ray); engines are loaded once per process."""
+    propagator = _WORKER_PROPAGATORS.get(settings)
+    if propagator is None:
+        propagator = _WORKER_PROPAGATORS[settings] = build_propagator(settings, _WORKER_TIMES)
+    before = _WORKER_TIMES.summary()
+    records: list[ManifestRecord] = []
+    run_task(task, propagator, settings.radius, files, records.append, _WORKER_TIMES)
+    return records, _difference(_WORKER_TIMES.summary(), before)
+
+
+def _difference(after: dict, before: dict) -> dict:
+    return {
+        name: {
+            "seconds": entry["seconds"] - before.get(name, {}).get("seconds", 0.0),
+            "calls": entry["calls"] - before.get(name, {}).get("calls", 0),
+        }
+        for name, entry in after.items()
+    }
+
+
+class Progress:
+    """One bar per (bag, camera), counting frames written toward the frames still to write."""
+
+    def __init__(self, remaining: dict[tuple[str, str], int], enabled: bool) -> None:
+        self.bars = {}
+        for position, (key, total) in enumerate(remaining.items()):
+            self.bars[key] = tqdm(
+                total=total,
+                desc=f"{key[0]} {camera_name(key[1])}",
+                unit="frame",
+                position=position,
+                disable=not enabled,
+                dynamic_ncols=True,
+            )
+
+    def update(self, record: ManifestRecord) -> None:
+        self.bars[(record.bag, record.topic)].update()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def execute(
+    tasks: list[WindowTask],
+    settings: Settings,
+    files: FrameFiles,
+    sink: Callable[[ManifestRecord], None],
+    times: StageTimes,
+    *,
+    workers: int,
+    ray_address: str | None,
+    loaded: EngineSet | None = None,
+) -> None:
+    """Run the tasks here, in worker processes, or on Ray; records reach ``sink`` once their files exist."""
+    if ray_address is not None:
+        from warp_refine_ros.bags.cluster import run_on_ray
+
+        for records, summary in run_on_ray(tasks, settings, files, ray_address, workers):
+            _collect(records, summary, sink, times)
+    elif workers > 1:
+        context = multiprocessing.get_context("spawn")  # engines and their thread pools do not survive fork
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(worker_run, task, settings, files) for task in tasks]
+            for future in as_completed(futures):
+                _collect(*future.result(), sink, times)
+    else:
+        propagator = build_propagator(settings, times, loaded)
+        for task in tasks:
+            run_task(task, propagator, settings.radius, files, sink, times)
+
+
+def _collect(records: list[ManifestRecord], summary: dict, sink, times: StageTimes) -> None:
+    for record in records:
+        sink(record)
+    times.merge(summary)
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def run(job: LabelJob, *, frames_per_task: int = 100) -> JobResult:
     """Label every bag of the job into job.out and write run.json; returns what happened."""
     started = time.perf_counter()
     check_inputs(job)
-    spec = job.spec or (job.engines.segmentation.spec if job.engines.segmentation else LabelSpec.default())
-    times = StageTimes()
-    engines = job.engines
-    propagator = Propagator(
-        job.method,
-        spec,
-        motion=TimedEngine(engines.motion, "flow", "motion", times) if engines.motion else None,
-        segmentation=TimedEngine(engines.segmentation, "segment", "segmentation", times)
-        if engines.segmentation
-        else None,
-        refiner=TimedEngine(engines.refiner, "refine", "refine", times) if engines.refiner else None,
-        tau=job.tau,
-    )
-    cameras = [camera_name(topic) for topic in job.image_topics]
-    shared_keyframes = None
-    if job.labels_dir is not None:
-        shared_keyframes = keyframes_from_directory(job.labels_dir, cameras)
-        _validate_directory_keyframes(shared_keyframes, spec)
+    loaded = load_engines(job.engines, job.method)  # fails early on a missing or bad engine file
+    spec = job.spec or (loaded.segmentation.spec if loaded.segmentation else LabelSpec.default())
+    plans, failures = plan_bags(job, spec)
     manifest = prepare_output(job, spec)
-    files = FrameFiles(job.out, spec, str(job.method), job.image_format, job.color)
-    resume = manifest.last_stamps()
-    reports: list[StreamReport] = []
-    failures: dict[str, str] = {}
+    done = {(r.bag, r.topic, r.stamp_ns) for r in manifest.records}
+    reports = {(s.index.bag, s.index.topic): report_for(s) for plan in plans for s in plan.streams}
+    for record in manifest.records:
+        if (report := reports.get((record.bag, record.topic))) is not None:
+            report.frames_already_done += 1
+    tasks = list(tasks_for(plans, done, frames_per_task if job.workers > 1 or job.ray_address else 10**9))
+    remaining = {key: r.frames_planned - r.frames_already_done for key, r in reports.items()}
+    progress = Progress(remaining, job.progress)
+    times = StageTimes()
+
+    def sink(record: ManifestRecord) -> None:
+        manifest.append(record)
+        report = reports[(record.bag, record.topic)]
+        report.frames_written += 1
+        report.offsets[record.offset] += 1
+        progress.update(record)
+
+    settings = Settings(job.engines, job.method, spec, job.tau, job.radius)
     try:
-        for bag in job.bags:
-            try:
-                keyframes = shared_keyframes or _keyframes_from_topics(bag, job, spec)
-                reports += label_bag(
-                    bag,
-                    job.image_topics,
-                    keyframes,
-                    propagator,
-                    files,
-                    manifest.append,
-                    radius=job.radius,
-                    tolerance_ns=int(job.stamp_tolerance_ms * 1e6),
-                    resume=resume,
-                    times=times,
-                    progress=job.progress,
-                )
-            except BagError as err:
-                failures[str(bag)] = str(err)
-                print(f"error: {err}", file=sys.stderr)
+        execute(
+            tasks,
+            settings,
+            files_for(job, spec),
+            sink,
+            times,
+            workers=job.workers,
+            ray_address=job.ray_address,
+        )
     finally:
+        progress.close()
         manifest.close()
-    result = JobResult(reports, failures, times, time.perf_counter() - started)
-    write_json(job.out / "run.json", run_record(job, engines, result))
+    result = JobResult(list(reports.values()), failures, times, time.perf_counter() - started)
+    record = run_record(job, result, loaded)
+    if job.split is not None:
+        record["split"] = write_splits(job.out, read_manifest(job.out / "manifest.jsonl"), job.split)
+    write_json(job.out / "run.json", record)
     return result
 
 
-def run_record(job: LabelJob, engines: EngineSet, result: JobResult) -> dict:
+def files_for(job: LabelJob, spec: LabelSpec) -> FrameFiles:
+    return FrameFiles(job.out, spec, str(job.method), job.image_format, job.color)
+
+
+def run_record(job: LabelJob, result: JobResult, engines: EngineSet) -> dict:
     """run.json: arguments, versions, engines, per-stage timings and per-stream outcomes."""
     frames = max(result.frames_written, 1)
     return {
@@ -206,7 +438,7 @@ def run_record(job: LabelJob, engines: EngineSet, result: JobResult) -> dict:
         "radius": job.radius,
         "tau": job.tau,
         "versions": versions(),
-        "engines": engines.describe(),
+        "engines": {"sources": asdict(job.engines), "loaded": engines.describe()},
         "timings": {
             "seconds": round(result.seconds, 3),
             "frames_written": result.frames_written,
@@ -224,4 +456,37 @@ def run_record(job: LabelJob, engines: EngineSet, result: JobResult) -> dict:
     }
 
 
+def dry_run(job: LabelJob) -> tuple[str, dict[str, str]]:
+    """What a run would do, as text: topics, keyframes matched, frames to write. Writes nothing."""
+    check_inputs(job)
+    loaded = load_engines(job.engines, job.method)
+    spec = job.spec or (loaded.segmentation.spec if loaded.segmentation else LabelSpec.default())
+    plans, failures = plan_bags(job, spec)
+    done = {(r.bag, r.topic, r.stamp_ns) for r in read_manifest(job.out / "manifest.jsonl")}
+    lines = [f"method {job.method}, radius {job.radius}, output {job.out}"]
+    for bag_plan in plans:
+        with BagReader(bag_plan.bag) as reader:
+            topics = reader.topics
+        lines.append(f"\n{bag_plan.bag}")
+        lines += [f"  topic {t.name}  {t.msgtype}  {t.count} msgs" for t in topics.values()]
+        for stream in bag_plan.streams:
+            index = stream.index
+            planned = {index.stamps[i] for w in stream.windows for i in w.planned}
+            already = sum((index.bag, index.topic, stamp) in done for stamp in planned)
+            offsets = Counter(a for a in _offsets(stream))
+            lines.append(
+                f"  camera {camera_name(index.topic)}: {len(index.stamps)} images"
+                + (f" ({index.dropped} with repeated/backwards stamps skipped)" if index.dropped else "")
+                + f", {len(stream.match.by_index)} keyframes matched, {len(stream.match.missed)} unmatched, "
+                f"{len(planned)} frames to label ({already} already done, {len(planned) - already} to write)"
+            )
+            lines.append("    by offset: " + "  ".join(f"{k:+d}:{n}" for k, n in sorted(offsets.items())))
+    for bag, error in failures.items():
+        lines.append(f"\n{bag}: cannot be labeled: {error}")
+    return "\n".join(lines), failures
 
+
+def _offsets(stream: StreamPlan) -> Iterator[int]:
+    """The offset each planned frame will be written with (its nearest keyframe)."""
+    for assignment in plan(len(stream.index.stamps), sorted(stream.match.by_index), stream.radius):
+        yield assignment.nearest.offset

@@ -1,26 +1,47 @@
-"""One pass over one bag: every requested camera's frames through its own keyframe window.
+"""Plan and label the keyframe windows of one bag's cameras.
 
-This is the driver shared by the single-process run, the worker processes and the Ray tasks: it reads,
-decodes, matches keyframes, propagates with :class:`WindowLabeler` and hands finished frames to a sink.
+Planning reads each image topic's header stamps once (no pixels), matches keyframes, and splits the
+stream into windows (:mod:`windows`). Labeling reads only a window's frames, pushes them through a
+:class:`WindowLabeler` and hands each finished frame of its write range to a sink. Single-process
+runs, worker processes and Ray tasks all call :func:`label_window`.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
-from tqdm import tqdm
-
-from warp_refine_ros.bags.dataset import FrameFiles, ManifestRecord
-from warp_refine_ros.bags.keyframes import KeyframeSet, StampMatcher, camera_name
-from warp_refine_ros.bags.reader import BagReader, bag_name
+from warp_refine_ros.bags.keyframes import KeyframeSet
+from warp_refine_ros.bags.reader import BagReader
+from warp_refine_ros.bags.windows import (
+    KeyframeMatch,
+    StreamIndex,
+    Window,
+    index_stream,
+    match_keyframes,
+    plan_windows,
+)
 from warp_refine_ros.errors import BagError
+from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Frame, LabeledFrame, Propagator, WindowLabeler
 from warp_refine_ros.timing import StageTimes
+
+
+@dataclass
+class StreamPlan:
+    """One camera of one bag: its index, keyframes, and the windows to label."""
+
+    index: StreamIndex
+    keyframes: KeyframeSet
+    match: KeyframeMatch
+    windows: list[Window]
+    image_shape: tuple[int, int]
+    radius: int
+
+    @property
+    def planned(self) -> int:
+        return sum(len(w.planned) for w in self.windows)
 
 
 @dataclass
@@ -29,158 +50,101 @@ class StreamReport:
 
     bag: str
     topic: str
-    frames_read: int = 0
-    frames_written: int = 0
-    frames_skipped: int = 0  # already in the manifest of a previous run
-    frames_out_of_order: int = 0  # header stamp not after the previous one: dropped
+    frames_in_bag: int = 0
+    frames_out_of_order: int = 0  # header stamp not after the previous one: skipped
     keyframes_matched: int = 0
-    keyframes_unmatched: list[int] = field(default_factory=list)
+    keyframes_unmatched: dict[int, int | None] = field(default_factory=dict)  # stamp -> nearest image
+    frames_planned: int = 0
+    frames_written: int = 0
+    frames_already_done: int = 0  # written by an earlier run of the same command
     offsets: Counter = field(default_factory=Counter)
-    first_stamp: int | None = None
-    last_stamp: int | None = None
 
 
-@dataclass
-class _Stream:
-    topic: str
-    camera: str
-    keyframes: KeyframeSet
-    matcher: StampMatcher
-    labeler: WindowLabeler
-    report: StreamReport
-    resume_after: int | None  # newest stamp already written, if resuming
-    waiting_for: int | None  # keyframe stamp to restart propagation at, if resuming
-    skipping: bool
-
-
-def restart_keyframe(keyframe_stamps: Sequence[int], resume_after: int | None) -> int | None:
-    """The newest keyframe at or before the last written frame: propagation restarts there on resume.
-
-    Frames are written in stamp order, so everything up to ``resume_after`` is done; every later frame
-    depends only on keyframes from this one on, so restarting here reproduces an uninterrupted run.
-    """
-    if resume_after is None:
-        return None
-    position = bisect.bisect_right(keyframe_stamps, resume_after)
-    return keyframe_stamps[position - 1] if position else None
-
-
-def label_bag(
-    bag: Path,
-    topics: Sequence[str],
-    keyframes: dict[str, KeyframeSet],
-    propagator: Propagator,
-    files: FrameFiles,
-    sink: Callable[[ManifestRecord], None],
+def plan_stream(
+    reader: BagReader,
+    bag: str,
+    topic: str,
+    keyframes: KeyframeSet,
+    spec: LabelSpec,
     *,
     radius: int,
     tolerance_ns: int,
-    resume: dict[tuple[str, str], int],
-    times: StageTimes,
-    progress: bool = True,
-) -> list[StreamReport]:
-    """Label every frame within +-radius of a keyframe on ``topics`` of one bag; one report per camera."""
-    name = bag_name(bag)
-    with BagReader(bag) as reader:
-        streams = {}
-        for topic in topics:
-            camera = camera_name(topic)
-            stamps = keyframes[camera].stamps
-            resume_after = resume.get((name, topic))
-            waiting_for = restart_keyframe(stamps, resume_after)
-            streams[topic] = _Stream(
-                topic=topic,
-                camera=camera,
-                keyframes=keyframes[camera],
-                matcher=StampMatcher(stamps, tolerance_ns),
-                labeler=WindowLabeler(propagator, radius),
-                report=StreamReport(name, topic),
-                resume_after=resume_after,
-                waiting_for=waiting_for,
-                skipping=resume_after is not None and waiting_for is not None,
-            )
-        total = sum(reader.topics[topic].count for topic in topics if topic in reader.topics)
-        bar = tqdm(
-            total=total,
-            desc=f"{name} [{', '.join(s.camera for s in streams.values())}]",
-            unit="frame",
-            disable=not progress,
-            dynamic_ncols=True,
-            leave=False,
+) -> StreamPlan:
+    """Index one image topic, match and validate its keyframes, and split it into windows."""
+    index = index_stream(bag, topic, reader.image_index(topic))
+    match = match_keyframes(index.stamps, keyframes.stamps, tolerance_ns)
+    if not match.by_index:
+        nearest = "\n".join(
+            f"  keyframe {key}: closest image stamp {near} ({(near - key) / 1e6:+.3f} ms)"
+            for key, near in list(match.missed.items())[:5]
+            if near is not None
         )
-        with bar:
-            for message in reader.images(topics):
-                stream = streams[message.topic]
-                _push(stream, message.stamp_ns, message.decode, propagator, files, sink, times)
-                bar.update()
-            for stream in streams.values():
-                for labeled in stream.labeler.finish():
-                    _emit(stream, labeled, files, sink, times)
-    for stream in streams.values():
-        report = stream.report
-        if report.first_stamp is not None:
-            report.keyframes_unmatched = stream.matcher.unmatched(report.first_stamp, report.last_stamp)
-        if report.frames_read and not stream.matcher.matched and stream.keyframes.stamps:
-            raise BagError(
-                f"{bag}: no keyframe label of {stream.keyframes.origin} matches an image stamp on "
-                f"{stream.topic} (tolerance {tolerance_ns / 1e6:g} ms); nearest stamps found:\n"
-                f"{stream.matcher.describe_misses()}\n"
-                "Label files must be named by the image's header stamp in ns; raise --stamp-tolerance "
-                "if the recorder drifts."
-            )
-    return [stream.report for stream in streams.values()]
+        span = f"{index.stamps[0]}..{index.stamps[-1]}" if index.stamps else "(no images)"
+        raise BagError(
+            f"{reader.path}: no keyframe label of {keyframes.origin} matches an image of {topic} "
+            f"(image stamps {span}, tolerance {tolerance_ns / 1e6:g} ms)"
+            + (f"; nearest stamps found:\n{nearest}" if nearest else "; no keyframe stamp lies in that span")
+            + "\nLabel files are named by the image's header stamp in ns; raise --stamp-tolerance if "
+            "the recorder drifts."
+        )
+    first = next(reader.images([topic]))
+    shape = first.decode().shape[:2]
+    for key in match.by_index.values():
+        spec.validate(keyframes.load(key), shape=shape, name=keyframes.name(key))
+    windows = plan_windows(len(index.stamps), match.by_index, radius)
+    return StreamPlan(index, keyframes, match, windows, shape, radius)
 
 
-def _push(
-    stream: _Stream,
-    stamp_ns: int,
-    decode: Callable[[], np.ndarray],
+def label_window(
+    reader: BagReader,
+    plan: StreamPlan,
+    window: Window,
     propagator: Propagator,
-    files: FrameFiles,
-    sink: Callable[[ManifestRecord], None],
+    radius: int,
+    sink: Callable[[LabeledFrame], None],
     times: StageTimes,
 ) -> None:
-    report = stream.report
-    report.frames_read += 1
-    if report.last_stamp is not None and stamp_ns <= report.last_stamp:
-        report.frames_out_of_order += 1  # a repeated or backwards stamp would overwrite or reorder output
-        return
-    if report.first_stamp is None:
-        report.first_stamp = stamp_ns
-    report.last_stamp = stamp_ns
-    key = stream.matcher.match(stamp_ns)
-    if key is not None:
-        report.keyframes_matched += 1
-    if stream.skipping:
-        if key != stream.waiting_for:
-            return
-        stream.skipping = False
-    with times.stage("decode"):
-        image = decode()
-    labels = None
-    if key is not None:
-        labels = propagator.spec.validate(
-            stream.keyframes.load(key), shape=image.shape, name=stream.keyframes.name(key)
+    """Label one window: push its frames in order and sink each finished frame of its write range."""
+    index = plan.index
+    labeler = WindowLabeler(propagator, radius)
+    write_from = index.stamps[window.write_from]
+    position = window.first
+    messages = reader.images(
+        [index.topic], start_ns=index.log_times[window.first], stop_ns=index.log_times[window.last] + 1
+    )
+
+    def emit(finished: list[LabeledFrame]) -> None:
+        for labeled in finished:
+            if labeled.frame.stamp_ns >= write_from:
+                sink(labeled)
+
+    for message in messages:
+        if position > window.last:
+            break
+        if message.stamp_ns != index.stamps[position]:
+            continue  # a message the index dropped (repeated or backwards stamp)
+        with times.stage("decode"):
+            image = message.decode()
+        key = window.keyframes.get(position)
+        labels = plan.keyframes.load(key) if key is not None else None
+        emit(list(labeler.push(Frame(image, message.stamp_ns), labels)))
+        position += 1
+    if position <= window.last:
+        raise BagError(
+            f"{reader.path}: {index.topic} ended at frame {position} of {window.last + 1} while labeling "
+            "(was the bag modified since it was indexed?)"
         )
-    for labeled in stream.labeler.push(Frame(image, stamp_ns), labels):
-        _emit(stream, labeled, files, sink, times)
+    emit(list(labeler.finish()))
 
 
-def _emit(
-    stream: _Stream,
-    labeled: LabeledFrame,
-    files: FrameFiles,
-    sink: Callable[[ManifestRecord], None],
-    times: StageTimes,
-) -> None:
-    stamp = labeled.frame.stamp_ns
-    if stream.resume_after is not None and stamp <= stream.resume_after:
-        stream.report.frames_skipped += 1
-        return
-    with times.stage("write"):
-        record = files.write(
-            stream.report.bag, stream.topic, stream.camera, labeled.frame.image, stamp, labeled.labeling
-        )
-        sink(record)
-    stream.report.frames_written += 1
-    stream.report.offsets[labeled.labeling.offset] += 1
+def report_for(plan: StreamPlan) -> StreamReport:
+    """A report filled with what planning found."""
+    return StreamReport(
+        bag=plan.index.bag,
+        topic=plan.index.topic,
+        frames_in_bag=len(plan.index.stamps) + plan.index.dropped,
+        frames_out_of_order=plan.index.dropped,
+        keyframes_matched=len(plan.match.by_index),
+        keyframes_unmatched=dict(plan.match.missed),
+        frames_planned=plan.planned,
+    )

@@ -103,29 +103,34 @@ class BagReader:
             )
         return summary
 
-    def images(self, topics: Sequence[str], *, start_ns: int | None = None) -> Iterator[ImageMessage]:
-        """Images of the given topics in recording order (all cameras in one pass), not yet decoded."""
+    def images(
+        self, topics: Sequence[str], *, start_ns: int | None = None, stop_ns: int | None = None
+    ) -> Iterator[ImageMessage]:
+        """Images of the topics recorded in [start_ns, stop_ns), in recording order, not yet decoded."""
         for topic in topics:
             self.require(topic, IMAGE_TYPES, "image")
-        for topic, msgtype, msg in self._messages(topics, start_ns):
+        for topic, msgtype, _, msg in self._messages(topics, start_ns, stop_ns):
             yield ImageMessage(topic, header_stamp_ns(msg), msg, msgtype.endswith("CompressedImage"))
 
-    def image_stamps(self, topic: str) -> list[int]:
-        """Header stamps of every message on an image topic (reads the topic, decodes no pixels)."""
+    def image_index(self, topic: str) -> list[tuple[int, int]]:
+        """(recording time, header stamp) of every message on an image topic; decodes no pixels."""
         self.require(topic, IMAGE_TYPES, "image")
-        return [header_stamp_ns(msg) for _, _, msg in self._messages([topic], None)]
+        return [(log_time, header_stamp_ns(msg)) for _, _, log_time, msg in self._messages([topic])]
 
     def labels(self, topic: str) -> Iterator[tuple[int, np.ndarray]]:
         """(header stamp, label ids) of every message on a keyframe-label topic."""
         self.require(topic, ("sensor_msgs/msg/Image",), "label")
-        for _, _, msg in self._messages([topic], None):
+        for _, _, _, msg in self._messages([topic]):
             yield header_stamp_ns(msg), decode_label(msg, topic)
 
-    def _messages(self, topics: Sequence[str], start_ns: int | None) -> Iterator[tuple[str, str, object]]:
+    def _messages(
+        self, topics: Sequence[str], start_ns: int | None = None, stop_ns: int | None = None
+    ) -> Iterator[tuple[str, str, int, object]]:
         connections = [c for c in self._reader.connections if c.topic in topics]
         try:
-            for connection, _, raw in self._reader.messages(connections, start=start_ns):
-                yield connection.topic, connection.msgtype, self._reader.deserialize(raw, connection.msgtype)
+            for connection, log_time, raw in self._reader.messages(connections, start=start_ns, stop=stop_ns):
+                msg = self._reader.deserialize(raw, connection.msgtype)
+                yield connection.topic, connection.msgtype, log_time, msg
         except BagError:
             raise
         except Exception as err:  # a corrupt or truncated file fails deep inside rosbags or its decoders

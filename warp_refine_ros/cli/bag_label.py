@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from warp_refine_ros.bags import job as label_job
+from warp_refine_ros.bags.cluster import LOCAL
 from warp_refine_ros.cli.common import EXIT_PARTIAL, run_cli
-from warp_refine_ros.engines import EngineSet
+from warp_refine_ros.engines.loading import EngineSources
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import DEFAULT_TAU, Method
 from warp_refine_ros.resources import share_path
@@ -103,27 +104,45 @@ def get_parser() -> argparse.ArgumentParser:
         help="format of the copied images (default png)",
     )
     parser.add_argument("--color", action="store_true", help="also write colour overlays under OUT/color/")
+    parser.add_argument(
+        "--split",
+        type=float,
+        metavar="VAL_FRACTION",
+        help="write OUT/train.txt and OUT/val.txt, splitting by bag (e.g. 0.2)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL,
+        metavar="ADDRESS",
+        help="distribute keyframe windows over a Ray cluster (no ADDRESS: start Ray here "
+        "with --workers CPUs); OUT must be on storage every node sees",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list topics, keyframes matched and frames that would be written; write nothing",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
 
-def load_engines(args: argparse.Namespace, method: Method) -> EngineSet:
-    """The engines the method needs, from --engines, single-engine flags, or the shipped default set."""
+def engine_sources(args: argparse.Namespace) -> EngineSources:
+    """Engines from --engines, the single-engine flags, or the shipped default set."""
     if args.engines is not None:
-        if args.seg or args.refiner or args.motion:
-            raise ValueError("give either --engines YAML or --seg/--refiner/--motion, not both")
-        engines = EngineSet.from_yaml(args.engines, device=args.device)
-    elif args.seg or args.refiner or args.motion:
-        engines = EngineSet.from_files(
+        return EngineSources(
+            yaml=str(args.engines),
+            motion=args.motion,
+            segmentation=args.seg,
+            refiner=args.refiner,
+            device=args.device,
+        )
+    if args.seg or args.refiner or args.motion:
+        return EngineSources(
             motion=args.motion or "dis", segmentation=args.seg, refiner=args.refiner, device=args.device
         )
-    else:
-        engines = EngineSet.from_yaml(share_path(DEFAULT_ENGINES), device=args.device)
-    return EngineSet(
-        motion=engines.motion if method.needs_motion else None,
-        segmentation=engines.segmentation if method.needs_segmentation else None,
-        refiner=engines.refiner if method.needs_refiner else None,
-    )
+    return EngineSources(yaml=str(share_path(DEFAULT_ENGINES)), device=args.device)
 
 
 def print_summary(result: label_job.JobResult, method: str) -> None:
@@ -132,13 +151,13 @@ def print_summary(result: label_job.JobResult, method: str) -> None:
         offsets.update(report.offsets)
     matched = sum(r.keyframes_matched for r in result.reports)
     unmatched = sum(len(r.keyframes_unmatched) for r in result.reports)
-    skipped = sum(r.frames_skipped for r in result.reports)
+    skipped = sum(r.frames_already_done for r in result.reports)
     print(
         f"{method}: wrote {result.frames_written} frames in {result.seconds:.1f} s "
         f"({result.frames_written / max(result.seconds, 1e-9):.1f} frames/s)"
         + (f", {skipped} already done" if skipped else "")
     )
-    print(f"keyframes: {matched} matched, {unmatched} without an image in the bags' time span")
+    print(f"keyframes: {matched} matched, {unmatched} in the bags' time span without a matching image")
     if offsets:
         print("frames by offset: " + "  ".join(f"{k:+d}:{v}" for k, v in sorted(offsets.items())))
     for report in result.reports:
@@ -161,7 +180,7 @@ def _main(argv: Sequence[str] | None) -> int:
         bags=args.bags,
         image_topics=args.image_topics,
         out=args.out,
-        engines=load_engines(args, method),
+        engines=engine_sources(args),
         labels_dir=args.labels,
         label_topics=args.label_topics or [],
         method=method,
@@ -171,9 +190,16 @@ def _main(argv: Sequence[str] | None) -> int:
         stamp_tolerance_ms=args.stamp_tolerance,
         image_format=args.image_format,
         color=args.color,
+        split=args.split,
+        workers=args.workers,
+        ray_address=args.ray,
         progress=not args.no_progress,
         arguments={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
     )
+    if args.dry_run:
+        text, failures = label_job.dry_run(job)
+        print(text)
+        return EXIT_PARTIAL if failures else 0
     result = label_job.run(job)
     print_summary(result, str(method))
     if result.failures:

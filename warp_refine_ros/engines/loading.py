@@ -30,6 +30,11 @@ class EngineSet:
     @classmethod
     def from_yaml(cls, path: str | Path, *, device: str = "cpu") -> EngineSet:
         """Load ``motion``, ``segmentation`` and ``refiner`` entries; paths are relative to the YAML."""
+        return cls.from_files(**cls.names_in_yaml(path), device=device)
+
+    @staticmethod
+    def names_in_yaml(path: str | Path) -> dict[str, str | None]:
+        """The engine entries of an engine-set YAML, with file paths resolved against its folder."""
         path = Path(path)
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -37,25 +42,24 @@ class EngineSet:
             raise EngineError(f"engine set {path} does not exist") from None
         except yaml.YAMLError as err:
             raise EngineError(f"engine set {path} is not valid YAML: {err}") from None
-        unknown = set(data) - {"motion", "segmentation", "refiner", "device"}
+        if not isinstance(data, dict):
+            raise EngineError(f"engine set {path}: expected a mapping with motion, segmentation, refiner")
+        unknown = set(data) - {"motion", "segmentation", "refiner"}
         if unknown:
             raise EngineError(
-                f"engine set {path}: unknown keys {sorted(unknown)}; "
-                "expected motion, segmentation, refiner, device"
+                f"engine set {path}: unknown keys {sorted(unknown)}; expected motion, segmentation, refiner"
             )
-        device = str(data.get("device", device))
 
         def resolve(value: str | None) -> str | None:
             if value is None or not Path(value).suffix:
                 return value  # absent, or a file-less engine such as "dis"
             return str((path.parent / value).resolve())
 
-        return cls.from_files(
-            motion=resolve(data.get("motion")),
-            segmentation=resolve(data.get("segmentation")),
-            refiner=resolve(data.get("refiner")),
-            device=device,
-        )
+        return {
+            "motion": resolve(data.get("motion")),
+            "segmentation": resolve(data.get("segmentation")),
+            "refiner": resolve(data.get("refiner")),
+        }
 
     @classmethod
     def from_files(
@@ -83,6 +87,34 @@ class EngineSet:
                 ("refiner", self.refiner),
             )
         }
+
+
+@dataclass(frozen=True)
+class EngineSources:
+    """Where engines come from (an engine-set YAML or single files): picklable, loaded in each worker."""
+
+    yaml: str | None = None
+    motion: str | None = None
+    segmentation: str | None = None
+    refiner: str | None = None
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.yaml and (self.motion or self.segmentation or self.refiner):
+            raise EngineError("give either an engine set YAML or single engine files, not both")
+
+    def load(self, *, motion: bool = True, segmentation: bool = True, refiner: bool = True) -> EngineSet:
+        """Load the engines asked for; an engine the sources do not name stays None."""
+        if self.yaml:
+            named = EngineSet.names_in_yaml(self.yaml)
+        else:
+            named = {"motion": self.motion, "segmentation": self.segmentation, "refiner": self.refiner}
+        return EngineSet.from_files(
+            motion=named["motion"] if motion else None,
+            segmentation=named["segmentation"] if segmentation else None,
+            refiner=named["refiner"] if refiner else None,
+            device=self.device,
+        )
 
 
 def load_motion(name: str, *, device: str = "cpu") -> MotionEngine:

@@ -68,7 +68,10 @@ class Propagator:
             if needed and engine is None
         ]
         if missing:
-            raise EngineError(f"method {self.method} needs a {' and a '.join(missing)} engine")
+            raise EngineError(
+                f"method {self.method} needs a {' and a '.join(missing)} engine; give it (e.g. --engines "
+                "YAML, --seg, --refiner) or choose a method that does without"
+            )
         for engine in (segmentation, refiner):
             if engine is not None and engine.spec.ids.tolist() != spec.ids.tolist():
                 raise EngineError(
