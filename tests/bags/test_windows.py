@@ -1,0 +1,51 @@
+"""Stream indexing, keyframe matching and the split into independent windows."""
+
+from __future__ import annotations
+
+import pytest
+
+from warp_refine_ros.bags.windows import index_stream, match_keyframes, plan_windows
+from warp_refine_ros.propagation import plan
+
+
+def test_index_drops_repeated_and_backwards_stamps():
+    index = index_stream("bag", "/cam", [(1, 100), (2, 200), (3, 200), (4, 150), (5, 300)])
+    assert index.stamps == [100, 200, 300] and index.log_times == [1, 2, 5] and index.dropped == 2
+
+
+def test_matching_exact_within_tolerance_and_outside_span():
+    stamps = [100, 200, 300, 400]
+    exact = match_keyframes(stamps, [200, 400, 900, 10], 0)
+    assert exact.by_index == {1: 200, 3: 400} and exact.missed == {}  # 900 and 10: other bags
+    near = match_keyframes(stamps, [205, 290, 250], 10)
+    assert near.by_index == {1: 205, 2: 290}
+    assert near.missed == {250: 200}
+
+
+def test_an_image_carries_at_most_the_nearest_keyframe():
+    result = match_keyframes([100, 200], [196, 203], 10)
+    assert result.by_index == {1: 203} and result.missed == {196: 200}
+
+
+@pytest.mark.parametrize(
+    ("count", "keyframes", "radius"),
+    [
+        (30, [0, 10, 20], 5),
+        (40, [5, 30], 3),
+        (12, [0, 1, 2], 2),
+        (25, [10], 4),
+        (50, [3, 9, 40], 10),
+        (9, [], 2),
+    ],
+)
+def test_windows_write_every_planned_frame_once_and_start_at_a_keyframe_or_run_start(
+    count, keyframes, radius
+):
+    windows = plan_windows(count, {k: 1000 + k for k in keyframes}, radius)
+    written = [i for w in windows for i in range(w.write_from, w.last + 1)]
+    assert written == [a.index for a in plan(count, keyframes, radius)]
+    for window in windows:
+        assert window.first in keyframes or window.first == window.write_from
+        assert window.last in keyframes or window.last + 1 == count or window.last + 1 not in written
+        assert window.planned == frozenset(range(window.write_from, window.last + 1))
+        assert set(window.keyframes) == {k for k in keyframes if window.first <= k <= window.last}
