@@ -1,0 +1,170 @@
+"""PyTorch and ONNX Runtime engines for g and Omega: protocols, outputs, parity, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from warp_refine_ros.engines.base import RefinerEngine, SegmentationEngine
+from warp_refine_ros.engines.loading import load_refiner, load_segmentation
+from warp_refine_ros.engines.onnx_backend import OnnxRefiner, OnnxSegmentation, execution_providers
+from warp_refine_ros.engines.torch_backend import TorchRefiner, TorchSegmentation
+from warp_refine_ros.errors import EngineError
+from warp_refine_ros.labels import LabelSpec
+
+SIZES = [(96, 128), (75, 101)]
+
+
+def image(height: int, width: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("suffix", ["pt", "onnx"])
+@pytest.mark.parametrize(("height", "width"), SIZES)
+def test_segmentation_engine_outputs(
+    network_files, spec: LabelSpec, suffix: str, height: int, width: int
+) -> None:
+    engine = load_segmentation(str(network_files[f"segmentation.{suffix}"]))
+    assert isinstance(engine, TorchSegmentation if suffix == "pt" else OnnxSegmentation)
+    assert isinstance(engine, SegmentationEngine)
+    assert engine.spec == spec and engine.input_scale == 0.5
+    result = engine.segment(image(height, width))
+    assert result.probabilities.shape == (19, height, width) and result.probabilities.dtype == np.float32
+    np.testing.assert_allclose(result.probabilities.sum(axis=0), 1.0, atol=1e-5)
+    assert result.features.shape[0] == 64 and result.features.dtype == np.float32
+
+
+@pytest.mark.parametrize("suffix", ["pt", "onnx"])
+def test_refiner_engine_outputs(network_files, spec: LabelSpec, suffix: str) -> None:
+    engine = load_refiner(str(network_files[f"refiner.{suffix}"]))
+    assert isinstance(engine, TorchRefiner if suffix == "pt" else OnnxRefiner)
+    assert isinstance(engine, RefinerEngine)
+    assert engine.spec == spec and engine.feature_channels == 64
+    labels = spec.one_hot(np.random.default_rng(2).integers(0, 19, (75, 101)).astype(np.uint8))
+    features = np.random.default_rng(3).standard_normal((64, 5, 7)).astype(np.float32)
+    refined = engine.refine(labels, image(75, 101), features)
+    assert refined.shape == labels.shape and refined.dtype == np.float32
+    np.testing.assert_allclose(refined.sum(axis=0), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize(("height", "width"), SIZES)
+def test_torch_and_onnx_engines_agree(network_files, spec: LabelSpec, height: int, width: int) -> None:
+    frame = image(height, width, seed=4)
+    torch_seg = TorchSegmentation(network_files["segmentation.pt"]).segment(frame)
+    onnx_seg = OnnxSegmentation(network_files["segmentation.onnx"]).segment(frame)
+    np.testing.assert_allclose(torch_seg.probabilities, onnx_seg.probabilities, atol=1e-4)
+    np.testing.assert_allclose(torch_seg.features, onnx_seg.features, rtol=1e-4, atol=1e-4)
+
+    labels = spec.one_hot(torch_seg.probabilities.argmax(axis=0).astype(np.uint8))
+    torch_ref = TorchRefiner(network_files["refiner.pt"]).refine(labels, frame, torch_seg.features)
+    onnx_ref = OnnxRefiner(network_files["refiner.onnx"]).refine(labels, frame, torch_seg.features)
+    np.testing.assert_allclose(torch_ref, onnx_ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("suffix", ["pt", "onnx"])
+def test_refiner_input_errors(network_files, spec: LabelSpec, suffix: str) -> None:
+    engine = load_refiner(str(network_files[f"refiner.{suffix}"]))
+    frame = image(32, 48)
+    labels = np.zeros((19, 32, 48), np.float32)
+    with pytest.raises(EngineError, match=r"needs \(64, h, w\) segmentation features, got none"):
+        engine.refine(labels, frame, None)
+    with pytest.raises(EngineError, match=r"needs \(64, h, w\) segmentation features, got \(19, 8, 12\)"):
+        engine.refine(labels, frame, np.zeros((19, 8, 12), np.float32))
+    with pytest.raises(EngineError, match=r"labels must be one-hot \(19, 32, 48\)"):
+        engine.refine(labels[:, :16], frame, np.zeros((64, 4, 6), np.float32))
+    with pytest.raises(EngineError, match=r"uint8 RGB image"):
+        engine.refine(labels, frame.astype(np.float32), np.zeros((64, 4, 6), np.float32))
+
+
+@pytest.mark.parametrize("suffix", ["pt", "onnx"])
+def test_wrong_architecture_is_refused(network_files, suffix: str) -> None:
+    with pytest.raises(EngineError, match=r"is a refiner .*but a segmentation network is needed"):
+        load_segmentation(str(network_files[f"refiner.{suffix}"]))
+    with pytest.raises(EngineError, match=r"is a segmentation .*but a refiner network is needed"):
+        load_refiner(str(network_files[f"segmentation.{suffix}"]))
+
+
+def test_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(EngineError, match=r"does not exist"):
+        OnnxSegmentation(tmp_path / "seg.onnx")
+    with pytest.raises(EngineError, match=r"does not exist"):
+        TorchRefiner(tmp_path / "ref.pt")
+
+
+def test_corrupt_onnx_file(tmp_path: Path) -> None:
+    (tmp_path / "seg.onnx").write_bytes(b"not a model")
+    with pytest.raises(EngineError, match=r"seg.onnx: ONNX Runtime cannot load it"):
+        OnnxSegmentation(tmp_path / "seg.onnx")
+
+
+def test_onnx_without_our_metadata(network_files, tmp_path: Path) -> None:
+    model = onnx.load(str(network_files["segmentation.onnx"]))
+    del model.metadata_props[:]
+    onnx.save(model, str(tmp_path / "bare.onnx"))
+    with pytest.raises(EngineError, match=r"bare.onnx has no warp_refine_ros metadata; export it"):
+        OnnxSegmentation(tmp_path / "bare.onnx")
+
+
+def test_onnx_with_wrong_input_names(network_files, tmp_path: Path) -> None:
+    model = onnx.load(str(network_files["segmentation.onnx"]))
+    for node in model.graph.node:
+        node.input[:] = ["input" if name == "image" else name for name in node.input]
+    model.graph.input[0].name = "input"
+    onnx.save(model, str(tmp_path / "renamed.onnx"))
+    with pytest.raises(EngineError, match=r"needs inputs \['image'\] .* this one has inputs \['input'\]"):
+        OnnxSegmentation(tmp_path / "renamed.onnx")
+
+
+def test_onnx_with_a_fixed_input_size(network_files, tmp_path: Path) -> None:
+    model = onnx.load(str(network_files["segmentation.onnx"]))
+    for axis, size in ((2, 240), (3, 320)):
+        model.graph.input[0].type.tensor_type.shape.dim[axis].dim_value = size
+    onnx.save(model, str(tmp_path / "fixed.onnx"))
+    with pytest.raises(EngineError, match=r"fixed shape .* export it with dynamic height and width"):
+        OnnxSegmentation(tmp_path / "fixed.onnx")
+
+
+def test_torch_cuda_request_without_cuda(network_files) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(EngineError, match=r"no CUDA; use --device cpu"):
+        TorchSegmentation(network_files["segmentation.pt"], device="cuda")
+
+
+def test_execution_providers_prefer_tensorrt_then_cuda(tmp_path: Path) -> None:
+    assert execution_providers("cpu", available=["CUDAExecutionProvider", "CPUExecutionProvider"]) == [
+        "CPUExecutionProvider"
+    ]
+    everything = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    providers = execution_providers("cuda:1", available=everything, trt_cache=tmp_path)
+    assert [p if isinstance(p, str) else p[0] for p in providers] == everything
+    trt_options = providers[0][1]
+    assert trt_options == {
+        "device_id": 1,
+        "trt_engine_cache_enable": True,
+        "trt_engine_cache_path": str(tmp_path),
+        "trt_fp16_enable": True,
+    }
+    assert providers[1] == ("CUDAExecutionProvider", {"device_id": 1})
+    cuda_only = execution_providers("cuda", available=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert cuda_only == [("CUDAExecutionProvider", {"device_id": 0}), "CPUExecutionProvider"]
+    with pytest.raises(EngineError, match=r"no TensorRT or CUDA provider .* install onnxruntime-gpu"):
+        execution_providers("cuda", available=["CPUExecutionProvider"])
+
+
+def test_onnx_engines_run_without_torch(network_files) -> None:
+    """Deployments install onnxruntime without torch: loading an .onnx engine must not import it."""
+    code = (
+        "import sys; from warp_refine_ros.engines.loading import load_segmentation, load_refiner; "
+        f"load_segmentation({str(network_files['segmentation.onnx'])!r}); "
+        f"load_refiner({str(network_files['refiner.onnx'])!r}); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

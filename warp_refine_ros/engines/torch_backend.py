@@ -1,0 +1,76 @@
+"""PyTorch engines: run our .pt checkpoints directly (training machines, quick checks, CUDA via torch).
+
+They run the same inference modules that are exported to ONNX and share pre- and post-processing
+with the other backends (:mod:`warp_refine_ros.engines.preprocess`), so a .pt and its .onnx give
+the same labels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from warp_refine_ros.engines.preprocess import NetworkRefiner, NetworkSegmentation, parse_device
+from warp_refine_ros.errors import EngineError
+from warp_refine_ros.networks.checkpoint import NetworkConfig, load_checkpoint
+from warp_refine_ros.networks.inference import inference_module
+
+
+def torch_device(device: str) -> torch.device:
+    """``cpu``, ``cuda`` or ``cuda:N`` as a torch device that exists on this machine."""
+    kind, index = parse_device(device)
+    if kind == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise EngineError(f"device {device!r} asked for, but this torch has no CUDA; use --device cpu")
+    if index >= torch.cuda.device_count():
+        raise EngineError(
+            f"device {device!r} asked for, but only {torch.cuda.device_count()} GPU(s) are visible"
+        )
+    return torch.device("cuda", index)
+
+
+class _TorchNetwork:
+    """Loads a checkpoint of one architecture and holds its inference module on a device."""
+
+    def __init__(self, path: str | Path, arch: str, device: str) -> None:
+        path = Path(path)
+        checkpoint = load_checkpoint(path, arch=arch)
+        self.device = torch_device(device)
+        self.module = inference_module(checkpoint.model()).to(self.device)
+        self.name = f"torch:{path.name}@{self.device}"
+        self.config: NetworkConfig = checkpoint.config
+        self.spec = checkpoint.spec
+        self.normalization = checkpoint.normalization
+
+    def tensor(self, array: np.ndarray) -> torch.Tensor:
+        """A numpy batch as a tensor on this engine's device (no copy on the CPU)."""
+        return torch.from_numpy(array).to(self.device)
+
+
+class TorchSegmentation(_TorchNetwork, NetworkSegmentation):
+    """The segmentation engine g from a .pt checkpoint."""
+
+    def __init__(self, path: str | Path, *, device: str = "cpu") -> None:
+        super().__init__(path, "segmentation", device)
+        self.input_scale = self.config.input_scale
+
+    @torch.inference_mode()
+    def _infer(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        probabilities, features = self.module(self.tensor(image))
+        return probabilities.cpu().numpy(), features.cpu().numpy()
+
+
+class TorchRefiner(_TorchNetwork, NetworkRefiner):
+    """The refiner engine Omega from a .pt checkpoint."""
+
+    def __init__(self, path: str | Path, *, device: str = "cpu") -> None:
+        super().__init__(path, "refiner", device)
+        self.feature_channels = self.config.feature_channels
+
+    @torch.inference_mode()
+    def _infer(self, labels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
+        batch_features = None if features is None else self.tensor(features)
+        return self.module(self.tensor(labels), self.tensor(image), batch_features).cpu().numpy()
