@@ -17,6 +17,9 @@ import hashlib
 import json
 import os
 import tempfile
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -173,3 +176,42 @@ def write_splits(root: Path, records: list[ManifestRecord], val_fraction: float)
         lines = [f"{r.image} {r.label}\n" for r in records if r.bag in chosen]
         atomic_write(root / f"{side}.txt", "".join(lines).encode())
     return sides
+
+
+class BackgroundWriter:
+    """Writes frames on threads while propagation goes on; records reach ``sink`` in submission order.
+
+    PNG/JPEG encoding and file I/O release the GIL, so on a multi-core machine writing overlaps the
+    engines. At most ``max_pending`` frames wait, which bounds memory.
+    """
+
+    def __init__(
+        self,
+        files: FrameFiles,
+        sink: Callable[[ManifestRecord], None],
+        *,
+        threads: int = 2,
+        max_pending: int = 8,
+    ) -> None:
+        self._files = files
+        self._sink = sink
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="writer")
+        self._pending: deque[Future[ManifestRecord]] = deque()
+        self._max_pending = max_pending
+
+    def submit(
+        self, bag: str, topic: str, camera: str, image: np.ndarray, stamp_ns: int, labeling: Labeling
+    ) -> None:
+        self._pending.append(
+            self._pool.submit(self._files.write, bag, topic, camera, image, stamp_ns, labeling)
+        )
+        while self._pending and (self._pending[0].done() or len(self._pending) > self._max_pending):
+            self._sink(self._pending.popleft().result())
+
+    def close(self) -> None:
+        """Wait for every submitted frame and hand over its record (re-raising a failed write)."""
+        try:
+            while self._pending:
+                self._sink(self._pending.popleft().result())
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)

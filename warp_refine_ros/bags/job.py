@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from warp_refine_ros import __version__
 from warp_refine_ros.bags.dataset import (
+    BackgroundWriter,
     FrameFiles,
     Manifest,
     ManifestRecord,
@@ -248,20 +249,22 @@ def run_task(
     """Label a task's windows; each frame's files are written before its record goes to ``sink``."""
     index = task.plan.index
     camera = camera_name(index.topic)
+    writer = BackgroundWriter(files, sink)
 
     def write(labeled: LabeledFrame) -> None:
         if labeled.frame.stamp_ns in task.done:
             return
         frame = labeled.frame
-        with times.stage("write"):
-            record = files.write(
-                index.bag, index.topic, camera, frame.image, frame.stamp_ns, labeled.labeling
-            )
-        sink(record)
+        with times.stage("write"):  # time spent waiting on the writer threads, not their work
+            writer.submit(index.bag, index.topic, camera, frame.image, frame.stamp_ns, labeled.labeling)
 
-    with BagReader(task.bag) as reader:
-        for window in task.windows:
-            label_window(reader, task.plan, window, propagator, radius, write, times)
+    try:
+        with BagReader(task.bag) as reader:
+            for window in task.windows:
+                label_window(reader, task.plan, window, propagator, radius, write, times)
+    finally:
+        with times.stage("write"):
+            writer.close()
 
 
 def tasks_for(
