@@ -11,7 +11,7 @@ from warp_refine_ros.propagation.warp import (
     warp_image,
     warp_probabilities,
 )
-from warp_refine_ros.propagation.window import LabeledFrame, Labeling, WindowLabeler, fuse
+from warp_refine_ros.propagation.window import LabeledFrame, Labeling, WindowLabeler, fuse, ids_and_confidence
 
 __all__ = [
     "DEFAULT_TAU",
@@ -27,6 +27,7 @@ __all__ = [
     "WindowLabeler",
     "cycle_propagate",
     "fuse",
+    "ids_and_confidence",
     "plan",
     "sampling_map",
     "trust_mask",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation.probabilities import argmax_confidence, confidence_to_uint8
 from warp_refine_ros.propagation.propagator import Frame, Propagator
 
@@ -26,6 +27,17 @@ class Labeling:
     confidence: np.ndarray  # (H, W) uint8, 255 = certain
     keyframe_stamp_ns: int
     offset: int  # signed frames from that keyframe, 0 = the keyframe itself
+
+    @classmethod
+    def of_keyframe(cls, labels: np.ndarray, stamp_ns: int) -> Labeling:
+        """A keyframe's own human label: certain everywhere, offset 0."""
+        return cls(labels, np.full(labels.shape, 255, dtype=np.uint8), stamp_ns, 0)
+
+
+def ids_and_confidence(spec: LabelSpec, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Label ids (H, W) uint8 and confidence (H, W) uint8 of probabilities (C, H, W): argmax and its value."""
+    channels, confidence = argmax_confidence(state)
+    return spec.to_ids(channels), confidence_to_uint8(confidence)
 
 
 @dataclass(frozen=True)
@@ -116,13 +128,7 @@ class WindowLabeler:
         while self._pending:
             pending = self._pending.popleft()
             yield from self._finalize(pending, backward.get(pending.index))
-        keyframe_labeling = Labeling(
-            labels=labels,
-            confidence=np.full(labels.shape, 255, dtype=np.uint8),
-            keyframe_stamp_ns=frame.stamp_ns,
-            offset=0,
-        )
-        yield LabeledFrame(frame, keyframe_labeling)
+        yield LabeledFrame(frame, Labeling.of_keyframe(labels, frame.stamp_ns))
         self._chain = (frame, state, frame.stamp_ns, 0)
 
     def _finalize(self, pending: _Pending, backward: Labeling | None = None) -> Iterator[LabeledFrame]:
@@ -132,10 +138,5 @@ class WindowLabeler:
             yield LabeledFrame(pending.frame, pending.forward or backward)
 
     def _labeling(self, state: np.ndarray, key_stamp: int, offset: int) -> Labeling:
-        channels, confidence = argmax_confidence(state)
-        return Labeling(
-            labels=self.propagator.spec.to_ids(channels),
-            confidence=confidence_to_uint8(confidence),
-            keyframe_stamp_ns=key_stamp,
-            offset=offset,
-        )
+        labels, confidence = ids_and_confidence(self.propagator.spec, state)
+        return Labeling(labels, confidence, key_stamp, offset)

@@ -1,0 +1,341 @@
+"""The live labeling session on a synthetic drive with real DIS motion: what it publishes, and when.
+
+Reference for every ordering is WindowLabeler, the code bag_label runs: once the keyframe labels have
+all arrived, the session's last labels for each frame must equal what bag_label writes for it.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from collections.abc import Iterable, Sequence
+
+import cv2
+import numpy as np
+import pytest
+
+from warp_refine_ros.engines import EngineSet
+from warp_refine_ros.errors import EngineError, LabelError
+from warp_refine_ros.node import SessionError, Source
+from warp_refine_ros.propagation import Frame, Method, Propagator, ids_and_confidence
+from warp_refine_ros.synth import SynthFrame
+
+KEYS = (3, 12, 26)  # 3 and 12 overlap at 7-8 with radius 5; 18-20 and 32-39 are beyond reach
+RADIUS = 5
+
+
+def in_order(frames: Sequence[SynthFrame], keys: Iterable[int]) -> list[tuple[str, SynthFrame]]:
+    """Each keyframe label right after its image, as a bag with a label topic plays."""
+    keys = set(keys)
+    events = []
+    for frame in frames:
+        events.append(("frame", frame))
+        if frame.index in keys:
+            events.append(("key", frame))
+    return events
+
+
+def late(frames: Sequence[SynthFrame], keys: Iterable[int], delay: int) -> list[tuple[str, SynthFrame]]:
+    """Each keyframe label ``delay`` frames after its image (a human or a slow labeler)."""
+    by_index = {frame.index: frame for frame in frames}
+    due = {key + delay: by_index[key] for key in keys}
+    events = []
+    for frame in frames:
+        events.append(("frame", frame))
+        if frame.index in due:
+            events.append(("key", due.pop(frame.index)))
+    return events + [("key", frame) for frame in due.values()]
+
+
+@pytest.mark.parametrize("method", [Method.MOTION_ONLY, Method.WARP_INPAINT, Method.WARP_REFINE])
+def test_in_order_keyframes_give_the_labels_bag_label_writes(kit, method):
+    session = kit.session(method, radius=RADIUS, buffer_size=40)
+    outputs = kit.play(session, in_order(kit.frames, KEYS))
+    kit.assert_same_as(kit.latest(outputs), kit.reference(kit.frames, KEYS, RADIUS, method))
+    assert {output.frame_id for output in outputs} == {"camera"}
+
+
+def test_each_frame_is_published_on_arrival_with_its_forward_label(kit):
+    expected = kit.reference(kit.frames, KEYS, RADIUS)
+    session = kit.session(radius=RADIUS)
+    for kind, frame in in_order(kit.frames, KEYS):
+        if kind == "key":
+            session.add_keyframe(frame.labels, frame.stamp_ns)
+            continue
+        outputs = session.add_frame(frame.image, frame.stamp_ns)
+        previous_keys = [key for key in KEYS if key < frame.index]
+        offset = frame.index - previous_keys[-1] if previous_keys else None
+        if offset is None or offset > RADIUS:
+            assert outputs == []  # beyond reach: nothing until a later keyframe reaches back
+            continue
+        (output,) = outputs
+        assert (output.stamp_ns, output.source, output.offset, output.update) == (
+            frame.stamp_ns,
+            Source.FORWARD,
+            offset,
+            False,
+        )
+        if offset == 1:  # real flow on real frames: one step from a human label is mostly right
+            assert (output.labels == frame.labels).mean() > 0.8
+        next_keys = [key for key in KEYS if key > frame.index]
+        if not next_keys or next_keys[0] - frame.index > RADIUS:  # bag_label labels it forward only too
+            reference = expected[frame.stamp_ns]
+            np.testing.assert_array_equal(output.labels, reference.labels)
+            np.testing.assert_array_equal(output.confidence, reference.confidence)
+
+
+def test_a_late_keyframe_relabels_buffered_frames_with_their_own_stamps(kit):
+    session = kit.session(radius=RADIUS)
+    outputs = kit.play(session, late(kit.frames, KEYS, delay=3))
+    kit.assert_same_as(kit.latest(outputs), kit.reference(kit.frames, KEYS, RADIUS))
+
+    session = kit.session(radius=RADIUS)
+    kit.play(session, in_order(kit.frames[:16], KEYS[:1]))
+    key = kit.frames[12]
+    replies = session.add_keyframe(key.labels, key.stamp_ns)
+    index_of = {frame.stamp_ns: frame.index for frame in kit.frames}
+    got = {index_of[out.stamp_ns]: (out.source, out.offset, out.update) for out in replies}
+    assert got == {
+        12: (Source.KEYFRAME, 0, False),
+        13: (Source.FORWARD, 1, False),  # re-propagated forward from the new keyframe
+        14: (Source.FORWARD, 2, False),
+        15: (Source.FORWARD, 3, False),
+        11: (Source.BACKWARD, -1, False),  # beyond frame 3's reach: first labels
+        10: (Source.BACKWARD, -2, False),
+        9: (Source.BACKWARD, -3, False),
+        8: (Source.FUSED, -4, True),  # published forward from 3 before, now fused: republished
+        7: (Source.FUSED, 4, True),  # fused results name the nearer keyframe
+    }
+    assert all(out.keyframe_stamp_ns in (key.stamp_ns, kit.frames[3].stamp_ns) for out in replies)
+    # the forward chain now runs from frame 12: the next frame continues it
+    (following,) = session.add_frame(kit.frames[16].image, kit.frames[16].stamp_ns)
+    assert (following.keyframe_stamp_ns, following.offset) == (key.stamp_ns, 4)
+
+
+@pytest.mark.parametrize("order", [(26, 3, 12), (12, 26, 3), (3, 26, 12)])
+def test_out_of_order_keyframes_after_all_frames(kit, order):
+    session = kit.session(radius=RADIUS, buffer_size=40)
+    events = [("frame", frame) for frame in kit.frames] + [("key", kit.frames[key]) for key in order]
+    outputs = kit.play(session, events)
+    kit.assert_same_as(kit.latest(outputs), kit.reference(kit.frames, KEYS, RADIUS))
+    assert session.stats.keyframes_applied == 3
+
+
+def test_a_keyframe_label_before_its_image_waits_for_it(kit):
+    session = kit.session(radius=RADIUS)
+    events = []
+    for kind, frame in in_order(kit.frames, KEYS):
+        if kind == "key":
+            events.insert(len(events) - 1, (kind, frame))  # just before its image
+        else:
+            events.append((kind, frame))
+    assert events[3:5] == [("key", kit.frames[3]), ("frame", kit.frames[3])]
+    outputs = kit.play(session, events[:4])
+    assert session.stats.keyframes_waiting == 1
+    outputs += kit.play(session, events[4:])
+    assert session.stats.keyframes_waiting == 0
+    kit.assert_same_as(kit.latest(outputs), kit.reference(kit.frames, KEYS, RADIUS))
+
+
+def test_keyframes_for_frames_not_buffered_are_reported(kit):
+    session = kit.session(radius=RADIUS, buffer_size=8)
+    kit.play(session, (("frame", frame) for frame in kit.frames[:20]))
+    assert session.buffered == 8
+    too_old = kit.frames[2]
+    assert session.add_keyframe(too_old.labels, too_old.stamp_ns) == []
+    between = (kit.frames[15].stamp_ns + kit.frames[16].stamp_ns) // 2
+    assert session.add_keyframe(kit.frames[15].labels, between) == []
+    assert (session.stats.keyframes_too_old, session.stats.keyframes_unmatched) == (1, 1)
+    assert "older than every buffered frame" in kit.warnings[0] and "buffer_size" in kit.warnings[0]
+    assert "matches no buffered frame" in kit.warnings[1]
+    # a label for a stamp the stream then skips is reported when the stream passes it
+    session.add_keyframe(kit.frames[15].labels, kit.frames[19].stamp_ns + 30_000_000)
+    session.add_frame(kit.frames[20].image, kit.frames[20].stamp_ns)
+    assert session.stats.keyframes_unmatched == 2
+    assert "went past its stamp" in kit.warnings[-1]
+
+
+def test_dropped_frames_count_as_absent(kit):
+    dropped = {1, 6, 9, 10, 11, 20, 27, 28}
+    kept = [frame for frame in kit.frames if frame.index not in dropped]
+    session = kit.session(radius=RADIUS)
+    outputs = kit.play(session, late(kept, KEYS, delay=2))
+    expected = kit.reference(kept, KEYS, RADIUS)
+    kit.assert_same_as(kit.latest(outputs), expected)
+    # radius counts received frames: after 26 come 29, 30, 31, 32, 33, so 33 is offset 5 and 34 is out
+    assert expected[kit.frames[33].stamp_ns].offset == 5
+    assert kit.frames[34].stamp_ns not in expected
+
+
+def test_time_going_back_starts_over_and_a_replay_is_labeled_again(kit):
+    first = kit.frames[:20]
+    session = kit.session(radius=RADIUS)
+    outputs = kit.play(session, in_order(first, [3]))
+    expected = kit.reference(first, [3], RADIUS)
+    kit.assert_same_as(kit.latest(outputs), expected)
+    # the bag loops: same stamps again, no label topic replayed; the remembered label applies again
+    replay = kit.play(session, (("frame", frame) for frame in first))
+    assert session.stats.resets == 1 and "time went back" in kit.warnings[0]
+    kit.assert_same_as(kit.latest(replay), expected)
+    # a fresh start: nothing before the keyframe carried over, nothing republished
+    assert replay[0].source is Source.KEYFRAME and not any(output.update for output in replay)
+
+
+def test_a_long_gap_or_a_new_image_size_starts_over(kit):
+    session = kit.session(radius=10, max_gap_ns=500_000_000)
+    kit.play(session, in_order(kit.frames[:6], [3]))
+    later = kit.frames[6]
+    assert session.add_frame(later.image, later.stamp_ns + 2_000_000_000) == []  # would be offset 3
+    assert session.stats.resets == 1 and session.buffered == 1
+    small = cv2.resize(kit.frames[7].image, (80, 60))
+    session.add_frame(small, kit.frames[7].stamp_ns + 2_000_000_000)
+    assert session.stats.resets == 2 and "image size changed" in kit.warnings[-1]
+
+
+def test_a_repeated_stamp_is_rejected(kit):
+    session = kit.session(radius=RADIUS)
+    frame = kit.frames[0]
+    session.add_frame(frame.image, frame.stamp_ns)
+    assert session.add_frame(frame.image, frame.stamp_ns + 1000) == []  # within the 1 ms tolerance
+    assert (session.stats.frames, session.stats.frames_rejected, session.buffered) == (1, 1, 1)
+
+
+def test_beyond_radius_semantic_publishes_g_alone(kit):
+    session = kit.session(radius=RADIUS, beyond_radius="semantic")
+    outputs = kit.play(session, in_order(kit.frames, KEYS))
+    final = kit.latest(outputs)
+    expected = kit.reference(kit.frames, KEYS, RADIUS)
+    semantic = Propagator(Method.SEMANTIC_ONLY, kit.spec, segmentation=kit.segmentation)
+    unreached = [frame for frame in kit.frames if frame.stamp_ns not in expected]
+    assert [frame.index for frame in unreached] == [18, 19, 20, *range(32, 40)]
+    for frame in unreached:
+        output = final[frame.stamp_ns]
+        labels, confidence = ids_and_confidence(
+            kit.spec, semantic.semantic(Frame(frame.image, frame.stamp_ns))
+        )
+        assert (output.source, output.keyframe_stamp_ns, output.offset) == (Source.SEMANTIC, None, None)
+        np.testing.assert_array_equal(output.labels, labels)
+        np.testing.assert_array_equal(output.confidence, confidence)
+    kit.assert_same_as({s: o for s, o in final.items() if s in expected}, expected)
+    # frames 0-2 were semantic on arrival; the keyframe at 3 replaced that with backward labels
+    assert final[kit.frames[0].stamp_ns].source is Source.BACKWARD
+
+
+def test_method_radius_and_tau_change_at_run_time(kit):
+    session = kit.session(radius=RADIUS)
+    kit.play(session, in_order(kit.frames[:7], [3]))  # chain at offset 3
+    session.reconfigure(radius=2)
+    assert session.add_frame(kit.frames[7].image, kit.frames[7].stamp_ns) == []  # offset 4 > 2: stops
+    session.reconfigure(method="motion-only", tau=25.0)
+    assert (session.propagator.method, session.propagator.tau) == (Method.MOTION_ONLY, 25.0)
+    with pytest.raises(EngineError, match="refiner"):
+        session.reconfigure(method="warp-refine")  # no refiner engine loaded
+    with pytest.raises(SessionError, match="tau"):
+        session.reconfigure(tau=0.0)
+    with pytest.raises(SessionError, match="unknown method"):
+        session.reconfigure(method="optical-magic")
+    assert (session.config.method, session.config.radius, session.config.tau) == (Method.MOTION_ONLY, 2, 25.0)
+
+
+def test_invalid_keyframe_labels_are_refused(kit):
+    session = kit.session(radius=RADIUS)
+    frame = kit.frames[0]
+    session.add_frame(frame.image, frame.stamp_ns)
+    with pytest.raises(LabelError, match="label is 80x60 but the image is 160x120"):
+        session.add_keyframe(np.zeros((60, 80), np.uint8), frame.stamp_ns)
+    bad = frame.labels.copy()
+    bad[0, 0] = 200
+    with pytest.raises(LabelError, match=r"ids \[200\] are not in the class spec"):
+        session.add_keyframe(bad, frame.stamp_ns)
+    with pytest.raises(SessionError, match=r"\(H, W, 3\) uint8"):
+        session.add_frame(frame.labels, frame.stamp_ns + 100_000_000)
+    assert session.stats.keyframes_invalid == 2
+
+
+class CountingMotion:
+    """DIS flow that records every (image, reference) pair it is asked for."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.name, self.pairs = engine, engine.name, []
+
+    def flow(self, image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        self.pairs.append((id(image), id(reference)))
+        return self.engine.flow(image, reference)
+
+
+class CountingSegmentation:
+    """The shared segmentation, recording which images it is asked about."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.name, self.spec, self.images = engine, engine.name, engine.spec, []
+
+    def segment(self, image: np.ndarray):
+        self.images.append(id(image))
+        return self.engine.segment(image)
+
+
+def test_each_frames_cues_are_computed_once(kit):
+    plain = kit.engines()
+    motion, segmentation = CountingMotion(plain.motion), CountingSegmentation(plain.segmentation)
+    engines = EngineSet(motion=motion, segmentation=segmentation)
+    session = kit.session(radius=RADIUS, buffer_size=40, engines=engines)
+    # every frame first, then the labels newest first: the most re-propagation there can be
+    events = [("frame", frame) for frame in kit.frames] + [("key", kit.frames[k]) for k in (26, 12, 3)]
+    kit.play(session, events)
+    assert len(motion.pairs) == len(set(motion.pairs)) > 0
+    assert len(segmentation.images) == len(set(segmentation.images)) > 0
+
+
+def recycled(frames: Sequence[SynthFrame], count: int, keyframe_every: int, delay: int):
+    """``count`` frames cycling through ``frames`` with increasing stamps; keyframe labels arrive late."""
+    period = frames[1].stamp_ns - frames[0].stamp_ns
+    start = frames[0].stamp_ns
+    for index in range(count):
+        frame = frames[index % len(frames)]
+        yield ("frame", frame.image, frame.labels, start + index * period)
+        if index >= delay and (index - delay) % keyframe_every == 0:
+            key = frames[(index - delay) % len(frames)]
+            yield ("key", key.image, key.labels, start + (index - delay) * period)
+
+
+def feed(session, events, until: int | None = None) -> None:
+    """Play recycled events, all of them or until the session has taken ``until`` frames."""
+    for kind, image, labels, stamp in events:
+        if kind == "frame":
+            session.add_frame(image, stamp)
+        else:
+            session.add_keyframe(labels, stamp)
+        assert session.buffered <= session.config.buffer_size
+        if session.stats.frames == until:
+            return
+
+
+def test_the_buffer_stays_within_its_size(kit):
+    session = kit.session(radius=3, buffer_size=6)
+    feed(session, recycled(kit.frames[:10], 300, keyframe_every=7, delay=2))
+    assert session.buffered == 6
+    assert session.stats.keyframes_applied == len(range(0, 298, 7))
+    assert session.stats.keyframes_too_old == session.stats.keyframes_unmatched == 0
+
+
+@pytest.mark.slow
+def test_memory_is_flat_over_ten_thousand_frames(kit):
+    session = kit.session(radius=3, buffer_size=6)
+    events = recycled(kit.frames[:10], 10_000, keyframe_every=7, delay=2)
+    cycle = 70  # keyframe period x image period: the session's state repeats every 70 frames
+    feed(session, events, until=15 * cycle)  # warm up: buffer and keyframe memory full, caches made
+    gc.collect()
+    tracemalloc.start()
+    try:
+        feed(session, events, until=30 * cycle)
+        gc.collect()
+        early, _ = tracemalloc.get_traced_memory()
+        feed(session, events, until=142 * cycle)
+        gc.collect()
+        late_bytes, _ = tracemalloc.get_traced_memory()
+        feed(session, events)
+    finally:
+        tracemalloc.stop()
+    assert session.stats.frames == 10_000
+    one_frame = kit.spec.num_classes * kit.frames[0].labels.size * 4  # one frame's probabilities
+    assert late_bytes - early < one_frame / 4, f"grew {late_bytes - early} bytes over {112 * cycle} frames"

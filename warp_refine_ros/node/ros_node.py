@@ -1,0 +1,282 @@
+"""The live labeler as a ROS 2 node: a thin rclpy shell around :class:`LabelingSession`.
+
+Topics (remappable):
+  subscribes ``image``            sensor_msgs/Image (CompressedImage with use_compressed), sensor-data QoS
+             ``keyframe_labels``  sensor_msgs/Image mono8 class ids, reliable + transient local
+  publishes  ``labels``           mono8 class ids, the image's header (255 = ignore)
+             ``labels_color``     rgb8 class colours over the image
+             ``confidence``       mono8, 255 = certain
+             ``/diagnostics``     latency, dropped frames, keyframe problems
+
+Callbacks only queue messages; one labeling thread takes them in turn, so a slow frame drops the oldest
+queued image (counted) instead of stalling the executor. Labels are converted and published only
+while someone subscribes. Everything that decides what to publish lives in the session (no ROS).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+
+import numpy as np
+import rclpy
+from builtin_interfaces.msg import Time as TimeMsg
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import ParameterDescriptor, ParameterType, SetParametersResult
+from rclpy.clock import JumpThreshold, TimeJump
+from rclpy.duration import Duration
+from rclpy.executors import ExternalShutdownException
+from rclpy.logging import get_logger
+from rclpy.node import Node
+from rclpy.parameter import Parameter as RosParameter
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+)
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+
+from warp_refine_ros.bags.images import (
+    SUPPORTED_ENCODINGS,
+    decode_compressed,
+    decode_image,
+    decode_label,
+    header_stamp_ns,
+)
+from warp_refine_ros.errors import BagError, WarpRefineError
+from warp_refine_ros.labels import overlay
+from warp_refine_ros.node.health import Health
+from warp_refine_ros.node.inbox import Delivery, Inbox
+from warp_refine_ros.node.session import LabelingSession, LabelOutput
+from warp_refine_ros.node.settings import BY_NAME, PARAMETERS, open_engines, session_changes, settings
+
+NODE_NAME = "warp_refine_labeler"
+COLOR_ALPHA = 0.5  # weight of the class colours over the image in labels_color
+
+_PARAMETER_TYPES = {
+    bool: ParameterType.PARAMETER_BOOL,
+    int: ParameterType.PARAMETER_INTEGER,
+    float: ParameterType.PARAMETER_DOUBLE,
+    str: ParameterType.PARAMETER_STRING,
+}
+
+
+def _bridge() -> object | None:
+    """cv_bridge's CvBridge where it is installed, for image encodings the package does not decode."""
+    try:
+        from cv_bridge import CvBridge
+    except ImportError:
+        return None
+    return CvBridge()
+
+
+class LabelNode(Node):
+    """Subscribes images and keyframe labels, publishes propagated labels with each image's header."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        for parameter in PARAMETERS:
+            self.declare_parameter(
+                parameter.name,
+                parameter.default,
+                ParameterDescriptor(
+                    name=parameter.name,
+                    type=_PARAMETER_TYPES[type(parameter.default)],
+                    description=parameter.description,
+                    additional_constraints=parameter.constraints,
+                    read_only=not parameter.dynamic,
+                ),
+            )
+        self.settings = settings({p.name: self.get_parameter(p.name).value for p in PARAMETERS})
+        engines, spec = open_engines(self.settings)  # once, before any callback can run
+        self.session = LabelingSession(spec, engines, self.settings.session, warn=self.get_logger().warning)
+        self.get_logger().info(
+            f"engines {engines.describe()}, method {self.session.config.method}, "
+            f"radius {self.session.config.radius}, {spec.num_classes} classes"
+        )
+        self._bridge = _bridge()
+        self._lock = threading.Lock()  # the session: labeling thread vs. parameter changes
+        self._reset_reason: str | None = None
+        self._inbox: Inbox[Image | CompressedImage] = Inbox(self.settings.image_queue_size)
+        self.health = Health()
+
+        publish_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=self.settings.publish_queue_size)
+        self._labels_pub = self.create_publisher(Image, "labels", publish_qos)
+        self._color_pub = (
+            self.create_publisher(Image, "labels_color", publish_qos) if self.settings.publish_color else None
+        )
+        self._confidence_pub = (
+            self.create_publisher(Image, "confidence", publish_qos)
+            if self.settings.publish_confidence
+            else None
+        )
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+
+        image_qos = QoSProfile(
+            history=HistoryPolicy.KEEP_LAST,
+            depth=self.settings.image_queue_size,
+            reliability=qos_profile_sensor_data.reliability,
+            durability=qos_profile_sensor_data.durability,
+        )
+        keyframe_qos = QoSProfile(
+            history=HistoryPolicy.KEEP_LAST,
+            depth=self.settings.keyframe_queue_size,
+            reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL,
+        )
+        image_type = CompressedImage if self.settings.use_compressed else Image
+        self.create_subscription(image_type, "image", self._inbox.put_frame, image_qos)
+        self.create_subscription(Image, "keyframe_labels", self._inbox.put_keyframe, keyframe_qos)
+
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._jump_handle = self.get_clock().create_jump_callback(
+            JumpThreshold(min_forward=None, min_backward=Duration(nanoseconds=-1), on_clock_change=True),
+            post_callback=self._on_time_jump,
+        )
+        self.create_timer(self.settings.diagnostics_period, self._publish_diagnostics)
+        self._worker = threading.Thread(target=self._work, name="labeling", daemon=True)
+        self._worker.start()
+
+    # --- callbacks (executor thread) -------------------------------------------------------------
+
+    def _on_set_parameters(self, parameters: list[RosParameter]) -> SetParametersResult:
+        """Run-time changes of method, radius and tau; anything invalid is refused with the reason."""
+        values = {p.name: p.value for p in parameters if p.name in BY_NAME}
+        try:
+            changes = session_changes(values)
+            with self._lock:
+                config = self.session.reconfigure(**changes)
+        except WarpRefineError as err:
+            return SetParametersResult(successful=False, reason=str(err))
+        if changes:
+            self.get_logger().info(f"now {config.method}, radius {config.radius}, tau {config.tau:g}")
+        return SetParametersResult(successful=True)
+
+    def _on_time_jump(self, jump: TimeJump) -> None:
+        """/clock went back (bag loop) or the time source changed: start over at the next frame."""
+        self._reset_reason = f"clock jumped by {jump.delta.nanoseconds / 1e9:.3f} s"
+
+    def _publish_diagnostics(self) -> None:
+        with self._lock:
+            report = self.health.report(self.session.stats, self._inbox.dropped, self.session.buffered)
+        status = DiagnosticStatus(
+            level=bytes([int(report.level)]),
+            name=f"{self.get_name()}: labeling",
+            message=report.message,
+            hardware_id=self.get_fully_qualified_name(),
+            values=[KeyValue(key=key, value=value) for key, value in report.values],
+        )
+        self._diagnostics_pub.publish(
+            DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status])
+        )
+
+    # --- labeling thread -------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self._inbox.closed and rclpy.ok(context=self.context):
+            delivery = self._inbox.get(timeout=0.2)
+            if self._reset_reason is not None:
+                reason, self._reset_reason = self._reset_reason, None
+                self._inbox.clear_frames()
+                with self._lock:
+                    self.session.reset(reason)
+            if delivery is None:
+                continue
+            try:
+                self._handle(delivery)
+            except WarpRefineError as err:
+                self._count_error()
+                self.get_logger().warning(str(err))
+            except Exception:  # keep labeling the next frames; the trace says what broke
+                self._count_error()
+                self.get_logger().error(f"labeling failed:\n{traceback.format_exc()}")
+
+    def _count_error(self) -> None:
+        with self._lock:
+            self.health.errors += 1
+
+    def _handle(self, delivery: Delivery[Image | CompressedImage]) -> None:
+        message = delivery.message
+        stamp_ns = header_stamp_ns(message)
+        if delivery.keyframe:
+            labels = decode_label(message, "keyframe_labels")
+            with self._lock:
+                outputs = self.session.add_keyframe(labels, stamp_ns)
+            self._publish(outputs)
+            return
+        image = self._decode(message)
+        started = time.monotonic()
+        with self._lock:
+            outputs = self.session.add_frame(image, stamp_ns, message.header.frame_id)
+        self._publish(outputs)
+        finished = time.monotonic()
+        with self._lock:  # the diagnostics timer reads the same windows
+            self.health.record(finished - delivery.received, finished - started)
+
+    def _decode(self, message: Image | CompressedImage) -> np.ndarray:
+        if isinstance(message, CompressedImage):
+            return decode_compressed(message, "image")
+        if message.encoding.lower() in SUPPORTED_ENCODINGS or self._bridge is None:
+            return decode_image(message, "image")
+        try:
+            return np.ascontiguousarray(self._bridge.imgmsg_to_cv2(message, desired_encoding="rgb8"))
+        except Exception as err:  # CvBridgeError, or OpenCV's for conversions it lacks
+            raise BagError(f"image: cannot convert encoding {message.encoding!r} to rgb8: {err}") from None
+
+    def _publish(self, outputs: list[LabelOutput]) -> None:
+        for output in outputs:
+            header = Header(
+                stamp=TimeMsg(sec=output.stamp_ns // 1_000_000_000, nanosec=output.stamp_ns % 1_000_000_000),
+                frame_id=output.frame_id,
+            )
+            if self._labels_pub.get_subscription_count():
+                self._labels_pub.publish(_image(header, output.labels, "mono8"))
+            if self._confidence_pub is not None and self._confidence_pub.get_subscription_count():
+                self._confidence_pub.publish(_image(header, output.confidence, "mono8"))
+            if self._color_pub is not None and self._color_pub.get_subscription_count():
+                colors = overlay(output.image, self.session.spec.colorize(output.labels), COLOR_ALPHA)
+                self._color_pub.publish(_image(header, colors, "rgb8"))
+
+    def close(self) -> None:
+        """Stop the labeling thread."""
+        self._inbox.close()
+        self._worker.join(timeout=5.0)
+
+
+def _image(header: Header, array: np.ndarray, encoding: str) -> Image:
+    """A sensor_msgs/Image of a (H, W) or (H, W, 3) uint8 array."""
+    height, width = array.shape[:2]
+    message = Image(
+        header=header,
+        height=height,
+        width=width,
+        encoding=encoding,
+        is_bigendian=0,
+        step=width * (array.shape[2] if array.ndim == 3 else 1),
+    )
+    message.data.frombytes(np.ascontiguousarray(array).tobytes())  # as cv_bridge does: no per-byte check
+    return message
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the node until shutdown; a bad parameter or missing engine file fails at start with exit 1."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = LabelNode()
+        rclpy.spin(node)
+    except WarpRefineError as err:
+        get_logger(NODE_NAME).fatal(f"cannot start: {err}")
+        return 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

@@ -1,0 +1,509 @@
+"""The live labeler's logic, free of ROS: frames and keyframe labels in, label images to publish out.
+
+A bounded ring buffer holds the most recent frames, each with the cues the engines computed for it
+(segmentation, flows to its neighbours), so a frame reached forward, then backward, then forward
+again from a late keyframe never runs an engine twice. The propagation itself is
+:class:`~warp_refine_ros.propagation.Propagator` and :func:`~warp_refine_ros.propagation.fuse`, the
+same code ``bag_label`` drives through :class:`~warp_refine_ros.propagation.WindowLabeler`:
+
+- a new frame is labeled at once by the forward recursion (eq. 1) from the newest keyframe at or
+  before it, if that keyframe is at most ``radius`` frames back; beyond that it gets g's
+  semantic-only labels or nothing (``beyond_radius``);
+- a keyframe label may arrive late and out of order. When it names a buffered frame, that frame
+  becomes a keyframe, the later buffered frames up to the next keyframe are propagated forward from
+  it again, and the earlier ones within ``radius`` get backward labels (eq. 9-11) fused with their
+  forward ones; each changed frame is returned again with its own stamp;
+- a keyframe for a stamp newer than every frame waits until its frame arrives; one for a stamp no
+  longer buffered, or matching no frame, is counted and reported;
+- time going backwards (a bag loop, ``/clock`` reset), a gap longer than ``max_gap_ns`` or a change of
+  image size starts over with an empty buffer. Keyframe labels are remembered by stamp (up to
+  ``keyframe_memory``), so a replayed bag is labeled again even if its labels were published once.
+
+Once every keyframe has arrived while its frames were buffered, the last labels returned for each
+frame are exactly those ``WindowLabeler`` writes for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from enum import Enum
+from itertools import islice
+
+import numpy as np
+
+from warp_refine_ros.engines.loading import EngineSet
+from warp_refine_ros.errors import LabelError, WarpRefineError
+from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.propagation import (
+    DEFAULT_TAU,
+    Frame,
+    Labeling,
+    Method,
+    Propagator,
+    fuse,
+    ids_and_confidence,
+)
+
+_LOG = logging.getLogger(__name__)
+
+
+class SessionError(WarpRefineError):
+    """A labeling session was configured or fed with values it cannot use."""
+
+
+class BeyondRadius(str, Enum):
+    """What a frame further than ``radius`` from every keyframe is labeled with."""
+
+    SEMANTIC = "semantic"  # the segmentation engine alone, pixels under 0.9 confidence ignored
+    NONE = "none"  # nothing is published for it
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Source(str, Enum):
+    """Where a published label image comes from."""
+
+    KEYFRAME = "keyframe"  # the human label itself
+    FORWARD = "forward"  # forward recursion from an earlier keyframe
+    BACKWARD = "backward"  # backward recursion from a later keyframe
+    FUSED = "fused"  # both, fused per pixel
+    SEMANTIC = "semantic"  # beyond the radius of every keyframe: g alone
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Settings of a labeling session; every one is checked on creation."""
+
+    method: Method = Method.WARP_REFINE
+    radius: int = 10  # K: frames reached from each keyframe in each direction
+    tau: float = DEFAULT_TAU
+    buffer_size: int = 30  # frames kept for late keyframes and backward passes
+    beyond_radius: BeyondRadius = BeyondRadius.NONE
+    stamp_tolerance_ns: int = 1_000_000  # a keyframe label matches a frame stamped this close
+    max_gap_ns: int = 1_000_000_000  # a longer gap between frames starts over; 0 = never
+    keyframe_memory: int = 64  # keyframe labels remembered by stamp (early ones, bag loops)
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "method", Method.parse(self.method))
+            object.__setattr__(self, "beyond_radius", BeyondRadius(self.beyond_radius))
+        except ValueError as err:
+            raise SessionError(str(err)) from None
+        checks = (
+            ("radius", self.radius >= 0, "0 or more frames"),
+            ("tau", self.tau > 0, "a positive RGB distance"),
+            ("buffer_size", self.buffer_size >= 1, "at least 1 frame"),
+            ("stamp_tolerance_ns", self.stamp_tolerance_ns >= 0, "0 or more nanoseconds"),
+            ("max_gap_ns", self.max_gap_ns >= 0, "0 (off) or more nanoseconds"),
+            ("keyframe_memory", self.keyframe_memory >= 0, "0 or more labels"),
+        )
+        for name, ok, expected in checks:
+            if not ok:
+                raise SessionError(f"{name} = {getattr(self, name)!r} is invalid; use {expected}")
+
+
+@dataclass(frozen=True)
+class LabelOutput:
+    """One label image to publish, for the frame stamped ``stamp_ns``."""
+
+    stamp_ns: int
+    frame_id: str
+    image: np.ndarray  # (H, W, 3) uint8 RGB, the frame the labels belong to
+    labels: np.ndarray  # (H, W) uint8 class ids, ignore id where unknown
+    confidence: np.ndarray  # (H, W) uint8, 255 = certain
+    source: Source
+    keyframe_stamp_ns: int | None  # the (nearer) keyframe it was propagated from; None for semantic
+    offset: int | None  # signed frames from that keyframe
+    update: bool  # True when this frame was published before and its labels changed
+
+
+@dataclass
+class SessionStats:
+    """Counters since the session started, for diagnostics."""
+
+    frames: int = 0  # frames accepted into the buffer
+    frames_rejected: int = 0  # same stamp as the newest frame again
+    published: int = 0  # label images returned
+    updates: int = 0  # of which re-publications of an earlier frame
+    resets: int = 0
+    keyframes_applied: int = 0
+    keyframes_waiting: int = 0  # arrived before their frame, waiting now
+    keyframes_too_old: int = 0  # older than every buffered frame
+    keyframes_unmatched: int = 0  # no frame within the stamp tolerance
+    keyframes_invalid: int = 0  # wrong size or unknown class ids
+
+
+@dataclass(eq=False)
+class _Slot:
+    """A buffered frame and the labelings that reach it so far."""
+
+    frame: Frame
+    frame_id: str
+    keyframe: Labeling | None = None
+    forward: Labeling | None = None
+    backward: Labeling | None = None
+    published: bool = False
+
+
+@dataclass
+class _Chain:
+    """The forward recursion as far as the newest frame: its probabilities and keyframe."""
+
+    frame: Frame
+    state: np.ndarray  # (C, H, W) float32
+    keyframe_stamp_ns: int
+    offset: int
+
+
+@dataclass
+class _Remembered:
+    labels: np.ndarray
+    applied: bool
+
+
+class _KeyframeMemory:
+    """Keyframe labels by stamp: early ones wait for their frame, applied ones stay for a bag loop."""
+
+    def __init__(self) -> None:
+        self._labels: OrderedDict[int, _Remembered] = OrderedDict()  # oldest arrival first
+
+    @property
+    def waiting(self) -> int:
+        return sum(not entry.applied for entry in self._labels.values())
+
+    def remember(self, stamp_ns: int, labels: np.ndarray, *, applied: bool, capacity: int) -> list[int]:
+        """Store a label; returns the stamps of labels pushed out while still waiting for their frame."""
+        self._labels.pop(stamp_ns, None)
+        self._labels[stamp_ns] = _Remembered(labels, applied)
+        lost = []
+        while len(self._labels) > capacity:
+            stamp, entry = self._labels.popitem(last=False)
+            if not entry.applied:
+                lost.append(stamp)
+        return lost
+
+    def match(self, stamp_ns: int, tolerance_ns: int) -> tuple[int, np.ndarray] | None:
+        """The label for a frame stamped ``stamp_ns`` (marked applied), if one is remembered."""
+        for stamp, entry in self._labels.items():
+            if abs(stamp - stamp_ns) <= tolerance_ns:
+                entry.applied = True
+                return stamp, entry.labels
+        return None
+
+    def forget(self, stamp_ns: int) -> None:
+        self._labels.pop(stamp_ns, None)
+
+    def passed(self, stamp_ns: int, tolerance_ns: int) -> list[int]:
+        """Forget the waiting labels the stream has gone past without a matching frame; their stamps."""
+        gone = [s for s, e in self._labels.items() if not e.applied and s < stamp_ns - tolerance_ns]
+        for stamp in gone:
+            del self._labels[stamp]
+        return gone
+
+
+class LabelingSession:
+    """Propagates keyframe labels through a live stream of frames; not thread-safe (lock around it)."""
+
+    def __init__(
+        self,
+        spec: LabelSpec,
+        engines: EngineSet,
+        config: SessionConfig | None = None,
+        *,
+        warn: Callable[[str], None] = _LOG.warning,
+    ) -> None:
+        self.spec = spec
+        self.engines = engines
+        self._warn = warn
+        self.config = config or SessionConfig()
+        self.propagator = self._propagator(self.config)
+        self.stats = SessionStats()
+        self._slots: deque[_Slot] = deque()
+        self._chain: _Chain | None = None
+        self._keyframes = _KeyframeMemory()
+
+    # --- settings --------------------------------------------------------------------------------
+
+    def reconfigure(self, **changes: object) -> SessionConfig:
+        """Change settings at run time (method, radius, tau, ...); nothing changes if one is invalid."""
+        unknown = set(changes) - set(SessionConfig.__dataclass_fields__)
+        if unknown:
+            raise SessionError(f"unknown session settings {sorted(unknown)}")
+        config = replace(self.config, **changes)
+        propagator = self._propagator(config)
+        if config.buffer_size < len(self._slots):
+            for _ in range(len(self._slots) - config.buffer_size):
+                self._evict()
+        self.config, self.propagator = config, propagator
+        return config
+
+    def _propagator(self, config: SessionConfig) -> Propagator:
+        if config.buffer_size <= config.radius:
+            self._warn(
+                f"buffer_size {config.buffer_size} <= radius {config.radius}: backward labels reach only "
+                f"{config.buffer_size - 1} frames before a keyframe"
+            )
+        if config.beyond_radius is BeyondRadius.SEMANTIC and self.engines.segmentation is None:
+            raise SessionError(
+                "beyond_radius 'semantic' needs a segmentation engine; add one to the engine set "
+                "or use beyond_radius 'none'"
+            )
+        return Propagator(
+            config.method,
+            self.spec,
+            motion=self.engines.motion,
+            segmentation=self.engines.segmentation,
+            refiner=self.engines.refiner,
+            tau=config.tau,
+        )
+
+    # --- input -----------------------------------------------------------------------------------
+
+    def add_frame(self, image: np.ndarray, stamp_ns: int, frame_id: str = "") -> list[LabelOutput]:
+        """A new camera frame: label it at once, as a keyframe if its label came first."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise SessionError(
+                f"frame at {stamp_ns} ns: expected an (H, W, 3) uint8 RGB image, "
+                f"got shape {image.shape} {image.dtype}"
+            )
+        if self._slots and not self._accepts(image, stamp_ns):
+            return []
+        if len(self._slots) >= self.config.buffer_size:
+            self._evict()
+        slot = _Slot(Frame(image, stamp_ns), frame_id)
+        self._slots.append(slot)
+        self.stats.frames += 1
+        labels = self._remembered_labels(stamp_ns, image.shape)
+        if labels is not None:
+            return self._outputs(self._apply_keyframe(len(self._slots) - 1, labels, stamp_ns))
+        return self._outputs(self._extend_chain(slot))
+
+    def add_keyframe(self, labels: np.ndarray, stamp_ns: int) -> list[LabelOutput]:
+        """A human label for the frame stamped ``stamp_ns``, whenever it arrives."""
+        shape = self._slots[-1].frame.image.shape if self._slots else None
+        try:
+            self.spec.validate(labels, shape=shape, name=f"keyframe label at {stamp_ns} ns")
+        except LabelError:
+            self.stats.keyframes_invalid += 1
+            raise
+        tolerance = self.config.stamp_tolerance_ns
+        if not self._slots or stamp_ns > self._slots[-1].frame.stamp_ns + tolerance:
+            self._remember(stamp_ns, labels, applied=False)
+            return []
+        position = self._find(stamp_ns)
+        if position is None:
+            oldest = self._slots[0].frame.stamp_ns
+            if stamp_ns < oldest - tolerance:
+                self.stats.keyframes_too_old += 1
+                self._warn(
+                    f"keyframe label at {stamp_ns} ns is older than every buffered frame (oldest "
+                    f"{oldest} ns, {len(self._slots)} frames kept); raise buffer_size to accept later labels"
+                )
+            else:
+                self.stats.keyframes_unmatched += 1
+                self._warn(
+                    f"keyframe label at {stamp_ns} ns matches no buffered frame within "
+                    f"{tolerance} ns; it must carry its image's header stamp"
+                )
+            return []
+        frame_stamp = self._slots[position].frame.stamp_ns
+        self._remember(frame_stamp, labels, applied=True)
+        return self._outputs(self._apply_keyframe(position, labels, frame_stamp))
+
+    def reset(self, reason: str = "requested") -> None:
+        """Forget every buffered frame and the forward recursion; remembered keyframe labels stay."""
+        if not self._slots:
+            return
+        self._warn(f"labeling starts over: {reason}")
+        self._slots.clear()
+        self._chain = None
+        self.stats.resets += 1
+
+    @property
+    def buffered(self) -> int:
+        """Frames in the ring buffer now."""
+        return len(self._slots)
+
+    # --- stream bookkeeping ----------------------------------------------------------------------
+
+    def _accepts(self, image: np.ndarray, stamp_ns: int) -> bool:
+        newest = self._slots[-1].frame
+        delta = stamp_ns - newest.stamp_ns
+        if abs(delta) <= self.config.stamp_tolerance_ns:
+            self.stats.frames_rejected += 1
+            return False
+        if delta < 0:
+            self.reset(f"time went back by {-delta / 1e9:.3f} s (bag loop or clock reset)")
+        elif self.config.max_gap_ns and delta > self.config.max_gap_ns:
+            self.reset(f"{delta / 1e9:.3f} s without frames (max_gap {self.config.max_gap_ns / 1e9:g} s)")
+        elif image.shape != newest.image.shape:
+            self.reset(f"image size changed from {newest.image.shape[:2]} to {image.shape[:2]}")
+        return True
+
+    def _evict(self) -> None:
+        evicted = self._slots.popleft()
+        if self._slots:  # the flow back to the evicted frame can never be used again
+            self._slots[0].frame.flows.pop(evicted.frame.stamp_ns, None)
+
+    def _find(self, stamp_ns: int) -> int | None:
+        """Index of the buffered frame nearest ``stamp_ns`` within the tolerance."""
+        best, best_delta = None, self.config.stamp_tolerance_ns
+        for position, slot in enumerate(self._slots):
+            delta = abs(slot.frame.stamp_ns - stamp_ns)
+            if delta <= best_delta:
+                best, best_delta = position, delta
+        return best
+
+    def _remember(self, stamp_ns: int, labels: np.ndarray, *, applied: bool) -> None:
+        capacity = self.config.keyframe_memory
+        if capacity == 0 and not applied:
+            self.stats.keyframes_unmatched += 1
+            self._warn(f"keyframe label at {stamp_ns} ns arrived before its image and keyframe_memory is 0")
+            return
+        for stamp in self._keyframes.remember(stamp_ns, labels, applied=applied, capacity=capacity):
+            self.stats.keyframes_unmatched += 1
+            self._warn(
+                f"keyframe label at {stamp} ns dropped unused: more than {capacity} labels arrived "
+                "before their images; raise keyframe_memory"
+            )
+        self.stats.keyframes_waiting = self._keyframes.waiting
+
+    def _remembered_labels(self, stamp_ns: int, shape: tuple[int, ...]) -> np.ndarray | None:
+        """The remembered label for the frame just added, if any; report waiting labels now passed."""
+        tolerance = self.config.stamp_tolerance_ns
+        for stamp in self._keyframes.passed(stamp_ns, tolerance):
+            self.stats.keyframes_unmatched += 1
+            self._warn(f"keyframe label at {stamp} ns matched no image: the stream went past its stamp")
+        found = self._keyframes.match(stamp_ns, tolerance)
+        self.stats.keyframes_waiting = self._keyframes.waiting
+        if found is None:
+            return None
+        stamp, labels = found
+        if labels.shape != shape[:2]:
+            self._keyframes.forget(stamp)
+            self.stats.keyframes_invalid += 1
+            self._warn(
+                f"keyframe label at {stamp} ns is {labels.shape[1]}x{labels.shape[0]} but its image is "
+                f"{shape[1]}x{shape[0]}; label the image at its published size"
+            )
+            return None
+        return labels
+
+    # --- propagation -----------------------------------------------------------------------------
+
+    def _extend_chain(self, slot: _Slot) -> Iterator[_Slot]:
+        """Forward label for the newest frame from the chain (eq. 1), or the beyond-radius policy.
+
+        The chain always ends at the frame received before this one (or is None), since every frame
+        extends or ends it and a reset clears it.
+        """
+        chain = self._chain
+        if chain is not None and chain.offset < self.config.radius:
+            state = self.propagator.step(chain.state, chain.frame, slot.frame)
+            self._chain = _Chain(slot.frame, state, chain.keyframe_stamp_ns, chain.offset + 1)
+            slot.forward = self._labeling(state, chain.keyframe_stamp_ns, chain.offset + 1)
+        else:
+            self._chain = None
+        yield slot
+
+    def _apply_keyframe(self, position: int, labels: np.ndarray, stamp_ns: int) -> Iterator[_Slot]:
+        """Make a buffered frame a keyframe; propagate forward and backward from it (eq. 1, 9-11)."""
+        slot = self._slots[position]
+        slot.keyframe = Labeling.of_keyframe(labels, stamp_ns)
+        self.stats.keyframes_applied += 1
+        yield slot
+        state = self.propagator.keyframe(labels)
+        yield from self._forward_from(position, state, stamp_ns)
+        yield from self._backward_from(position, state, stamp_ns)
+
+    def _forward_from(self, position: int, state: np.ndarray, stamp_ns: int) -> Iterator[_Slot]:
+        """Forward labels for the frames after a new keyframe, up to the next keyframe or radius."""
+        source, offset = self._slots[position].frame, 0
+        later = list(islice(self._slots, position + 1, None))
+        for slot in later:
+            if slot.keyframe is not None or offset >= self.config.radius:
+                break
+            state = self.propagator.step(state, source, slot.frame)
+            source, offset = slot.frame, offset + 1
+            slot.forward = self._labeling(state, stamp_ns, offset)
+            yield slot
+        if not any(slot.keyframe is not None for slot in later):  # else a newer keyframe owns the chain
+            reached_newest = source is self._slots[-1].frame
+            self._chain = _Chain(source, state, stamp_ns, offset) if reached_newest else None
+
+    def _backward_from(self, position: int, state: np.ndarray, stamp_ns: int) -> Iterator[_Slot]:
+        """Backward labels for the frames before a new keyframe, down to the previous one or radius."""
+        source = self._slots[position].frame
+        earlier = reversed(list(islice(self._slots, 0, position)))
+        for distance, slot in enumerate(earlier, start=1):
+            if slot.keyframe is not None or distance > self.config.radius:
+                return
+            state = self.propagator.step(state, source, slot.frame)
+            source = slot.frame
+            slot.backward = self._labeling(state, stamp_ns, -distance)
+            yield slot
+
+    def _labeling(self, state: np.ndarray, keyframe_stamp_ns: int, offset: int) -> Labeling:
+        labels, confidence = ids_and_confidence(self.spec, state)
+        return Labeling(labels, confidence, keyframe_stamp_ns, offset)
+
+    # --- output ----------------------------------------------------------------------------------
+
+    def _outputs(self, slots: Iterator[_Slot]) -> list[LabelOutput]:
+        outputs = []
+        for slot in slots:
+            output = self._output(slot)
+            if output is None:
+                continue
+            slot.published = True
+            self.stats.published += 1
+            self.stats.updates += output.update
+            outputs.append(output)
+        return outputs
+
+    def _output(self, slot: _Slot) -> LabelOutput | None:
+        """What the frame is labeled with now: keyframe, fused, one direction, or the fallback."""
+        if slot.keyframe is not None:
+            labeling, source = slot.keyframe, Source.KEYFRAME
+        elif slot.forward is not None and slot.backward is not None:
+            labeling, source = fuse(slot.forward, slot.backward), Source.FUSED
+        elif slot.forward is not None:
+            labeling, source = slot.forward, Source.FORWARD
+        elif slot.backward is not None:
+            labeling, source = slot.backward, Source.BACKWARD
+        elif self.config.beyond_radius is BeyondRadius.SEMANTIC:
+            labels, confidence = ids_and_confidence(self.spec, self.propagator.semantic(slot.frame))
+            return self._make(slot, labels, confidence, Source.SEMANTIC, None, None)
+        else:
+            return None
+        return self._make(
+            slot, labeling.labels, labeling.confidence, source, labeling.keyframe_stamp_ns, labeling.offset
+        )
+
+    def _make(
+        self,
+        slot: _Slot,
+        labels: np.ndarray,
+        confidence: np.ndarray,
+        source: Source,
+        keyframe_stamp_ns: int | None,
+        offset: int | None,
+    ) -> LabelOutput:
+        return LabelOutput(
+            stamp_ns=slot.frame.stamp_ns,
+            frame_id=slot.frame_id,
+            image=slot.frame.image,
+            labels=labels,
+            confidence=confidence,
+            source=source,
+            keyframe_stamp_ns=keyframe_stamp_ns,
+            offset=offset,
+            update=slot.published,
+        )

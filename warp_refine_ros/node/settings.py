@@ -1,0 +1,227 @@
+"""The live node's parameters: one table that the rclpy shell declares and the help text lists.
+
+Each parameter has a type, a default, a description and whether it may change at run time. Only
+``method``, ``radius`` and ``tau`` may (they swap the propagator, not the engines); everything else is
+read when the node starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from warp_refine_ros.engines.loading import EngineSet
+from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.node.session import BeyondRadius, SessionConfig, SessionError
+from warp_refine_ros.propagation import DEFAULT_TAU, Method
+from warp_refine_ros.resources import share_path
+
+NS_PER_S = 1_000_000_000
+DEFAULT_ENGINES = "config/engines/default.yaml"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One node parameter: its name, default (which fixes its type), meaning and limits."""
+
+    name: str
+    default: str | int | float | bool
+    description: str
+    dynamic: bool = False  # may change while the node runs
+    choices: tuple[str, ...] = ()
+    minimum: int | float | None = None
+    exclusive: bool = False  # the value must exceed the minimum, not just reach it
+
+    @property
+    def type_name(self) -> str:
+        return type(self.default).__name__
+
+    @property
+    def constraints(self) -> str:
+        """The limits in words, as ROS 2 shows them in ``ros2 param describe``."""
+        if self.choices:
+            return "one of: " + ", ".join(self.choices)
+        if self.minimum is not None:
+            return f"{'>' if self.exclusive else '>='} {self.minimum}"
+        return ""
+
+
+_DEFAULTS = SessionConfig()
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter(
+        "engines",
+        "",
+        "Engine-set YAML (motion, segmentation, refiner files; paths relative to it). "
+        "Empty: the shipped CPU set, config/engines/default.yaml.",
+    ),
+    Parameter("device", "cpu", "Device the engines run on: cpu, cuda or cuda:N."),
+    Parameter(
+        "classes",
+        "",
+        "Class-spec YAML. Empty: the segmentation engine's classes, else Cityscapes' 19.",
+    ),
+    Parameter(
+        "method",
+        str(_DEFAULTS.method),
+        "Propagation step between frames.",
+        dynamic=True,
+        choices=tuple(m.value for m in Method),
+    ),
+    Parameter(
+        "radius",
+        _DEFAULTS.radius,
+        "K: frames labeled after (forward) and before (backward) each keyframe.",
+        dynamic=True,
+        minimum=0,
+    ),
+    Parameter(
+        "tau",
+        DEFAULT_TAU,
+        "Trust-mask threshold: RGB distance (0-255 scale) under which the warp is trusted.",
+        dynamic=True,
+        minimum=0,
+        exclusive=True,
+    ),
+    Parameter(
+        "beyond_radius",
+        str(_DEFAULTS.beyond_radius),
+        "Frames further than radius from every keyframe: 'semantic' publishes the segmentation "
+        "engine's labels (pixels under 0.9 confidence ignored), 'none' publishes nothing.",
+        choices=tuple(b.value for b in BeyondRadius),
+    ),
+    Parameter(
+        "buffer_size",
+        _DEFAULTS.buffer_size,
+        "Frames kept with their motion and segmentation, so a keyframe label may arrive this many "
+        "frames late and still label the frames around it.",
+        minimum=1,
+    ),
+    Parameter(
+        "stamp_tolerance",
+        _DEFAULTS.stamp_tolerance_ns / NS_PER_S,
+        "Seconds between a keyframe label's stamp and its image's for them to match.",
+        minimum=0,
+    ),
+    Parameter(
+        "max_gap",
+        _DEFAULTS.max_gap_ns / NS_PER_S,
+        "Seconds without frames after which propagation starts over (0: never).",
+        minimum=0,
+    ),
+    Parameter(
+        "keyframe_memory",
+        _DEFAULTS.keyframe_memory,
+        "Keyframe labels remembered by stamp: labels that arrive before their image wait here, "
+        "and a replayed bag (ros2 bag play --loop) is labeled again.",
+        minimum=0,
+    ),
+    Parameter("use_compressed", False, "Subscribe to sensor_msgs/CompressedImage on 'image'."),
+    Parameter("image_queue_size", 2, "Images waiting to be labeled; older ones are dropped.", minimum=1),
+    Parameter("keyframe_queue_size", 100, "Depth of the keyframe label subscription.", minimum=1),
+    Parameter("publish_queue_size", 10, "Depth of the label publishers.", minimum=1),
+    Parameter("publish_color", True, "Publish 'labels_color', the class colours over the image."),
+    Parameter("publish_confidence", True, "Publish 'confidence', 255 = certain."),
+    Parameter("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", minimum=0, exclusive=True),
+)
+
+BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """The node's parameters, checked, with the session's part as a SessionConfig."""
+
+    engines: str
+    device: str
+    classes: str
+    use_compressed: bool
+    image_queue_size: int
+    keyframe_queue_size: int
+    publish_queue_size: int
+    publish_color: bool
+    publish_confidence: bool
+    diagnostics_period: float
+    session: SessionConfig
+
+
+def check(name: str, value: object) -> object:
+    """The value if it suits the parameter, else a SessionError saying what is allowed."""
+    parameter = BY_NAME.get(name)
+    if parameter is None:
+        raise SessionError(f"unknown parameter {name!r}")
+    expected = type(parameter.default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not expected:
+        raise SessionError(f"parameter {name} must be of type {parameter.type_name}, got {value!r}")
+    if parameter.choices and value not in parameter.choices:
+        raise SessionError(f"parameter {name} = {value!r}; {parameter.constraints}")
+    minimum = parameter.minimum
+    if minimum is not None and (value < minimum or (parameter.exclusive and value == minimum)):
+        raise SessionError(f"parameter {name} = {value!r}; must be {parameter.constraints}")
+    return value
+
+
+def session_changes(values: Mapping[str, object]) -> dict[str, object]:
+    """SessionConfig fields for the given parameter values (checked), e.g. after a run-time change."""
+    changes: dict[str, object] = {}
+    for name, value in values.items():
+        value = check(name, value)
+        if name in ("method", "radius", "tau", "beyond_radius", "buffer_size", "keyframe_memory"):
+            changes[name] = value
+        elif name == "stamp_tolerance":
+            changes["stamp_tolerance_ns"] = round(value * NS_PER_S)
+        elif name == "max_gap":
+            changes["max_gap_ns"] = round(value * NS_PER_S)
+    return changes
+
+
+def settings(values: Mapping[str, object]) -> NodeSettings:
+    """All parameters, defaults filled in and checked, as NodeSettings."""
+    merged = {parameter.name: parameter.default for parameter in PARAMETERS} | dict(values)
+    checked = {name: check(name, value) for name, value in merged.items()}
+    session = SessionConfig(**session_changes(checked))
+    return NodeSettings(
+        engines=checked["engines"],
+        device=checked["device"],
+        classes=checked["classes"],
+        use_compressed=checked["use_compressed"],
+        image_queue_size=checked["image_queue_size"],
+        keyframe_queue_size=checked["keyframe_queue_size"],
+        publish_queue_size=checked["publish_queue_size"],
+        publish_color=checked["publish_color"],
+        publish_confidence=checked["publish_confidence"],
+        diagnostics_period=checked["diagnostics_period"],
+        session=session,
+    )
+
+
+def describe() -> str:
+    """The parameter table as text, for ``label_node --help``."""
+    lines = []
+    for parameter in PARAMETERS:
+        default = repr(parameter.default) if isinstance(parameter.default, str) else parameter.default
+        flags = ", changeable at run time" if parameter.dynamic else ""
+        limits = f"; {parameter.constraints}" if parameter.constraints else ""
+        lines.append(f"  {parameter.name} ({parameter.type_name}, default {default}{flags}{limits})")
+        lines.append(f"      {parameter.description}")
+    return "\n".join(lines)
+
+
+def engine_set_path(node_settings: NodeSettings) -> Path:
+    """The engine-set YAML to load: the ``engines`` parameter, or the shipped default set."""
+    return Path(node_settings.engines) if node_settings.engines else share_path(DEFAULT_ENGINES)
+
+
+def open_engines(node_settings: NodeSettings) -> tuple[EngineSet, LabelSpec]:
+    """Load the engines once, at start-up, and the class spec; a missing file fails with its path."""
+    engines = EngineSet.from_yaml(engine_set_path(node_settings), device=node_settings.device)
+    if node_settings.classes:
+        spec = LabelSpec.from_yaml(node_settings.classes)
+    elif engines.segmentation is not None:
+        spec = engines.segmentation.spec
+    else:
+        spec = LabelSpec.default()
+    return engines, spec
