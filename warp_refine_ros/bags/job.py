@@ -32,6 +32,7 @@ from warp_refine_ros.bags.dataset import (
 from warp_refine_ros.bags.keyframes import KeyframeSet, camera_name, keyframes_from_directory
 from warp_refine_ros.bags.labeling import StreamPlan, StreamReport, label_window, plan_stream, report_for
 from warp_refine_ros.bags.reader import BagReader, bag_name
+from warp_refine_ros.bags.review import write_review_bag
 from warp_refine_ros.bags.windows import Window
 from warp_refine_ros.engines.loading import EngineSet, EngineSources
 from warp_refine_ros.errors import BagError, DatasetError
@@ -60,6 +61,7 @@ class LabelJob:
     workers: int = 1
     ray_address: str | None = None  # "local" for a Ray started on this machine
     split: float | None = None  # validation fraction: write train/val lists by bag
+    out_bag: Path | None = None  # review bag (.mcap) of the whole dataset
     progress: bool = True
     arguments: dict = field(default_factory=dict)  # as given on the command line, for run.json
 
@@ -422,8 +424,12 @@ def run(job: LabelJob, *, frames_per_task: int = 100) -> JobResult:
         manifest.close()
     result = JobResult(list(reports.values()), failures, times, time.perf_counter() - started)
     record = run_record(job, result, loaded)
-    if job.split is not None:
-        record["split"] = write_splits(job.out, read_manifest(job.out / "manifest.jsonl"), job.split)
+    if job.split is not None or job.out_bag is not None:
+        records = read_manifest(job.out / "manifest.jsonl")
+        if job.split is not None:
+            record["split"] = write_splits(job.out, records, job.split)
+        if job.out_bag is not None:
+            write_review_bag(job.out, records, job.out_bag, spec, progress=job.progress)
     write_json(job.out / "run.json", record)
     return result
 

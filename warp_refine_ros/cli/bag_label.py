@@ -105,6 +105,13 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--color", action="store_true", help="also write colour overlays under OUT/color/")
     parser.add_argument(
+        "--out-bag",
+        type=Path,
+        metavar="BAG",
+        help="also write a review bag (ROS 2, mcap) with the images and labels, labels_color and "
+        "confidence topics, for Foxglove or RViz",
+    )
+    parser.add_argument(
         "--split",
         type=float,
         metavar="VAL_FRACTION",
@@ -191,6 +198,7 @@ def _main(argv: Sequence[str] | None) -> int:
         image_format=args.image_format,
         color=args.color,
         split=args.split,
+        out_bag=args.out_bag,
         workers=args.workers,
         ray_address=args.ray,
         progress=not args.no_progress,
