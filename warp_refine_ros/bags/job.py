@@ -166,6 +166,8 @@ def plan_bags(job: LabelJob, spec: LabelSpec) -> tuple[list[BagPlan], dict[str, 
 def prepare_output(job: LabelJob, spec: LabelSpec) -> Manifest:
     """Create or reopen OUT; a rerun must use the same method and class spec."""
     job.out.mkdir(parents=True, exist_ok=True)
+    for leftover in job.out.rglob(".*.tmp"):  # files an interrupted run was writing; never listed
+        leftover.unlink()
     classes = job.out / "classes.yaml"
     if classes.exists():
         if LabelSpec.from_yaml(classes) != spec:
@@ -383,13 +385,15 @@ def _collect(records: list[ManifestRecord], summary: dict, sink, times: StageTim
 # --- the run --------------------------------------------------------------------------------------
 
 
-def run(job: LabelJob, *, frames_per_task: int = 100) -> JobResult:
+def run(job: LabelJob, *, frames_per_task: int = 16) -> JobResult:
     """Label every bag of the job into job.out and write run.json; returns what happened."""
     started = time.perf_counter()
     check_inputs(job)
     loaded = load_engines(job.engines, job.method)  # fails early on a missing or bad engine file
     spec = job.spec or (loaded.segmentation.spec if loaded.segmentation else LabelSpec.default())
     plans, failures = plan_bags(job, spec)
+    if not plans:  # every bag failed before anything was written: leave no output behind
+        return JobResult([], failures, StageTimes(), time.perf_counter() - started)
     manifest = prepare_output(job, spec)
     done = {(r.bag, r.topic, r.stamp_ns) for r in manifest.records}
     reports = {(s.index.bag, s.index.topic): report_for(s) for plan in plans for s in plan.streams}
