@@ -10,10 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
-
 from warp_refine_ros.cli import bag_label, eval_labels, synth_drive
 from warp_refine_ros.cli.common import run_cli
+from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.propagation import Method
 from warp_refine_ros.resources import share_path
 
@@ -22,11 +21,11 @@ TOPIC = "/camera/image_raw"
 
 def available_methods(engine_set: Path) -> list[Method]:
     """Methods whose engines the engine set names and that exist on disk, in the paper's order."""
-    entries = yaml.safe_load(engine_set.read_text(encoding="utf-8")) or {}
+    names = EngineSet.names_in_yaml(engine_set)
 
     def present(role: str) -> bool:
-        value = entries.get(role)
-        return bool(value) and (not Path(value).suffix or (engine_set.parent / value).is_file())
+        value = names[role]
+        return bool(value) and (not Path(value).suffix or Path(value).is_file())
 
     return [
         method
