@@ -59,7 +59,10 @@ setup(
         # torch is pinned by the Makefile to a CPU build; any torch >= 2.2 works.
         "train": ["torch>=2.2", "tensorboard>=2.14"],
         "cluster": ["ray>=2.9"],
-        "tensorrt": ["tensorrt>=10.0", "cuda-python>=12.0"],
+        # TensorRT engines use torch CUDA tensors for buffers and streams (a CUDA build on GPU machines).
+        "tensorrt": ["tensorrt>=10.0", "torch>=2.2"],
+        # Learned motion (RAFT) export; torchvision must match the installed torch.
+        "motion": ["torchvision"],
         "dev": ["pytest>=7.4", "ruff>=0.5"],
     },
     entry_points={

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,6 +17,26 @@ from warp_refine_ros.propagation import Frame
 @pytest.fixture(scope="session")
 def spec() -> LabelSpec:
     return LabelSpec.default()
+
+
+@pytest.fixture(scope="session")
+def network_files(tmp_path_factory: pytest.TempPathFactory, spec: LabelSpec) -> dict[str, Path]:
+    """Random-weight (calibrated) networks of the shipped architecture, written once per session:
+    ``segmentation.pt``, ``segmentation.onnx``, ``refiner.pt``, ``refiner.onnx`` by name."""
+    from warp_refine_ros.networks.random_init import write_random_networks
+
+    return write_random_networks(tmp_path_factory.mktemp("networks"), spec, seed=21)
+
+
+@pytest.fixture(scope="session")
+def random_engines(tmp_path_factory: pytest.TempPathFactory, network_files: dict[str, Path]) -> Path:
+    """An engine set of DIS and the random-weight ONNX networks."""
+    engines = tmp_path_factory.mktemp("engines") / "engines.yaml"
+    engines.write_text(
+        f"motion: dis\nsegmentation: {network_files['segmentation.onnx']}\n"
+        f"refiner: {network_files['refiner.onnx']}\n"
+    )
+    return engines
 
 
 @dataclass

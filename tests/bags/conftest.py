@@ -69,17 +69,3 @@ def tiny_drive() -> TinyDrive:
 def long_drive() -> TinyDrive:
     """Long enough that a kill after a few frames lands mid-run."""
     return TinyDrive(render_drive(DriveConfig(width=96, height=72, frames=160, seed=4)).frames)
-
-
-@pytest.fixture(scope="session")
-def random_engines(tmp_path_factory, spec) -> Path:
-    """An engine set of DIS and random-weight ONNX networks of the shipped architecture."""
-    from warp_refine_ros.networks.random_init import write_random_networks
-
-    folder = tmp_path_factory.mktemp("engines")
-    models = write_random_networks(folder, spec)
-    engines = folder / "engines.yaml"
-    engines.write_text(
-        f"motion: dis\nsegmentation: {models['segmentation.onnx']}\nrefiner: {models['refiner.onnx']}\n"
-    )
-    return engines

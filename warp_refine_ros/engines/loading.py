@@ -134,7 +134,7 @@ def load_motion(name: str, *, device: str = "cpu") -> MotionEngine:
     if path.suffix in (".engine", ".plan"):
         from warp_refine_ros.engines.tensorrt import TensorRTMotion
 
-        return TensorRTMotion(path)
+        return TensorRTMotion(path, device=_gpu(device))
     raise EngineError(f"motion engine {path}: use 'dis', 'dis:<preset>', an .onnx or a TensorRT .engine file")
 
 
@@ -151,7 +151,7 @@ def load_segmentation(name: str, *, device: str = "cpu") -> SegmentationEngine:
         return OnnxSegmentation(path, device=device)
     from warp_refine_ros.engines.tensorrt import TensorRTSegmentation
 
-    return TensorRTSegmentation(path)
+    return TensorRTSegmentation(path, device=_gpu(device))
 
 
 def load_refiner(name: str, *, device: str = "cpu") -> RefinerEngine:
@@ -167,7 +167,7 @@ def load_refiner(name: str, *, device: str = "cpu") -> RefinerEngine:
         return OnnxRefiner(path, device=device)
     from warp_refine_ros.engines.tensorrt import TensorRTRefiner
 
-    return TensorRTRefiner(path)
+    return TensorRTRefiner(path, device=_gpu(device))
 
 
 def _existing(name: str, role: str) -> Path:
@@ -177,3 +177,8 @@ def _existing(name: str, role: str) -> Path:
     if not path.is_file():
         raise EngineError(f"{role} engine file {path} does not exist")
     return path
+
+
+def _gpu(device: str) -> str:
+    """TensorRT engines run on a GPU: ``cpu`` (the default) means the first one."""
+    return "cuda" if device == "cpu" else device
