@@ -64,7 +64,11 @@ def export_onnx(
             output_names=list(metadata.outputs),
             dynamic_axes=_dynamic_axes(metadata),
         )
-    model = onnx.load_from_string(buffer.getvalue())
+    return save_onnx(onnx.load_from_string(buffer.getvalue()), metadata, out_path)
+
+
+def save_onnx(model: onnx.ModelProto, metadata: ModelMetadata, out_path: str | Path) -> Path:
+    """Add ``metadata`` to ``model``, check it and write it atomically (never half a file at ``out_path``)."""
     model.producer_name = "warp_refine_ros"
     for key, value in metadata.to_props().items():
         entry = model.metadata_props.add()

@@ -15,7 +15,6 @@ that ``raft_small(weights=Raft_Small_Weights.DEFAULT)`` fills. Nothing here down
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import warnings
 from pathlib import Path
@@ -27,6 +26,7 @@ from torch import nn
 
 from warp_refine_ros.engines.preprocess import Normalization
 from warp_refine_ros.errors import EngineError
+from warp_refine_ros.networks.export import save_onnx
 from warp_refine_ros.networks.metadata import ModelMetadata
 
 OPSET = 17
@@ -139,21 +139,6 @@ def export_motion_onnx(
     channels.Clear()  # the tracer leaves flow's channel axis symbolic; it is (dx, dy)
     channels.dim_value = 2
     return save_onnx(model, metadata, out_path)
-
-
-def save_onnx(model: onnx.ModelProto, metadata: ModelMetadata, out_path: str | Path) -> Path:
-    """Add ``metadata`` to ``model``, check it and write it atomically (never half a file at ``out_path``)."""
-    model.producer_name = "warp_refine_ros"
-    for key, value in metadata.to_props().items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.checker.check_model(model, full_check=True)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_path.with_name(out_path.name + ".partial")
-    onnx.save(model, str(partial))
-    os.replace(partial, out_path)
-    return out_path
 
 
 def _check_variant(variant: str) -> str:
