@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -10,11 +11,12 @@ from typing import Any
 
 
 class StageTimes:
-    """Accumulated seconds and call counts per named stage."""
+    """Accumulated seconds and call counts per named stage; stages timed on several threads may overlap."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -22,8 +24,10 @@ class StageTimes:
         try:
             yield
         finally:
-            self.seconds[name] += time.perf_counter() - start
-            self.calls[name] += 1
+            elapsed = time.perf_counter() - start
+            with self._lock:
+                self.seconds[name] += elapsed
+                self.calls[name] += 1
 
     def merge(self, other: dict[str, dict[str, float]]) -> None:
         """Add a summary produced by :meth:`summary` (e.g. from a worker process)."""

@@ -12,7 +12,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -262,11 +262,13 @@ def run_task(
         with times.stage("write"):  # time spent waiting on the writer threads, not their work
             writer.submit(index.bag, index.topic, camera, frame.image, frame.stamp_ns, labeled.labeling)
 
+    cues = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engines")
     try:
         with BagReader(task.bag) as reader:
             for window in task.windows:
-                label_window(reader, task.plan, window, propagator, radius, write, times)
+                label_window(reader, task.plan, window, propagator, radius, write, times, cues)
     finally:
+        cues.shutdown(wait=True, cancel_futures=True)
         with times.stage("write"):
             writer.close()
 

@@ -8,9 +8,12 @@ runs, worker processes and Ray tasks all call :func:`label_window`.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from warp_refine_ros.bags.keyframes import KeyframeSet
 from warp_refine_ros.bags.reader import BagReader
@@ -103,21 +106,83 @@ def label_window(
     radius: int,
     sink: Callable[[LabeledFrame], None],
     times: StageTimes,
+    cues: Executor | None = None,
 ) -> None:
-    """Label one window: push its frames in order and sink each finished frame of its write range."""
-    index = plan.index
+    """Label one window: push its frames in order and sink each finished frame of its write range.
+
+    With an executor, the engines (segmentation, flow) run on it for the next frames while this thread
+    does the propagation arithmetic for the current one; results land in each frame's cue cache.
+    """
     labeler = WindowLabeler(propagator, radius)
-    write_from = index.stamps[window.write_from]
+    write_from = plan.index.stamps[window.write_from]
+    ahead: deque[tuple[Frame, np.ndarray | None, Future | None]] = deque()
+    previous: Frame | None = None
+
+    def push(frame: Frame, labels: np.ndarray | None, ready: Future | None) -> None:
+        if ready is not None:
+            ready.result()  # this frame's cues, and (first in, first out) every earlier frame's
+        for labeled in labeler.push(frame, labels):
+            if labeled.frame.stamp_ns >= write_from:
+                sink(labeled)
+
+    for position, frame, labels in _window_frames(reader, plan, window, times):
+        job = None
+        if cues is not None:
+            job = cues.submit(_compute_cues, propagator, _needs(window, radius, position), frame, previous)
+        ahead.append((frame, labels, job))
+        previous = frame
+        if len(ahead) > READ_AHEAD:
+            push(*ahead.popleft())
+    while ahead:
+        push(*ahead.popleft())
+    for labeled in labeler.finish():
+        if labeled.frame.stamp_ns >= write_from:
+            sink(labeled)
+
+
+READ_AHEAD = 2  # frames decoded and handed to the engines before the propagation needs them
+
+
+@dataclass(frozen=True)
+class _Needs:
+    forward: bool  # reached from the keyframe before it: flow to the previous frame
+    previous_backward: bool  # the previous frame is reached from the keyframe after: its flow to this one
+
+
+def _needs(window: Window, radius: int, position: int) -> _Needs:
+    left = window.first if window.first in window.keyframes else None
+    right = window.last if window.last in window.keyframes else None
+    return _Needs(
+        forward=left is not None and 0 < position - left <= radius and position not in window.keyframes,
+        previous_backward=right is not None
+        and 0 < right - (position - 1) <= radius
+        and position - 1 > (left if left is not None else window.first - 1),
+    )
+
+
+def _compute_cues(propagator: Propagator, needs: _Needs, frame: Frame, previous: Frame | None) -> None:
+    """Fill the frames' caches with what the window's propagation will ask for (each computed once)."""
+    method = propagator.method
+    if needs.forward and method.needs_segmentation:
+        propagator.segment(frame)
+    if needs.forward and method.needs_motion and previous is not None:
+        propagator.flow(frame, previous)
+    if needs.previous_backward and previous is not None:
+        if method.needs_segmentation:
+            propagator.segment(previous)
+        if method.needs_motion:
+            propagator.flow(previous, frame)
+
+
+def _window_frames(
+    reader: BagReader, plan: StreamPlan, window: Window, times: StageTimes
+) -> Iterator[tuple[int, Frame, np.ndarray | None]]:
+    """The window's frames in order, decoded, with the keyframe labels of its keyframes."""
+    index = plan.index
     position = window.first
     messages = reader.images(
         [index.topic], start_ns=index.log_times[window.first], stop_ns=index.log_times[window.last] + 1
     )
-
-    def emit(finished: list[LabeledFrame]) -> None:
-        for labeled in finished:
-            if labeled.frame.stamp_ns >= write_from:
-                sink(labeled)
-
     for message in messages:
         if position > window.last:
             break
@@ -126,15 +191,13 @@ def label_window(
         with times.stage("decode"):
             image = message.decode()
         key = window.keyframes.get(position)
-        labels = plan.keyframes.load(key) if key is not None else None
-        emit(list(labeler.push(Frame(image, message.stamp_ns), labels)))
+        yield position, Frame(image, message.stamp_ns), plan.keyframes.load(key) if key is not None else None
         position += 1
     if position <= window.last:
         raise BagError(
             f"{reader.path}: {index.topic} ended at frame {position} of {window.last + 1} while labeling "
             "(was the bag modified since it was indexed?)"
         )
-    emit(list(labeler.finish()))
 
 
 def report_for(plan: StreamPlan) -> StreamReport:
