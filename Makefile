@@ -35,7 +35,13 @@ lint: install
 	$(BIN)/ruff format --check .
 
 bench: install
+	$(BIN)/python bench/bench_engines.py
 	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_session.py
+
+# Retrain the shipped models/ (about 45 minutes on two CPU cores; see models/*.md).
+weights: install
+	PYTHON=$(BIN)/python bash scripts/make_weights.sh
 
 clean:
 	rm -rf $(VENV) $(DEMO) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,78 @@
+"""The shared training loop: a few steps lower the loss on a fixed batch, for both networks."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+import torch
+
+from warp_refine_ros.engines.preprocess import IMAGENET
+from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
+from warp_refine_ros.networks.segmentation import SegmentationConfig, SegmentationNet
+from warp_refine_ros.synth import DriveFiles
+from warp_refine_ros.training.augment import Augmentation
+from warp_refine_ros.training.cycle_cache import CycleSettings, build_cycle_cache
+from warp_refine_ros.training.cycle_data import CycleDataset
+from warp_refine_ros.training.data import SegmentationDataset
+from warp_refine_ros.training.distributed import Distributed
+from warp_refine_ros.training.loop import Hyper, Trainer, lr_factor
+from warp_refine_ros.training.losses import SegmentationLoss, cycle_loss
+from warp_refine_ros.training.sources import KeyframeSource, extract_keyframes, match_source
+
+from .conftest import TOPIC
+
+
+def fit(model: torch.nn.Module, batch: tuple, step, tmp_path: Path, spec: LabelSpec) -> tuple[float, float]:
+    """(loss before, loss after) eight steps on the same batch."""
+    trainer = Trainer(
+        model,
+        name=model.arch,
+        out=tmp_path,
+        spec=spec,
+        normalization=IMAGENET,
+        hyper=Hyper(epochs=1, lr=1e-2, warmup=0.0, progress=False, tensorboard=False),
+        dist=Distributed(),
+        steps_per_epoch=8,
+    )
+    with torch.no_grad():
+        before = float(step(model.train(), batch)[0])
+    trainer.train_epoch([batch] * 8, 0, step, 8)
+    with torch.no_grad():
+        after = float(step(model.train(), batch)[0])
+    return before, after
+
+
+def test_segmentation_steps_lower_the_loss(tmp_path: Path, drives: list[DriveFiles], spec: LabelSpec) -> None:
+    items = extract_keyframes(
+        match_source(KeyframeSource(drives[0].bag, TOPIC, drives[0].keyframes)), tmp_path, spec
+    )
+    dataset = SegmentationDataset(items, spec, augmentation=Augmentation(crop=(24, 32)))
+    batch = tuple(torch.stack(parts) for parts in zip(*(dataset[i] for i in range(3)), strict=True))
+    model = SegmentationNet(SegmentationConfig(width=0.5, feature_channels=16))
+    criterion = SegmentationLoss("ce")
+    before, after = fit(model, batch, lambda net, b: criterion(net(b[0])[0], b[1]), tmp_path, spec)
+    assert after < before
+
+
+def test_refiner_steps_lower_the_cycle_loss(
+    tmp_path: Path, drives: list[DriveFiles], random_engines: dict[str, Path], spec: LabelSpec
+) -> None:
+    stream = match_source(KeyframeSource(drives[0].bag, TOPIC, drives[0].keyframes))
+    settings = CycleSettings(str(random_engines["segmentation.onnx"]), max_length=2)
+    entries = build_cycle_cache(
+        [stream], settings, tmp_path / "cache", spec, dist=Distributed(), progress=False
+    )
+    dataset = CycleDataset(entries, spec, lengths=(1, 2), crop=None)
+    batch = tuple(torch.stack(parts) for parts in zip(*(dataset[i] for i in range(3)), strict=True))
+    model = RefinerNet(RefinerConfig(feature_channels=64, widths=(8, 16, 24, 32)))
+    before, after = fit(model, batch, lambda net, b: cycle_loss(net(*b[:3]), b[3]), tmp_path, spec)
+    assert after < before
+
+
+def test_learning_rate_warms_up_then_decays_to_zero() -> None:
+    factors = [lr_factor(step, total=100, warmup=10) for step in range(101)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == 1.0
+    assert all(a >= b for a, b in pairwise(factors[9:])) and factors[100] == 0.0

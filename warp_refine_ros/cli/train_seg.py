@@ -1,0 +1,274 @@
+"""train_seg: train the teacher segmentation network g on keyframe labels and/or labeled folders.
+
+Writes OUT/seg.pt (resumable checkpoint), OUT/seg.onnx and OUT/metrics.json. Runs data-parallel under
+``torchrun --nproc_per_node N -m warp_refine_ros.cli.train_seg ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from warp_refine_ros.cli.common import run_cli
+from warp_refine_ros.errors import DatasetError
+from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.networks.segmentation import SegmentationConfig
+from warp_refine_ros.training import distributed
+from warp_refine_ros.training.augment import Augmentation
+from warp_refine_ros.training.loop import Hyper
+from warp_refine_ros.training.losses import LOSSES
+from warp_refine_ros.training.sampler import PROPAGATED_FRACTION
+from warp_refine_ros.training.seg_trainer import NAME, SegRun, train_segmentation
+from warp_refine_ros.training.sources import (
+    LabeledImage,
+    autolabeled_items,
+    extract_keyframes,
+    folder_pairs,
+    group_split,
+    match_source,
+    pair_sources,
+)
+
+
+def add_training_arguments(
+    parser: argparse.ArgumentParser, *, epochs: int, lr: float, batch_size: int
+) -> None:
+    """Arguments both trainers share: output, schedule, device, seeds, resuming, logging."""
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--epochs", type=int, default=epochs, help="epochs (default %(default)s)")
+    parser.add_argument(
+        "--batch-size", type=int, default=batch_size, help="batch per process (default %(default)s)"
+    )
+    parser.add_argument("--lr", type=float, default=lr, help="peak AdamW learning rate (default %(default)s)")
+    parser.add_argument(
+        "--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default %(default)s)"
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (under torchrun: cpu or cuda)")
+    parser.add_argument("--workers", type=int, default=0, help="data-loading processes (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights, sampling and augmentation")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from OUT/<name>.pt's training state (same arguments)"
+    )
+    parser.add_argument("--no-amp", action="store_true", help="no float16 mixed precision on CUDA")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--no-tensorboard", action="store_true", help="no TensorBoard logs under OUT/tensorboard"
+    )
+    parser.add_argument(
+        "--stamp-tolerance",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="match keyframe label stamps to image stamps within this many ms (default exact)",
+    )
+
+
+def hyper_from_args(args: argparse.Namespace) -> Hyper:
+    """The optimisation settings of the command line."""
+    return Hyper(
+        epochs=args.epochs,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        amp=not args.no_amp,
+        seed=args.seed,
+        progress=not args.no_progress,
+        tensorboard=not args.no_tensorboard,
+    )
+
+
+def check_out(out: Path, name: str, resume: bool) -> None:
+    """A new run must not overwrite a checkpoint; a resumed one needs it."""
+    checkpoint = out / f"{name}.pt"
+    if resume and not checkpoint.is_file():
+        raise DatasetError(f"--resume: {checkpoint} does not exist; start without --resume")
+    if not resume and checkpoint.exists():
+        raise DatasetError(f"{checkpoint} exists; pass --resume to continue that run or choose a new --out")
+
+
+def arguments_record(args: argparse.Namespace, prog: str, argv: Sequence[str] | None) -> dict:
+    """The command line and its parsed arguments as plain JSON values, for checkpoints and metrics.json."""
+    plain = {"command": shlex.join([prog, *(sys.argv[1:] if argv is None else argv)])}
+    for key, value in vars(args).items():
+        if isinstance(value, Path):
+            value = str(value)
+        elif isinstance(value, list | tuple):
+            value = [str(v) if isinstance(v, Path) else v for v in value]
+        plain[key] = value
+    return plain
+
+
+def get_parser() -> argparse.ArgumentParser:
+    """The command line; returned so wrappers can extend it."""
+    parser = argparse.ArgumentParser(
+        prog="train_seg",
+        description="Train the teacher segmentation network g (the engine that inpaints untrusted pixels "
+        "and gives the refiner its features) on human-labeled frames: keyframes of bags and/or folders of "
+        "image/label pairs, optionally with bag_label output mixed in 70/30 (--dataset).",
+    )
+    data = parser.add_argument_group("training data (at least one source)")
+    data.add_argument("--bag", action="append", type=Path, default=[], help="bag with keyframes; repeatable")
+    data.add_argument("--image-topic", metavar="TOPIC", help="camera topic of the bags")
+    data.add_argument(
+        "--labels",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="keyframe label PNGs <stamp_ns>.png; once for all bags or once per --bag",
+    )
+    data.add_argument("--images", action="append", type=Path, default=[], metavar="DIR", help="image folder")
+    data.add_argument(
+        "--image-labels",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="label PNGs paired with --images by file stem; once per --images",
+    )
+    data.add_argument(
+        "--dataset", action="append", type=Path, default=[], metavar="OUT", help="bag_label output"
+    )
+    auto = parser.add_argument_group("bag_label output (--dataset)")
+    auto.add_argument("--methods", nargs="+", metavar="METHOD", help="use frames of these methods only")
+    auto.add_argument("--max-offset", type=int, metavar="K", help="use frames within K of their keyframe")
+    auto.add_argument("--min-confidence", type=float, help="drop frames with a lower mean confidence (0..1)")
+    auto.add_argument("--pixel-confidence", type=float, help="ignore pixels with a lower confidence (0..1)")
+    auto.add_argument(
+        "--propagated-fraction",
+        type=float,
+        default=PROPAGATED_FRACTION,
+        help="share of each epoch from propagated frames (default %(default)s, the paper's)",
+    )
+    auto.add_argument(
+        "--epoch-size",
+        type=int,
+        help="frames per epoch (default: all frames; 3x the manual frames when --dataset is mixed in)",
+    )
+    val = parser.add_argument_group("validation (mIoU each epoch)")
+    val.add_argument("--val-bag", action="append", type=Path, default=[], help="held-out bag; repeatable")
+    val.add_argument("--val-labels", action="append", type=Path, default=[], metavar="DIR")
+    val.add_argument("--val-images", action="append", type=Path, default=[], metavar="DIR")
+    val.add_argument("--val-image-labels", action="append", type=Path, default=[], metavar="DIR")
+    val.add_argument(
+        "--val-fraction", type=float, help="hold out this fraction of the training frames instead"
+    )
+    model = parser.add_argument_group("network, loss and augmentation")
+    model.add_argument("--classes", type=Path, required=True, metavar="YAML", help="class spec")
+    model.add_argument("--width", type=float, default=1.0, help="encoder width multiplier (default 1.0)")
+    model.add_argument(
+        "--feature-channels", type=int, default=64, help="features for the refiner (default 64)"
+    )
+    model.add_argument(
+        "--input-scale",
+        type=float,
+        default=0.5,
+        help="engines run g on the image scaled by this (default 0.5)",
+    )
+    model.add_argument("--loss", choices=LOSSES, default="ce", help="ce, balanced (class weights) or ohem")
+    model.add_argument(
+        "--crop", type=int, nargs=2, default=(192, 256), metavar=("H", "W"), help="network input crop"
+    )
+    model.add_argument(
+        "--scale-range", type=float, nargs=2, default=(0.75, 1.5), metavar=("LO", "HI"), help="random rescale"
+    )
+    model.add_argument("--color", type=float, default=0.25, help="colour jitter amplitude (default 0.25)")
+    model.add_argument("--no-flip", action="store_true", help="no horizontal flips")
+    add_training_arguments(parser, epochs=30, lr=2e-3, batch_size=8)
+    return parser
+
+
+def manual_items(
+    args: argparse.Namespace, spec: LabelSpec, cache: Path, *, prefix: str = ""
+) -> list[LabeledImage]:
+    """Keyframes of bags (decoded once into ``cache``) and folder pairs; ``prefix="val_"`` for validation."""
+    bags, labels = getattr(args, f"{prefix}bag"), getattr(args, f"{prefix}labels")
+    images, image_labels = getattr(args, f"{prefix}images"), getattr(args, f"{prefix}image_labels")
+    flag = "--" + prefix.replace("_", "-")
+    if len(images) != len(image_labels):
+        raise ValueError(
+            f"give one {flag}image-labels per {flag}images; got {len(images)} and {len(image_labels)}"
+        )
+    tolerance = round(args.stamp_tolerance * 1e6)
+    items: list[LabeledImage] = []
+    for source in pair_sources(bags, labels, args.image_topic, tolerance_ns=tolerance, flag=f"{flag}labels"):
+        items += extract_keyframes(match_source(source), cache, spec)
+    for folder, label_folder in zip(images, image_labels, strict=True):
+        items += folder_pairs(folder, label_folder)
+    return items
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = get_parser().parse_args(argv)
+    dist = distributed.setup(args.device)
+    try:
+        return _train(args, dist, arguments_record(args, "train_seg", argv))
+    finally:
+        distributed.teardown(dist)
+
+
+def _train(args: argparse.Namespace, dist: distributed.Distributed, arguments: dict) -> int:
+    spec = LabelSpec.from_yaml(args.classes)
+    check_out(args.out, NAME, args.resume)
+    cache = args.out / "cache" / "keyframes"
+    if not (args.bag or args.images or args.dataset):
+        raise ValueError("give training data: --bag/--labels, --images/--image-labels and/or --dataset")
+    train, val = [], []
+    for rank_turn in (True, False):  # rank 0 decodes keyframes first; the others then reuse its files
+        if rank_turn == dist.is_main:
+            train = manual_items(args, spec, cache)
+            val = manual_items(args, spec, cache, prefix="val_")
+        dist.barrier()
+    if args.val_fraction:
+        train, held_out = group_split(train, args.val_fraction)
+        val += held_out
+    for root in args.dataset:
+        train += autolabeled_items(
+            root, methods=args.methods, max_offset=args.max_offset, min_confidence=args.min_confidence
+        )
+    run = SegRun(
+        out=args.out,
+        spec=spec,
+        train=train,
+        val=val,
+        hyper=hyper_from_args(args),
+        config=SegmentationConfig(
+            num_classes=spec.num_classes,
+            width=args.width,
+            feature_channels=args.feature_channels,
+            input_scale=args.input_scale,
+        ),
+        augmentation=Augmentation(
+            input_scale=args.input_scale,
+            scale_range=tuple(args.scale_range),
+            crop=tuple(args.crop),
+            flip=not args.no_flip,
+            color=args.color,
+            ignore_id=spec.ignore_id,
+        ),
+        loss=args.loss,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        epoch_size=args.epoch_size,
+        propagated_fraction=args.propagated_fraction,
+        pixel_confidence=args.pixel_confidence,
+        resume=args.resume,
+        arguments=arguments,
+    )
+    summary = train_segmentation(run, dist)
+    if dist.is_main:
+        miou = summary.get("val", {}).get("miou")
+        note = f", val mIoU {100 * miou:.1f}%" if miou is not None else ""
+        print(f"wrote {args.out / 'seg.pt'}, {args.out / 'seg.onnx'} and {args.out / 'metrics.json'}{note}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train; exit 2 with 'error: ...' on bad input."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

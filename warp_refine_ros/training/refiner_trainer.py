@@ -1,0 +1,208 @@
+"""train_refiner's engine: fit Omega with the cycle-consistency loss (section 3.4), validate by offset.
+
+1. Cache: for every keyframe, cycle labels for l = 1..L both ways through warp-inpaint with the
+   given motion and segmentation engines and tau (computed once, on disk).
+2. Train: CE(Omega(one-hot L°_t, I_t, g-features), L_t) over random (direction, l) and crops.
+3. Validate: warp-refine with the network being trained on held-out drives, mIoU by |offset|,
+   next to warp-inpaint with the same engines as the reference.
+Writes ``OUT/refiner.pt`` (resumable), ``OUT/refiner.onnx`` and ``OUT/metrics.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from warp_refine_ros.engines.loading import EngineSet
+from warp_refine_ros.engines.preprocess import IMAGENET
+from warp_refine_ros.errors import EngineError
+from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
+from warp_refine_ros.propagation import DEFAULT_TAU, Method, Propagator
+from warp_refine_ros.training.cycle_cache import CycleSettings, build_cycle_cache
+from warp_refine_ros.training.cycle_data import CycleDataset
+from warp_refine_ros.training.distributed import Distributed
+from warp_refine_ros.training.loop import Hyper, Trainer, seed_everything
+from warp_refine_ros.training.losses import cycle_loss
+from warp_refine_ros.training.sampler import MixedSampler
+from warp_refine_ros.training.sources import KeyframeSource, match_source
+from warp_refine_ros.training.validation import (
+    ModuleRefiner,
+    ValidationDrive,
+    miou_by_offset,
+    propagated_scores,
+)
+
+NAME = "refiner"
+
+
+@dataclass
+class RefinerRun:
+    """Everything one train_refiner run needs; the CLI fills it from arguments."""
+
+    out: Path
+    spec: LabelSpec
+    sources: list[KeyframeSource]
+    segmentation: str  # the segmentation engine file the labeler will use
+    hyper: Hyper
+    motion: str = "dis"
+    tau: float = DEFAULT_TAU
+    lengths: tuple[int, int] = (1, 6)  # l sampled uniformly in [min, max], both directions
+    widths: tuple[int, ...] = RefinerConfig.widths
+    features: bool = True  # give Omega g's features (section 4.2); False refines from labels and image only
+    crop: tuple[int, int] | None = (256, 320)
+    batch_size: int = 8
+    samples_per_keyframe: int = 1
+    workers: int = 0
+    cache: Path | None = None  # default OUT/cache
+    cache_workers: int = 1
+    engine_device: str = "cpu"
+    val: list[ValidationDrive] = field(default_factory=list)
+    val_radius: int = 10
+    val_every: int = 1
+    resume: bool = False
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+def load_engines(run: RefinerRun) -> EngineSet:
+    """The motion and segmentation engines, checked against the class spec."""
+    engines = EngineSet.from_files(motion=run.motion, segmentation=run.segmentation, device=run.engine_device)
+    if engines.segmentation.spec.ids.tolist() != run.spec.ids.tolist():
+        raise EngineError(
+            f"{run.segmentation} predicts {engines.segmentation.spec.num_classes} classes, the class spec "
+            f"{run.spec.num_classes}; train the refiner with the spec g was trained with"
+        )
+    return engines
+
+
+def validate(
+    engines: EngineSet, run: RefinerRun, model: RefinerNet | None, device: torch.device
+) -> dict[str, float | None]:
+    """mIoU by |offset| on the validation drives: warp-refine with ``model``, or warp-inpaint if None."""
+    refiner = None if model is None else ModuleRefiner(model, run.spec, IMAGENET, device)
+    propagator = Propagator(
+        Method.WARP_INPAINT if model is None else Method.WARP_REFINE,
+        run.spec,
+        motion=engines.motion,
+        segmentation=engines.segmentation,
+        refiner=refiner,
+        tau=run.tau,
+    )
+    return miou_by_offset(propagated_scores(propagator, run.val, run.val_radius))
+
+
+def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
+    """Build the cycle cache, then train Omega for ``run.hyper.epochs`` epochs; the summary."""
+    seed_everything(run.hyper.seed)
+    started = time.perf_counter()
+    engines = load_engines(run)
+    streams = [match_source(source) for source in run.sources]
+    settings = CycleSettings(run.segmentation, run.motion, run.tau, run.lengths[1], run.engine_device)
+    entries = build_cycle_cache(
+        streams,
+        settings,
+        run.cache or run.out / "cache",
+        run.spec,
+        dist=dist,
+        workers=run.cache_workers,
+        progress=run.hyper.progress and dist.is_main,
+    )
+    cache_seconds = time.perf_counter() - started
+    feature_channels = int(np.load(entries[0].features, mmap_mode="r").shape[0]) if run.features else 0
+    model = RefinerNet(
+        RefinerConfig(run.spec.num_classes, feature_channels=feature_channels, widths=run.widths)
+    )
+    dataset = CycleDataset(
+        entries,
+        run.spec,
+        lengths=run.lengths,
+        crop=run.crop,
+        samples_per_keyframe=run.samples_per_keyframe,
+        seed=run.hyper.seed,
+    )
+    sampler = MixedSampler.uniform(
+        len(dataset), seed=run.hyper.seed, rank=dist.rank, world_size=dist.world_size
+    )
+    loader = DataLoader(
+        dataset,
+        batch_size=run.batch_size,
+        sampler=sampler,
+        num_workers=run.workers,
+        drop_last=len(sampler) > run.batch_size,
+        pin_memory=dist.device.type == "cuda",
+    )
+    trainer = Trainer(
+        model,
+        name=NAME,
+        out=run.out,
+        spec=run.spec,
+        normalization=IMAGENET,
+        hyper=run.hyper,
+        dist=dist,
+        steps_per_epoch=len(loader),
+        metadata={
+            "trained_by": "train_refiner",
+            "segmentation": Path(run.segmentation).name,
+            "motion": run.motion,
+            "tau": run.tau,
+            "arguments": run.arguments,
+        },
+    )
+    start_epoch = trainer.resume() if run.resume else 0
+    device = dist.device
+
+    def step(net: nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, float]]:
+        labels, image, features, target = (t.to(device, non_blocking=True) for t in batch)
+        logits = net(labels, image, features if feature_channels else None)
+        return cycle_loss(logits, target)  # CE(Omega(L°_t), L_t)
+
+    baseline = None
+    if run.val and dist.is_main:
+        baseline = validate(engines, run, None, device)
+        print(f"{NAME}: warp-inpaint on the validation drives: {_row(baseline)}")
+    train_started = time.perf_counter()
+    for epoch in range(start_epoch, run.hyper.epochs):
+        sampler.set_epoch(epoch)
+        dataset.set_epoch(epoch)
+        record: dict[str, Any] = {"train": trainer.train_epoch(loader, epoch, step, len(loader))}
+        last = epoch + 1 == run.hyper.epochs
+        if run.val and dist.is_main and (last or (epoch + 1) % run.val_every == 0):
+            record["val"] = validate(engines, run, model, device)
+            loss = record["train"]["loss"]
+            print(f"{NAME} epoch {epoch + 1}: loss {loss:.4f}, warp-refine {_row(record['val'])}")
+        trainer.end_epoch(epoch, record)
+    summary = {
+        "network": "refiner",
+        "config": asdict(model.config),
+        "cycles": {
+            "min_length": run.lengths[0],
+            "max_length": run.lengths[1],
+            "tau": run.tau,
+            "motion": run.motion,
+            "segmentation": str(run.segmentation),
+        },
+        "keyframes": len(dataset.entries),
+        "samples_per_epoch": len(dataset),
+        "hyper": asdict(run.hyper),
+        "batch_size": run.batch_size,
+        "crop": run.crop,
+        "cache_seconds": cache_seconds,
+        "train_seconds_this_run": time.perf_counter() - train_started,
+        "val_baseline_warp_inpaint": baseline,
+        "val_warp_refine": next((h["val"] for h in reversed(trainer.history) if "val" in h), None),
+        "arguments": run.arguments,
+    }
+    trainer.finish(summary)
+    return summary
+
+
+def _row(scores: dict[str, float | None]) -> str:
+    cells = [f"{k}:{100 * v:.1f}" for k, v in scores.items() if v is not None]
+    return " ".join(cells)
