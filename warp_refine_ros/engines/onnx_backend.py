@@ -81,6 +81,16 @@ def execution_providers(
     return [*providers, "CPUExecutionProvider"]
 
 
+def session_options() -> ort.SessionOptions:
+    """Session options for sharing the CPU: the labeler runs engines beside its own arithmetic and
+    writer threads, so ONNX Runtime's threads must sleep between runs instead of spinning (spinning
+    burned about as much CPU as the networks themselves)."""
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return options
+
+
 class OnnxModel:
     """An ONNX Runtime session on one of our networks, with its metadata and checked tensors."""
 
@@ -90,7 +100,7 @@ class OnnxModel:
             raise EngineError(f"{arch} ONNX file {path} does not exist")
         providers = execution_providers(device)
         try:
-            self.session = ort.InferenceSession(str(path), providers=providers)
+            self.session = ort.InferenceSession(str(path), session_options(), providers=providers)
         except ORT_ERRORS as err:
             raise EngineError(f"{path}: ONNX Runtime cannot load it: {err}") from None
         if len(providers) > 1 and self.session.get_providers() == ["CPUExecutionProvider"]:
