@@ -1,7 +1,7 @@
 """Launch the live labeler: camera images and keyframe labels in, propagated label images out.
 
     ros2 launch warp_refine_ros label.launch.py image_topic:=/camera/image_raw \
-        keyframe_topic:=/camera/keyframe_labels engines:=/path/engines.yaml method:=warp-refine
+        keyframe_topic:=/camera/keyframe_labels engines:=/path/engines.yaml method:=warp-inpaint
 
 Settings not listed here come from params_file (config/label.yaml by default); the arguments below
 override it. Outputs appear as <namespace>/labels, labels_color and confidence.
@@ -34,7 +34,7 @@ def generate_launch_description() -> LaunchDescription:
             description="Engine-set YAML (motion, segmentation, refiner); empty: the shipped CPU set.",
         ),
         DeclareLaunchArgument(
-            "method", default_value="warp-refine", choices=METHODS, description="Propagation method."
+            "method", default_value="warp-inpaint", choices=METHODS, description="Propagation method."
         ),
         DeclareLaunchArgument(
             "radius", default_value="10", description="Frames labeled before and after each keyframe."

@@ -51,7 +51,7 @@ class LabelJob:
     engines: EngineSources
     labels_dir: Path | None = None
     label_topics: list[str] = field(default_factory=list)
-    method: Method = Method.WARP_REFINE
+    method: Method = field(default_factory=Method.default)
     radius: int = 10
     tau: float = DEFAULT_TAU
     spec: LabelSpec | None = None

@@ -64,8 +64,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--method",
         choices=[m.value for m in Method],
-        default=Method.WARP_REFINE.value,
-        help="propagation method (default warp-refine)",
+        default=Method.default().value,
+        help=f"propagation method (default {Method.default()})",
     )
     engines = parser.add_argument_group("engines (default: the shipped CPU engine set)")
     engines.add_argument(

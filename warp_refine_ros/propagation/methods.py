@@ -29,6 +29,15 @@ class Method(str, Enum):
         return self is Method.WARP_REFINE
 
     @classmethod
+    def default(cls) -> Method:
+        """The method the tools use unless told otherwise.
+
+        warp-inpaint: on held-out synthetic drives the shipped refiner does not beat it yet (see
+        models/refiner.md); choose warp-refine with a refiner that earns its place on your data.
+        """
+        return cls.WARP_INPAINT
+
+    @classmethod
     def parse(cls, value: str | Method) -> Method:
         try:
             return cls(value)
