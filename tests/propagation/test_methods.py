@@ -105,3 +105,43 @@ def test_engine_with_another_class_spec_is_rejected(spec, panning):
 def test_unknown_method_lists_the_choices():
     with pytest.raises(ValueError, match="warp-refine"):
         Method.parse("warp-magic")
+
+
+class HallucinatingRefiner:
+    """Omega double that puts most mass on one class everywhere, present in the frame or not."""
+
+    name = "hallucinating-refiner"
+
+    def __init__(self, spec, favourite: int) -> None:
+        self.spec = spec
+        self.favourite = favourite
+
+    def refine(self, labels, image, features):
+        out = 0.3 * labels
+        out[self.favourite] += 0.7
+        return out
+
+
+def test_refiner_cannot_bring_in_a_class_absent_from_its_input(spec, panning):
+    truck = spec.ids.tolist().index(14)
+    assert not (panning.truth[0] == 14).any()
+    propagator = Propagator(
+        Method.WARP_REFINE,
+        spec,
+        motion=panning.motion,
+        segmentation=panning.segmentation,
+        refiner=HallucinatingRefiner(spec, truck),
+    )
+    state = propagator.step(propagator.keyframe(panning.truth[0]), panning.frames[0], panning.frames[1])
+    assert not (ids(spec, state) == 14).any()
+    assert np.allclose(state.sum(axis=0), 1.0, atol=1e-5)
+    road = spec.ids.tolist().index(0)
+    hungry = Propagator(
+        Method.WARP_REFINE,
+        spec,
+        motion=panning.motion,
+        segmentation=panning.segmentation,
+        refiner=HallucinatingRefiner(spec, road),
+    )
+    relabeled = hungry.step(hungry.keyframe(panning.truth[0]), panning.frames[0], panning.frames[1])
+    assert (ids(spec, relabeled) == 0).all()  # a class that is present may take over any pixel

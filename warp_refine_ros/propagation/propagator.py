@@ -128,11 +128,20 @@ class Propagator:
         return inpaint(warped, self.segment(target).probabilities, trusted)  # eq. 5
 
     def refine(self, blended: np.ndarray, target: Frame) -> np.ndarray:
-        """Psi^R (eq. 8): Omega on the one-hot warp-inpainted labels, the image and g's features."""
+        """Psi^R (eq. 8): Omega on the one-hot warp-inpainted labels, the image and g's features,
+        restricted to the classes present in its input."""
         refiner = _required(self.refiner, "refiner")
         channels, _ = argmax_confidence(blended)
         labels = one_hot_channels(channels, self.spec.num_classes)
-        return refiner.refine(labels, target.image, self.segment(target).features)
+        refined = refiner.refine(labels, target.image, self.segment(target).features)
+        # Omega denoises: it may move labels between the classes motion and g put in this frame, but
+        # not bring in one that neither did (it otherwise hallucinates rare look-alikes: truck for car).
+        present = np.bincount(channels.ravel(), minlength=256)[: self.spec.num_classes] > 0
+        if present.all():
+            return refined
+        refined[~present] = 0
+        refined /= np.maximum(refined.sum(axis=0), np.float32(1e-12))  # still a distribution
+        return refined
 
     def semantic(self, frame: Frame) -> np.ndarray:
         """Semantic-only labels: g(I) with pixels under 0.9 confidence set to ignore."""
