@@ -105,6 +105,7 @@ def run_seed(seed: int, engines: Path, args: argparse.Namespace) -> dict[str, di
     results = {}
     for name, method, refiner in runs:
         out = root / "labels" / name
+        shutil.rmtree(out, ignore_errors=True)  # bag_label would resume an old run, not redo it
         label(drive, out, method, engines, args, refiner)
         evaluation = evaluate([out], drive / "truth")
         results[name] = {

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import Enum
 from itertools import islice
 
@@ -81,7 +81,7 @@ class Source(str, Enum):
 class SessionConfig:
     """Settings of a labeling session; every one is checked on creation."""
 
-    method: Method = field(default_factory=Method.default)
+    method: Method = Method.WARP_INPAINT  # keeps up on a CPU; warp-refine needs the GPU engines
     radius: int = 10  # K: frames reached from each keyframe in each direction
     tau: float = DEFAULT_TAU
     buffer_size: int = 30  # frames kept for late keyframes and backward passes

@@ -30,12 +30,11 @@ class Method(str, Enum):
 
     @classmethod
     def default(cls) -> Method:
-        """The method the tools use unless told otherwise.
+        """The offline labeler's method: warp-refine, the best on held-out drives (models/refiner.md).
 
-        warp-inpaint: on held-out synthetic drives the shipped refiner does not beat it yet (see
-        models/refiner.md); choose warp-refine with a refiner that earns its place on your data.
+        The live node defaults to warp-inpaint instead, which keeps up with a camera on a CPU.
         """
-        return cls.WARP_INPAINT
+        return cls.WARP_REFINE
 
     @classmethod
     def parse(cls, value: str | Method) -> Method:
