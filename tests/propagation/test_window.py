@@ -94,3 +94,38 @@ def test_fuse_prefers_confidence_weighted_by_closeness():
 def test_negative_radius_is_rejected(spec, panning):
     with pytest.raises(ValueError, match="radius"):
         WindowLabeler(Propagator(Method.MOTION_ONLY, spec, motion=panning.motion), -1)
+
+
+def test_fusion_prefers_the_side_motion_supports_over_a_confident_guess():
+    # Pixel 0: near side inpainted by g (confident, unsupported), far side warped through trusted
+    # motion: the far side wins. Pixel 1: both supported: confidence and closeness decide as before.
+    near = Labeling(
+        np.array([[1, 1]], np.uint8), np.array([[250, 200]], np.uint8), 5, 1, np.array([[0, 255]], np.uint8)
+    )
+    far = Labeling(
+        np.array([[2, 2]], np.uint8),
+        np.array([[180, 220]], np.uint8),
+        9,
+        -3,
+        np.array([[255, 255]], np.uint8),
+    )
+    fused = fuse(near, far)
+    assert fused.labels.tolist() == [[2, 1]]
+    assert fused.support.tolist() == [[255, 255]]
+
+
+def test_support_follows_the_trusted_motion(spec, panning):
+    propagator = Propagator(
+        Method.WARP_INPAINT, spec, motion=panning.motion, segmentation=panning.segmentation
+    )
+    track = propagator.start(panning.truth[0])
+    for source, target in zip(panning.frames[:2], panning.frames[1:3], strict=True):
+        track = propagator.advance(track, source, target)
+    assert (track.support[:, :-6] == 1).all()  # warped through trusted motion all the way
+    assert (track.support[:, -6:] == 0).all()  # entered the view: g's labels, no support
+    assert np.array_equal(
+        track.probabilities,
+        propagator.step(
+            propagator.step(propagator.keyframe(panning.truth[0]), *panning.frames[:2]), *panning.frames[1:3]
+        ),
+    )

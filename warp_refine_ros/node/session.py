@@ -43,6 +43,7 @@ from warp_refine_ros.propagation import (
     Labeling,
     Method,
     Propagator,
+    Track,
     fuse,
     ids_and_confidence,
 )
@@ -154,10 +155,10 @@ class _Slot:
 
 @dataclass
 class _Chain:
-    """The forward recursion as far as the newest frame: its probabilities and keyframe."""
+    """The forward recursion as far as the newest frame: its track and keyframe."""
 
     frame: Frame
-    state: np.ndarray  # (C, H, W) float32
+    track: Track
     keyframe_stamp_ns: int
     offset: int
 
@@ -406,9 +407,9 @@ class LabelingSession:
         """
         chain = self._chain
         if chain is not None and chain.offset < self.config.radius:
-            state = self.propagator.step(chain.state, chain.frame, slot.frame)
-            self._chain = _Chain(slot.frame, state, chain.keyframe_stamp_ns, chain.offset + 1)
-            slot.forward = self._labeling(state, chain.keyframe_stamp_ns, chain.offset + 1)
+            track = self.propagator.advance(chain.track, chain.frame, slot.frame)
+            self._chain = _Chain(slot.frame, track, chain.keyframe_stamp_ns, chain.offset + 1)
+            slot.forward = self._labeling(track, chain.keyframe_stamp_ns, chain.offset + 1)
         else:
             self._chain = None
         yield slot
@@ -419,40 +420,39 @@ class LabelingSession:
         slot.keyframe = Labeling.of_keyframe(labels, stamp_ns)
         self.stats.keyframes_applied += 1
         yield slot
-        state = self.propagator.keyframe(labels)
-        yield from self._forward_from(position, state, stamp_ns)
-        yield from self._backward_from(position, state, stamp_ns)
+        track = self.propagator.start(labels)
+        yield from self._forward_from(position, track, stamp_ns)
+        yield from self._backward_from(position, track, stamp_ns)
 
-    def _forward_from(self, position: int, state: np.ndarray, stamp_ns: int) -> Iterator[_Slot]:
+    def _forward_from(self, position: int, track: Track, stamp_ns: int) -> Iterator[_Slot]:
         """Forward labels for the frames after a new keyframe, up to the next keyframe or radius."""
         source, offset = self._slots[position].frame, 0
         later = list(islice(self._slots, position + 1, None))
         for slot in later:
             if slot.keyframe is not None or offset >= self.config.radius:
                 break
-            state = self.propagator.step(state, source, slot.frame)
+            track = self.propagator.advance(track, source, slot.frame)
             source, offset = slot.frame, offset + 1
-            slot.forward = self._labeling(state, stamp_ns, offset)
+            slot.forward = self._labeling(track, stamp_ns, offset)
             yield slot
         if not any(slot.keyframe is not None for slot in later):  # else a newer keyframe owns the chain
             reached_newest = source is self._slots[-1].frame
-            self._chain = _Chain(source, state, stamp_ns, offset) if reached_newest else None
+            self._chain = _Chain(source, track, stamp_ns, offset) if reached_newest else None
 
-    def _backward_from(self, position: int, state: np.ndarray, stamp_ns: int) -> Iterator[_Slot]:
+    def _backward_from(self, position: int, track: Track, stamp_ns: int) -> Iterator[_Slot]:
         """Backward labels for the frames before a new keyframe, down to the previous one or radius."""
         source = self._slots[position].frame
         earlier = reversed(list(islice(self._slots, 0, position)))
         for distance, slot in enumerate(earlier, start=1):
             if slot.keyframe is not None or distance > self.config.radius:
                 return
-            state = self.propagator.step(state, source, slot.frame)
+            track = self.propagator.advance(track, source, slot.frame)
             source = slot.frame
-            slot.backward = self._labeling(state, stamp_ns, -distance)
+            slot.backward = self._labeling(track, stamp_ns, -distance)
             yield slot
 
-    def _labeling(self, state: np.ndarray, keyframe_stamp_ns: int, offset: int) -> Labeling:
-        labels, confidence = ids_and_confidence(self.spec, state)
-        return Labeling(labels, confidence, keyframe_stamp_ns, offset)
+    def _labeling(self, track: Track, keyframe_stamp_ns: int, offset: int) -> Labeling:
+        return Labeling.of_track(self.spec, track, keyframe_stamp_ns, offset)
 
     # --- output ----------------------------------------------------------------------------------
 

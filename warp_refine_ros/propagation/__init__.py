@@ -2,7 +2,7 @@
 
 from warp_refine_ros.propagation.cycle import cycle_propagate
 from warp_refine_ros.propagation.methods import Method
-from warp_refine_ros.propagation.propagator import SEMANTIC_CONFIDENCE, Frame, Propagator
+from warp_refine_ros.propagation.propagator import SEMANTIC_CONFIDENCE, Frame, Propagator, Track
 from warp_refine_ros.propagation.schedule import Assignment, Reach, plan
 from warp_refine_ros.propagation.trust import DEFAULT_TAU, trust_mask
 from warp_refine_ros.propagation.warp import (
@@ -24,6 +24,7 @@ __all__ = [
     "Propagator",
     "Reach",
     "SamplingMap",
+    "Track",
     "WindowLabeler",
     "cycle_propagate",
     "fuse",

@@ -27,11 +27,25 @@ from warp_refine_ros.propagation.probabilities import (
     one_hot_channels,
 )
 from warp_refine_ros.propagation.trust import DEFAULT_TAU, trust_mask
-from warp_refine_ros.propagation.warp import sampling_map, warp_probabilities
+from warp_refine_ros.propagation.warp import SamplingMap, sampling_map, warp_probabilities
 
 EngineT = TypeVar("EngineT")
 
 SEMANTIC_CONFIDENCE = 0.9  # semantic-only keeps pixels above this probability (Tao et al.)
+
+
+@dataclass(frozen=True)
+class Track:
+    """What a recursion carries from frame to frame: the labels, and how much of them motion vouches for.
+
+    ``support`` is the share of each pixel's label that reached it from the keyframe through trusted
+    motion only (1 at the keyframe, warped along with the labels, 0 wherever the trust mask is 0). It
+    says where a label came from, which the probabilities stop saying once g or the refiner has
+    touched them; fusing two keyframes' labels uses it. None for semantic-only.
+    """
+
+    probabilities: np.ndarray  # (C, H, W) float32
+    support: np.ndarray | None  # (H, W) float32 in [0, 1]
 
 
 @dataclass(eq=False)
@@ -109,23 +123,38 @@ class Propagator:
         """L_t as one-hot probabilities (eq. 2)."""
         return self.spec.one_hot(labels)
 
-    def step(self, state: np.ndarray, source: Frame, target: Frame) -> np.ndarray:
-        """L*_target = Psi(L*_source) for this propagator's method."""
+    def start(self, labels: np.ndarray) -> Track:
+        """The track at a keyframe: its one-hot label, fully supported."""
+        return Track(self.keyframe(labels), np.ones(labels.shape, dtype=np.float32))
+
+    def advance(self, track: Track, source: Frame, target: Frame) -> Track:
+        """One recursion step Psi from source to target for this propagator's method (eq. 1)."""
         if self.method is Method.SEMANTIC_ONLY:
-            return self.semantic(target)
+            return Track(self.semantic(target), None)
         if self.method is Method.MOTION_ONLY:
-            return warp_probabilities(state, sampling_map(self.flow(target, source)))
-        blended = self.warp_inpaint(state, source, target)
+            sampling = sampling_map(self.flow(target, source))
+            return Track(warp_probabilities(track.probabilities, sampling), _warp_support(track, sampling))
+        blended = self._warp_inpaint(track, source, target)
         if self.method is Method.WARP_INPAINT:
             return blended
-        return self.refine(blended, target)
+        return Track(self.refine(blended.probabilities, target), blended.support)
+
+    def step(self, state: np.ndarray, source: Frame, target: Frame) -> np.ndarray:
+        """L*_target = Psi(L*_source): :meth:`advance` on probabilities alone."""
+        return self.advance(Track(state, None), source, target).probabilities
 
     def warp_inpaint(self, state: np.ndarray, source: Frame, target: Frame) -> np.ndarray:
         """Psi^W (eq. 3-6): warp, trust the warp where the images agree, inpaint the rest with g."""
+        return self._warp_inpaint(Track(state, None), source, target).probabilities
+
+    def _warp_inpaint(self, track: Track, source: Frame, target: Frame) -> Track:
         sampling = sampling_map(self.flow(target, source))
-        warped = warp_probabilities(state, sampling)  # Lm, eq. 3
+        warped = warp_probabilities(track.probabilities, sampling)  # Lm, eq. 3
         trusted = trust_mask(target.image, source.image, sampling, self.tau)  # M, eq. 6
-        return inpaint(warped, self.segment(target).probabilities, trusted)  # eq. 5
+        support = _warp_support(track, sampling)
+        if support is not None:
+            support *= trusted
+        return Track(inpaint(warped, self.segment(target).probabilities, trusted), support)  # eq. 5
 
     def refine(self, blended: np.ndarray, target: Frame) -> np.ndarray:
         """Psi^R (eq. 8): Omega on the one-hot warp-inpainted labels, the image and g's features,
@@ -146,6 +175,13 @@ class Propagator:
     def semantic(self, frame: Frame) -> np.ndarray:
         """Semantic-only labels: g(I) with pixels under 0.9 confidence set to ignore."""
         return mask_uncertain(self.segment(frame).probabilities, SEMANTIC_CONFIDENCE)
+
+
+def _warp_support(track: Track, sampling: SamplingMap) -> np.ndarray | None:
+    """The support map carried along the same motion as the labels (0 where it leaves the image)."""
+    if track.support is None:
+        return None
+    return warp_probabilities(track.support[None], sampling)[0]
 
 
 def _required(engine: EngineT | None, role: str) -> EngineT:
