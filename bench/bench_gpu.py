@@ -132,7 +132,7 @@ def time_size(
     pixels, previous_pixels = (torch.from_numpy(frame).to(device) for frame in (image, previous))
     seg_size = scaled_size(height, width, segmentation.input_scale)
     seg_input = image_batch(pixels, segmentation.normalization, size=seg_size)
-    labels = torch.from_numpy(one_hot)[None].to(device)
+    labels = torch.from_numpy(one_hot).permute(2, 0, 1)[None].to(device)  # (1, C, H, W)
     refiner_image = image_batch(pixels, refiner.normalization)
     _, gpu_features = segmentation.segment_tensor(seg_input)
     rows: list[tuple[str, Callable[[], object]]] = [

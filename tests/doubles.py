@@ -40,7 +40,7 @@ class NoisyTruthSegmentation:
         key = image_key(image)
         truth = self._truth[key]
         rng = np.random.default_rng(int(key[:8], 16))
-        logits = self.margin * self.spec.one_hot(truth)
+        logits = self.margin * self.spec.one_hot(truth).transpose(2, 0, 1)  # (C, H, W): a plane a class
         for plane in logits:
             field = rng.standard_normal(truth.shape).astype(np.float32)
             field = cv2.GaussianBlur(field, (0, 0), self.blob)
@@ -48,8 +48,9 @@ class NoisyTruthSegmentation:
         logits -= logits.max(axis=0, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(axis=0, keepdims=True)
-        features = cv2.resize(probs.transpose(1, 2, 0), None, fx=0.25, fy=0.25).transpose(2, 0, 1)
-        return Segmentation(probs.astype(np.float32), np.ascontiguousarray(features, dtype=np.float32))
+        probs = np.ascontiguousarray(probs.transpose(1, 2, 0), dtype=np.float32)
+        features = cv2.resize(probs, None, fx=0.25, fy=0.25).transpose(2, 0, 1)
+        return Segmentation.at_image_size(probs, np.ascontiguousarray(features, dtype=np.float32))
 
 
 class KnownShiftMotion:

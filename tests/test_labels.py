@@ -29,7 +29,7 @@ def test_yaml_round_trip_keeps_non_contiguous_ids(tmp_path):
     assert again == spec
     labels = np.array([[3, 7, 0]], dtype=np.uint8)
     probs = again.one_hot(labels)
-    assert probs[:, 0].T.tolist() == [[1, 0], [0, 1], [0, 0]]
+    assert probs[0].tolist() == [[1, 0], [0, 1], [0, 0]]
     assert again.to_ids(np.array([[1, 0, 255]], dtype=np.uint8)).tolist() == [[7, 3, 0]]
     assert again.colorize(labels).tolist() == [[[1, 2, 3], [4, 5, 6], [0, 0, 0]]]
 

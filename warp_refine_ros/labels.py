@@ -1,8 +1,8 @@
 """Class specs and label images: ids on disk, per-pixel class probabilities in memory.
 
 On disk a label is a one-channel uint8 PNG whose value is the class id, 255 meaning *ignore*.
-In memory the propagation works on probabilities ``(C, H, W)`` float32 where channel ``c`` is the
-c-th class of the spec; an ignored pixel is the all-zero vector.
+In memory the propagation works on channels-last probabilities ``(H, W, C)`` float32 where channel
+``c`` is the c-th class of the spec; an ignored pixel is the all-zero vector.
 """
 
 from __future__ import annotations
@@ -161,9 +161,9 @@ class LabelSpec:
         return labels
 
     def one_hot(self, labels: np.ndarray) -> np.ndarray:
-        """Label ids (H, W) uint8 -> probabilities (C, H, W) float32; ignore -> all zeros."""
+        """Label ids (H, W) uint8 -> probabilities (H, W, C) float32; ignore -> all zeros."""
         channels = self.id_to_channel[labels]
-        return (channels[None] == np.arange(self.num_classes)[:, None, None]).astype(np.float32)
+        return (channels[..., None] == np.arange(self.num_classes)).astype(np.float32)
 
     def to_ids(self, channels: np.ndarray) -> np.ndarray:
         """Channel indices (H, W) uint8 (255 = none) -> label ids with the ignore id."""

@@ -86,7 +86,7 @@ def test_refiner_changes_the_warp_inpainted_labels(network_files, spec, panning)
     start = inpaint.keyframe(panning.truth[0])
     blended = inpaint.step(start, source, target)
     refined = refine.step(start, source, target)
-    np.testing.assert_allclose(refined.sum(axis=0), 1.0, atol=1e-5)
+    np.testing.assert_allclose(refined.sum(axis=-1), 1.0, atol=1e-5)
     assert not np.array_equal(argmax_confidence(blended)[0], argmax_confidence(refined)[0])
 
 

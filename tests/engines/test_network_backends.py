@@ -34,8 +34,10 @@ def test_segmentation_engine_outputs(
     assert isinstance(engine, SegmentationEngine)
     assert engine.spec == spec and engine.input_scale == 0.5
     result = engine.segment(image(height, width))
-    assert result.probabilities.shape == (19, height, width) and result.probabilities.dtype == np.float32
-    np.testing.assert_allclose(result.probabilities.sum(axis=0), 1.0, atol=1e-5)
+    assert result.probabilities.shape == (height, width, 19) and result.probabilities.dtype == np.float32
+    np.testing.assert_allclose(result.probabilities.sum(axis=-1), 1.0, atol=1e-5)
+    pixels = np.array([0, 7, width, height * width - 1])  # g upsampled at single pixels: the same values
+    np.testing.assert_array_equal(result.at(pixels), result.probabilities.reshape(-1, 19)[pixels])
     assert result.features.shape[0] == 64 and result.features.dtype == np.float32
 
 
@@ -49,7 +51,7 @@ def test_refiner_engine_outputs(network_files, spec: LabelSpec, suffix: str) -> 
     features = np.random.default_rng(3).standard_normal((64, 5, 7)).astype(np.float32)
     refined = engine.refine(labels, image(75, 101), features)
     assert refined.shape == labels.shape and refined.dtype == np.float32
-    np.testing.assert_allclose(refined.sum(axis=0), 1.0, atol=1e-5)
+    np.testing.assert_allclose(refined.sum(axis=-1), 1.0, atol=1e-5)
 
 
 @pytest.mark.parametrize(("height", "width"), SIZES)
@@ -60,7 +62,7 @@ def test_torch_and_onnx_engines_agree(network_files, spec: LabelSpec, height: in
     np.testing.assert_allclose(torch_seg.probabilities, onnx_seg.probabilities, atol=1e-4)
     np.testing.assert_allclose(torch_seg.features, onnx_seg.features, rtol=1e-4, atol=1e-4)
 
-    labels = spec.one_hot(torch_seg.probabilities.argmax(axis=0).astype(np.uint8))
+    labels = spec.one_hot(torch_seg.probabilities.argmax(axis=-1).astype(np.uint8))
     torch_ref = TorchRefiner(network_files["refiner.pt"]).refine(labels, frame, torch_seg.features)
     onnx_ref = OnnxRefiner(network_files["refiner.onnx"]).refine(labels, frame, torch_seg.features)
     np.testing.assert_allclose(torch_ref, onnx_ref, atol=1e-4)
@@ -70,13 +72,13 @@ def test_torch_and_onnx_engines_agree(network_files, spec: LabelSpec, height: in
 def test_refiner_input_errors(network_files, spec: LabelSpec, suffix: str) -> None:
     engine = load_refiner(str(network_files[f"refiner.{suffix}"]))
     frame = image(32, 48)
-    labels = np.zeros((19, 32, 48), np.float32)
+    labels = np.zeros((32, 48, 19), np.float32)
     with pytest.raises(EngineError, match=r"needs \(64, h, w\) segmentation features, got none"):
         engine.refine(labels, frame, None)
     with pytest.raises(EngineError, match=r"needs \(64, h, w\) segmentation features, got \(19, 8, 12\)"):
         engine.refine(labels, frame, np.zeros((19, 8, 12), np.float32))
-    with pytest.raises(EngineError, match=r"labels must be one-hot \(19, 32, 48\)"):
-        engine.refine(labels[:, :16], frame, np.zeros((64, 4, 6), np.float32))
+    with pytest.raises(EngineError, match=r"labels must be one-hot \(32, 48, 19\)"):
+        engine.refine(labels[:, :, :16], frame, np.zeros((64, 4, 6), np.float32))
     with pytest.raises(EngineError, match=r"uint8 RGB image"):
         engine.refine(labels, frame.astype(np.float32), np.zeros((64, 4, 6), np.float32))
 

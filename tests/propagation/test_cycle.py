@@ -15,7 +15,7 @@ def test_cycle_shapes_and_zero_length(spec, panning):
     identity = cycle_propagate(propagator, panning.frames[:1], labels)
     assert np.array_equal(identity, spec.one_hot(labels))
     cycled = cycle_propagate(propagator, panning.frames[:4], labels)
-    assert cycled.shape == (spec.num_classes, *labels.shape) and cycled.dtype == np.float32
+    assert cycled.shape == (*labels.shape, spec.num_classes) and cycled.dtype == np.float32
 
 
 def test_forward_and_backward_cycles_return_to_the_keyframe(spec, panning):
@@ -26,7 +26,7 @@ def test_forward_and_backward_cycles_return_to_the_keyframe(spec, panning):
     labels = panning.truth[keyframe]
     forward = cycle_propagate(propagator, panning.frames[keyframe : keyframe + 4], labels)
     backward = cycle_propagate(propagator, panning.frames[keyframe : keyframe - 4 : -1], labels)
-    decoded = [spec.to_ids(c.argmax(axis=0).astype(np.uint8)) for c in (forward, backward)]
+    decoded = [spec.to_ids(c.argmax(axis=-1).astype(np.uint8)) for c in (forward, backward)]
     # Exact motion: only the strip that entered the view on the way back came from g.
     # Going forward, the way back uncovers the left 9 columns; going backward, the right 9.
     assert np.array_equal(decoded[0][:, 9:], labels[:, 9:])

@@ -58,7 +58,7 @@ def test_semantic_only_ignores_pixels_below_confidence(spec, panning):
     target = panning.frames[3]
     state = propagator.step(propagator.keyframe(panning.truth[0]), panning.frames[0], target)
     labels = ids(spec, state)
-    confident = target.segmentation.probabilities.max(axis=0) >= SEMANTIC_CONFIDENCE
+    confident = target.segmentation.probabilities.max(axis=-1) >= SEMANTIC_CONFIDENCE
     assert 0 < confident.mean() < 1
     assert (labels[~confident] == spec.ignore_id).all()
     assert np.array_equal(labels[confident], ids(spec, target.segmentation.probabilities)[confident])
@@ -76,7 +76,7 @@ def test_warp_refine_feeds_one_hot_warp_inpaint_image_and_features(spec, panning
     source, target = panning.frames[0], panning.frames[1]
     state = propagator.step(propagator.keyframe(panning.truth[0]), source, target)
     ((labels, image, features),) = refiner.inputs
-    assert set(np.unique(labels)) <= {0.0, 1.0} and np.allclose(labels.sum(axis=0), 1)
+    assert set(np.unique(labels)) <= {0.0, 1.0} and np.allclose(labels.sum(axis=-1), 1)
     assert image is target.image and features is target.segmentation.features
     assert np.array_equal(state, labels)
 
@@ -118,7 +118,7 @@ class HallucinatingRefiner:
 
     def refine(self, labels, image, features):
         out = 0.3 * labels
-        out[self.favourite] += 0.7
+        out[..., self.favourite] += 0.7
         return out
 
 
@@ -134,7 +134,7 @@ def test_refiner_cannot_bring_in_a_class_absent_from_its_input(spec, panning):
     )
     state = propagator.step(propagator.keyframe(panning.truth[0]), panning.frames[0], panning.frames[1])
     assert not (ids(spec, state) == 14).any()
-    assert np.allclose(state.sum(axis=0), 1.0, atol=1e-5)
+    assert np.allclose(state.sum(axis=-1), 1.0, atol=1e-5)
     road = spec.ids.tolist().index(0)
     hungry = Propagator(
         Method.WARP_REFINE,

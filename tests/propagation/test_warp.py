@@ -12,6 +12,7 @@ from warp_refine_ros.propagation.probabilities import (
     inpaint,
     mask_uncertain,
     one_hot_channels,
+    pixels_of,
 )
 
 
@@ -41,9 +42,21 @@ def test_subpixel_motion_splits_probability_bilinearly(spec):
     warped = warp_probabilities(spec.one_hot(labels), sampling_map(constant_flow(8, 8, 0.25, 0)))
     car = spec.ids.tolist().index(13)
     road = spec.ids.tolist().index(0)
-    assert warped[car, 3, 3] == pytest.approx(0.25)  # x=3 samples 3.25: a quarter of the car at x=4
-    assert warped[road, 3, 3] == pytest.approx(0.75)
-    assert np.allclose(warped[:, :, :7].sum(axis=0), 1.0)
+    assert warped[3, 3, car] == pytest.approx(0.25)  # x=3 samples 3.25: a quarter of the car at x=4
+    assert warped[3, 3, road] == pytest.approx(0.75)
+    assert np.allclose(warped[:, :7].sum(axis=-1), 1.0)
+
+
+def test_a_single_map_warps_like_one_channel_of_many(spec):
+    rng = np.random.default_rng(3)
+    probs = rng.random((12, 16, 5)).astype(np.float32)
+    sampling = sampling_map(rng.normal(0, 2, (12, 16, 2)).astype(np.float32))
+    warped = warp_probabilities(probs, sampling)
+    assert warped.shape == probs.shape
+    # OpenCV interpolates several channels on a 1/32-pixel grid and one channel exactly
+    single = warp_probabilities(probs[..., 2].copy(), sampling)
+    assert np.allclose(single, warped[..., 2], atol=1 / 32)
+    assert warp_probabilities(probs[..., :1].copy(), sampling).shape == (12, 16, 1)
 
 
 def test_motion_pointing_out_of_the_image_is_not_inside_and_not_trusted():
@@ -66,34 +79,37 @@ def test_trust_mask_thresholds_rgb_euclidean_distance():
 
 
 def test_inpaint_takes_semantic_labels_where_untrusted():
-    warped = np.zeros((3, 2, 2), dtype=np.float32)
-    warped[0] = 1
+    warped = np.zeros((2, 2, 3), dtype=np.float32)
+    warped[..., 0] = 1
     semantic = np.zeros_like(warped)
-    semantic[2] = 1
+    semantic[..., 2] = 1
     trust = np.array([[True, False], [False, True]])
-    blended = inpaint(warped, semantic, trust)
+    untrusted = pixels_of(~trust)
+    assert untrusted.tolist() == [1, 2]
+    blended = inpaint(warped, untrusted, semantic.reshape(-1, 3)[untrusted])
     assert blended is warped
-    assert blended[:, 0, 0].tolist() == [1, 0, 0]
-    assert blended[:, 0, 1].tolist() == [0, 0, 1]
-    assert blended[:, 1, 0].tolist() == [0, 0, 1]
+    assert blended[0, 0].tolist() == [1, 0, 0]
+    assert blended[0, 1].tolist() == [0, 0, 1]
+    assert blended[1, 0].tolist() == [0, 0, 1]
+    assert blended[1, 1].tolist() == [1, 0, 0]
 
 
 def test_argmax_confidence_matches_numpy_and_marks_empty_pixels():
-    probs = np.random.default_rng(1).random((19, 30, 40)).astype(np.float32)
-    probs[:, 0, 0] = 0
+    probs = np.random.default_rng(1).random((30, 40, 19)).astype(np.float32)
+    probs[0, 0] = 0
     channels, confidence = argmax_confidence(probs)
-    expected = probs.argmax(axis=0)
+    expected = probs.argmax(axis=-1)
     expected[0, 0] = NO_CLASS
     assert (channels == expected).all()
-    assert np.array_equal(confidence, probs.max(axis=0))
+    assert np.array_equal(confidence, probs.max(axis=-1))
 
 
 def test_one_hot_channels_and_uncertain_masking():
     channels = np.array([[0, 2], [NO_CLASS, 1]], dtype=np.uint8)
     one_hot = one_hot_channels(channels, 3)
-    assert one_hot[:, 0, 1].tolist() == [0, 0, 1]
-    assert one_hot[:, 1, 0].tolist() == [0, 0, 0]
-    probs = np.array([[[0.95, 0.5]], [[0.05, 0.5]]], dtype=np.float32)
+    assert one_hot[0, 1].tolist() == [0, 0, 1]
+    assert one_hot[1, 0].tolist() == [0, 0, 0]
+    probs = np.array([[[0.95, 0.05], [0.5, 0.5]]], dtype=np.float32)
     masked = mask_uncertain(probs, 0.9)
-    assert masked[:, 0, 0].tolist() == pytest.approx([0.95, 0.05])
-    assert masked[:, 0, 1].tolist() == [0, 0]
+    assert masked[0, 0].tolist() == pytest.approx([0.95, 0.05])
+    assert masked[0, 1].tolist() == [0, 0]

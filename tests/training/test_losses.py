@@ -27,7 +27,8 @@ def refined_cycle_loss(spec: LabelSpec, *, noise: float, length: int = 4) -> flo
     propagator = Propagator(Method.WARP_INPAINT, spec, motion=sequence.motion, segmentation=segmentation)
     keyframe = sequence.truth[0]
     cycled = cycle_propagate(propagator, sequence.frames[: length + 1], keyframe)
-    one_hot = torch.from_numpy(spec.one_hot(spec.to_ids(cycled.argmax(axis=0).astype(np.uint8))))[None]
+    one_hot = spec.one_hot(spec.to_ids(cycled.argmax(axis=-1).astype(np.uint8)))
+    one_hot = torch.from_numpy(one_hot).permute(2, 0, 1)[None]  # (1, C, H, W) for the network
     omega = RefinerNet(RefinerConfig(spec.num_classes, feature_channels=0, widths=(8, 16), label_scale=100.0))
     image = torch.zeros(1, 3, *keyframe.shape)
     target = torch.from_numpy(target_channels(keyframe, spec).astype(np.int64))[None]

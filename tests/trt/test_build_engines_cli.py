@@ -73,7 +73,7 @@ def test_onnx_only_exports_checkpoints_and_writes_a_loadable_engine_set(
         refiner=engines.refiner,
     )
     labels = propagator.step(spec.one_hot(np.zeros((64, 96), np.uint8)), Frame(previous, 0), Frame(image, 1))
-    assert labels.shape == (19, 64, 96)
+    assert labels.shape == (64, 96, 19)
 
 
 def test_a_motion_onnx_entry_is_kept(tmp_path: Path, capsys, tiny_raft_onnx: Path) -> None:

@@ -94,7 +94,7 @@ def test_engines_load_from_the_yaml_and_match_onnx_runtime(built: Path, spec: La
     image, previous = frame(1), frame(2)
     got, expected = engines.segmentation.segment(image), onnx.segmentation.segment(image)
     np.testing.assert_allclose(got.probabilities, expected.probabilities, atol=atol)
-    labels = spec.one_hot(expected.probabilities.argmax(axis=0).astype(np.uint8))
+    labels = spec.one_hot(expected.probabilities.argmax(axis=-1).astype(np.uint8))
     np.testing.assert_allclose(
         engines.refiner.refine(labels, image, expected.features),
         onnx.refiner.refine(labels, image, expected.features),
@@ -110,7 +110,7 @@ def test_engines_load_from_the_yaml_and_match_onnx_runtime(built: Path, spec: La
         segmentation=engines.segmentation,
         refiner=engines.refiner,
     )
-    assert propagator.step(labels, Frame(previous, 0), Frame(image, 1)).shape == (19, *SIZE)
+    assert propagator.step(labels, Frame(previous, 0), Frame(image, 1)).shape == (*SIZE, 19)
 
 
 def test_tensor_api_chains_segmentation_into_the_refiner_on_the_gpu(built: Path, spec: LabelSpec) -> None:
@@ -127,8 +127,9 @@ def test_tensor_api_chains_segmentation_into_the_refiner_on_the_gpu(built: Path,
     labels = labels.permute(2, 0, 1)[None].float()
     refined = refiner.refine_tensor(labels, image_batch(pixels, refiner.normalization), features)
     assert refined.is_cuda and refined.shape == (1, 19, *SIZE)
-    numpy_path = refiner.refine(labels[0].cpu().numpy(), image, features[0].cpu().numpy())
-    np.testing.assert_allclose(refined[0].cpu().numpy(), numpy_path, atol=1e-4)  # same engine, same inputs
+    numpy_path = refiner.refine(labels[0].permute(1, 2, 0).cpu().numpy(), image, features[0].cpu().numpy())
+    same = refined[0].permute(1, 2, 0).cpu().numpy()  # same engine, same inputs, channels-last
+    np.testing.assert_allclose(same, numpy_path, atol=1e-4)
 
 
 def test_an_engine_from_another_machine_is_refused(built: Path, tmp_path: Path) -> None:

@@ -6,25 +6,81 @@ conventions, so the propagation never knows which one runs:
 - images are ``(H, W, 3)`` uint8 RGB;
 - a flow ``phi`` is ``(H, W, 2)`` float32 *backward* flow: ``image(x) ~ reference(x + phi(x))``,
   i.e. each pixel of ``image`` says where it is found in ``reference``;
-- probabilities are ``(C, H, W)`` float32 over the classes of a :class:`LabelSpec`.
+- probabilities and one-hot labels are channels-last ``(H, W, C)`` float32 over the classes of a
+  :class:`LabelSpec` (networks see ``(1, C, H, W)`` tensors; the backends convert).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Protocol, runtime_checkable
 
+import cv2
 import numpy as np
 
 from warp_refine_ros.labels import LabelSpec
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Segmentation:
-    """Output of the segmentation engine g for one image."""
+    """Output of the segmentation engine g for one image: probabilities on the network's grid.
 
-    probabilities: np.ndarray  # (C, H, W) float32, softmax over classes
-    features: np.ndarray | None  # (D, h, w) float32 features for the refiner, or None
+    Warp-inpaint needs g only where the warp is not trusted (a few % of the pixels), so the full-size
+    map is made only when asked for (:attr:`probabilities`); :meth:`at` upsamples single pixels, with
+    the same bilinear rule (pixel centres aligned, as ``cv2.resize``) and the same values.
+    """
+
+    coarse: np.ndarray  # (h, w, C) float32 softmax over classes on the network's output grid
+    features: np.ndarray | None  # (D, h', w') float32 features for the refiner, or None
+    size: tuple[int, int]  # (H, W) of the image
+
+    @classmethod
+    def at_image_size(cls, probabilities: np.ndarray, features: np.ndarray | None) -> Segmentation:
+        """A segmentation whose probabilities (H, W, C) are already at the image's size."""
+        return cls(probabilities, features, probabilities.shape[:2])
+
+    @cached_property
+    def probabilities(self) -> np.ndarray:
+        """(H, W, C) float32 at the image's size."""
+        map_x, map_y = _upsampling_grid(self.coarse.shape[:2], self.size)
+        return self._sample(map_x, map_y)
+
+    def at(self, pixels: np.ndarray) -> np.ndarray:
+        """(N, C) probabilities of the image's pixels with flat indices ``pixels`` (N,)."""
+        height, width = self.size
+        (coarse_h, coarse_w), count = self.coarse.shape[:2], len(pixels)
+        rows, cols = np.divmod(pixels, width)
+        padded = -(-count // _ROW) * _ROW  # OpenCV maps are at most 32767 wide: fold into rows
+        map_x, map_y = (np.zeros(padded, np.float32) for _ in range(2))
+        map_x[:count] = _centre_aligned(cols, coarse_w / width)
+        map_y[:count] = _centre_aligned(rows, coarse_h / height)
+        samples = self._sample(map_x.reshape(-1, _ROW), map_y.reshape(-1, _ROW))
+        return samples.reshape(padded, -1)[:count]
+
+    def _sample(self, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+        sampled = cv2.remap(self.coarse, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return sampled.reshape(*map_x.shape, self.coarse.shape[2])  # OpenCV drops a last axis of length 1
+
+
+_ROW = 1024
+
+
+def _centre_aligned(index: np.ndarray, scale: float) -> np.ndarray:
+    """Coarse-grid coordinate of image pixel ``index``: (i + 0.5) * scale - 0.5, as cv2.resize."""
+    return ((index + 0.5) * scale - 0.5).astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def _upsampling_grid(coarse: tuple[int, int], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Coarse-grid coordinates (map_x, map_y) of every image pixel, each (H, W) float32."""
+    (coarse_h, coarse_w), (height, width) = coarse, size
+    xs = _centre_aligned(np.arange(width), coarse_w / width)
+    ys = _centre_aligned(np.arange(height), coarse_h / height)
+    map_x, map_y = np.broadcast_to(xs, size).copy(), np.broadcast_to(ys[:, None], size).copy()
+    map_x.setflags(write=False)
+    map_y.setflags(write=False)
+    return map_x, map_y
 
 
 @runtime_checkable
@@ -56,5 +112,5 @@ class RefinerEngine(Protocol):
     spec: LabelSpec
 
     def refine(self, labels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        """Refined probabilities (C, H, W) from one-hot labels (C, H, W) and the image (H, W, 3)."""
+        """Refined probabilities (H, W, C) from one-hot labels (H, W, C) and the image (H, W, 3)."""
         ...

@@ -90,6 +90,16 @@ def image_tensor(
     return batch
 
 
+def channels_last(planes: np.ndarray) -> np.ndarray:
+    """(C, H, W) network output -> contiguous (H, W, C) float32, the layout of probability maps."""
+    return np.ascontiguousarray(planes.transpose(1, 2, 0), dtype=np.float32)
+
+
+def channels_first(probs: np.ndarray) -> np.ndarray:
+    """(H, W, C) probability map -> contiguous (C, H, W) float32, the layout of network inputs."""
+    return np.ascontiguousarray(probs.transpose(2, 0, 1), dtype=np.float32)
+
+
 def resize_planes(planes: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bilinearly resize (C, h, w) float32 planes to (C, H, W); a convex blend, so probabilities stay so."""
     if planes.shape[1:] == (height, width):
@@ -119,7 +129,7 @@ class NetworkSegmentation(ABC):
     input_scale: float
 
     def segment(self, image: np.ndarray) -> Segmentation:
-        """Class probabilities (C, H, W) at the image's size and the network's features (D, h, w)."""
+        """Class probabilities (at the network's resolution, upsampled on use) and features (D, h, w)."""
         height, width = check_image(image).shape[:2]
         batch = image_tensor(image, self.normalization, size=scaled_size(height, width, self.input_scale))
         probabilities, features = self._infer(batch)  # (1, C, h', w'), (1, D, h'', w'')
@@ -129,8 +139,9 @@ class NetworkSegmentation(ABC):
                 f"but its spec has {self.spec.num_classes}"
             )
         return Segmentation(
-            resize_planes(probabilities[0], height, width),
+            channels_last(probabilities[0]),
             np.ascontiguousarray(features[0], dtype=np.float32),
+            (height, width),
         )
 
     @abstractmethod
@@ -139,7 +150,7 @@ class NetworkSegmentation(ABC):
 
 
 class NetworkRefiner(ABC):
-    """Omega as an engine: one-hot labels, image and features -> refined probabilities (C, H, W)."""
+    """Omega as an engine: one-hot labels, image and features -> refined probabilities (H, W, C)."""
 
     name: str
     spec: LabelSpec
@@ -147,12 +158,12 @@ class NetworkRefiner(ABC):
     feature_channels: int  # D the network expects; 0 = it takes no features
 
     def refine(self, labels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        """Refined probabilities (C, H, W) from one-hot labels (C, H, W) and the image (H, W, 3)."""
+        """Refined probabilities (H, W, C) from one-hot labels (H, W, C) and the image (H, W, 3)."""
         height, width = check_image(image).shape[:2]
-        expected = (self.spec.num_classes, height, width)
+        expected = (height, width, self.spec.num_classes)
         if not isinstance(labels, np.ndarray) or labels.shape != expected:
             got = getattr(labels, "shape", type(labels).__name__)
-            raise EngineError(f"{self.name}: labels must be one-hot {expected} (C, H, W), got {got}")
+            raise EngineError(f"{self.name}: labels must be one-hot {expected} (H, W, C), got {got}")
         batch_features = None
         if self.feature_channels:
             if features is None or features.ndim != 3 or features.shape[0] != self.feature_channels:
@@ -163,11 +174,9 @@ class NetworkRefiner(ABC):
                 )
             batch_features = np.ascontiguousarray(features[None], dtype=np.float32)
         probabilities = self._infer(
-            np.ascontiguousarray(labels[None], dtype=np.float32),
-            image_tensor(image, self.normalization),
-            batch_features,
+            channels_first(labels)[None], image_tensor(image, self.normalization), batch_features
         )
-        return resize_planes(probabilities[0], height, width)
+        return channels_last(resize_planes(probabilities[0], height, width))
 
     @abstractmethod
     def _infer(self, labels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:

@@ -16,7 +16,7 @@ from warp_refine_ros.propagation.propagator import Frame, Propagator
 
 
 def cycle_propagate(propagator: Propagator, frames: Sequence[Frame], labels: np.ndarray) -> np.ndarray:
-    """L°_t (C, H, W) from the keyframe ``frames[0]`` through ``frames[1..l]`` and back.
+    """L°_t (H, W, C) from the keyframe ``frames[0]`` through ``frames[1..l]`` and back.
 
     ``frames`` runs away from the keyframe in one direction: t, t+1, ..., t+l for a forward cycle or
     t, t-1, ..., t-l for a backward one. With l = 0 (one frame) the keyframe's one-hot label returns.

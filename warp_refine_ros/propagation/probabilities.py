@@ -1,39 +1,41 @@
-"""Fast per-pixel operations on (C, H, W) probability maps: blend, argmax, one-hot.
+"""Per-pixel operations on channels-last probability maps (H, W, C): inpaint, argmax, one-hot.
 
-numpy's ``argmax(axis=0)`` and masked ``where`` walk a 19x480x640 map in strides and cost tens of
-milliseconds; these versions work one contiguous plane at a time with OpenCV and cost a few.
+Channels-last keeps each pixel's C probabilities together, so OpenCV warps all classes of a map in
+one call (a third of the time of warping C planes one by one) and inpainting a pixel copies one row.
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 NO_CLASS = 255  # channel index of a pixel with no probability mass (written as the ignore id)
 
 
-def inpaint(warped: np.ndarray, semantic: np.ndarray, trust: np.ndarray) -> np.ndarray:
-    """LW = M * Lm + (1 - M) * Ls (eq. 5), in place on ``warped``; ``trust`` is the (H, W) bool M."""
-    untrusted = (~trust).view(np.uint8)
-    for channel, source in zip(warped, semantic, strict=True):
-        cv2.copyTo(source, untrusted, channel)
+def pixels_of(mask: np.ndarray) -> np.ndarray:
+    """Flat indices (N,) of the True pixels of an (H, W) mask, as :func:`inpaint` takes them."""
+    return np.flatnonzero(mask.ravel())
+
+
+def inpaint(warped: np.ndarray, pixels: np.ndarray, semantic: np.ndarray) -> np.ndarray:
+    """LW = M * Lm + (1 - M) * Ls (eq. 5), in place on ``warped`` (H, W, C): the untrusted ``pixels``
+    (flat indices, where M = 0) take their rows of ``semantic`` (N, C), every other pixel keeps Lm."""
+    warped.reshape(-1, warped.shape[-1])[pixels] = semantic
     return warped
 
 
 def argmax_confidence(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Best channel (H, W) uint8 (NO_CLASS where all zero) and its probability (H, W) float32."""
-    best = probs.max(axis=0)
-    channels = np.zeros(best.shape, dtype=np.uint8)
-    for index, plane in enumerate(probs):
-        is_best = cv2.compare(plane, best, cv2.CMP_EQ)  # 255 where this class holds the max
-        cv2.max(channels, cv2.bitwise_and(is_best, index), dst=channels)
+    flat = probs.reshape(-1, probs.shape[-1])
+    channels = flat.argmax(axis=1)
+    best = np.take_along_axis(flat, channels[:, None], axis=1)[:, 0]
+    channels = channels.astype(np.uint8)
     channels[best <= 0] = NO_CLASS
-    return channels, best
+    return channels.reshape(probs.shape[:-1]), best.reshape(probs.shape[:-1])
 
 
 def one_hot_channels(channels: np.ndarray, num_classes: int) -> np.ndarray:
-    """Channel indices (H, W) -> one-hot (C, H, W) float32; NO_CLASS -> all zeros."""
-    return (channels[None] == np.arange(num_classes, dtype=np.uint8)[:, None, None]).astype(np.float32)
+    """Channel indices (H, W) -> one-hot (H, W, C) float32; NO_CLASS -> all zeros."""
+    return (channels[..., None] == np.arange(num_classes, dtype=np.uint8)).astype(np.float32)
 
 
 def confidence_to_uint8(confidence: np.ndarray) -> np.ndarray:
@@ -43,5 +45,5 @@ def confidence_to_uint8(confidence: np.ndarray) -> np.ndarray:
 
 def mask_uncertain(probs: np.ndarray, threshold: float) -> np.ndarray:
     """Zero every pixel whose top probability is below ``threshold`` (-> ignore), as a new array."""
-    keep = probs.max(axis=0) >= threshold
-    return probs * keep[None]
+    _, best = argmax_confidence(probs)
+    return probs * (best >= threshold)[..., None]

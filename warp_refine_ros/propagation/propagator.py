@@ -25,6 +25,7 @@ from warp_refine_ros.propagation.probabilities import (
     inpaint,
     mask_uncertain,
     one_hot_channels,
+    pixels_of,
 )
 from warp_refine_ros.propagation.trust import DEFAULT_TAU, trust_mask
 from warp_refine_ros.propagation.warp import SamplingMap, sampling_map, warp_probabilities
@@ -44,7 +45,7 @@ class Track:
     touched them; fusing two keyframes' labels uses it. None for semantic-only.
     """
 
-    probabilities: np.ndarray  # (C, H, W) float32
+    probabilities: np.ndarray  # (H, W, C) float32
     support: np.ndarray | None  # (H, W) float32 in [0, 1]
 
 
@@ -154,7 +155,8 @@ class Propagator:
         support = _warp_support(track, sampling)
         if support is not None:
             support *= trusted
-        return Track(inpaint(warped, self.segment(target).probabilities, trusted), support)  # eq. 5
+        untrusted = pixels_of(~trusted)  # g is upsampled only there
+        return Track(inpaint(warped, untrusted, self.segment(target).at(untrusted)), support)  # eq. 5
 
     def refine(self, blended: np.ndarray, target: Frame) -> np.ndarray:
         """Psi^R (eq. 8): Omega on the one-hot warp-inpainted labels, the image and g's features,
@@ -168,8 +170,8 @@ class Propagator:
         present = np.bincount(channels.ravel(), minlength=256)[: self.spec.num_classes] > 0
         if present.all():
             return refined
-        refined[~present] = 0
-        refined /= np.maximum(refined.sum(axis=0), np.float32(1e-12))  # still a distribution
+        refined[..., ~present] = 0
+        refined /= np.maximum(refined.sum(axis=-1, keepdims=True), np.float32(1e-12))  # still a distribution
         return refined
 
     def semantic(self, frame: Frame) -> np.ndarray:
@@ -181,7 +183,7 @@ def _warp_support(track: Track, sampling: SamplingMap) -> np.ndarray | None:
     """The support map carried along the same motion as the labels (0 where it leaves the image)."""
     if track.support is None:
         return None
-    return warp_probabilities(track.support[None], sampling)[0]
+    return warp_probabilities(track.support, sampling)
 
 
 def _required(engine: EngineT | None, role: str) -> EngineT:

@@ -1,8 +1,9 @@
 """Backward warping along a motion field (eq. 3 and 9 of the paper).
 
 ``phi`` is a backward flow: pixel ``x`` of the target frame comes from ``x + phi(x)`` of the source
-frame, so warping samples the source there. Probabilities are sampled bilinearly per class channel,
-never nearest-neighbour on ids, so sub-pixel motion moves label mass smoothly.
+frame, so warping samples the source there. Probabilities are sampled bilinearly, all classes of a
+pixel at once (channels-last), never nearest-neighbour on ids, so sub-pixel motion moves label mass
+smoothly.
 """
 
 from __future__ import annotations
@@ -41,20 +42,21 @@ def sampling_map(flow: np.ndarray) -> SamplingMap:
     return SamplingMap(map_x, map_y, inside)
 
 
+def remap_channels(
+    planes: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, border: int, value: float = 0.0
+) -> np.ndarray:
+    """Bilinear samples of an (h, w) or (h, w, C) array at (map_x, map_y), shaped like the maps (plus C).
+
+    One call for all channels (OpenCV takes up to 512; a class spec has at most 255).
+    """
+    sampled = cv2.remap(planes, map_x, map_y, cv2.INTER_LINEAR, borderMode=border, borderValue=value)
+    return sampled.reshape(*map_x.shape, *planes.shape[2:])  # OpenCV drops a last axis of length 1
+
+
 def warp_probabilities(probs: np.ndarray, sampling: SamplingMap) -> np.ndarray:
-    """Lm = phi(L): bilinear backward warp of (C, H, W) probabilities; outside the image -> 0."""
-    warped = np.empty_like(probs)
-    for channel, out in zip(probs, warped, strict=True):  # one plane at a time: cv2 is fastest on 2-D maps
-        cv2.remap(
-            channel,
-            sampling.map_x,
-            sampling.map_y,
-            cv2.INTER_LINEAR,
-            dst=out,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=0,
-        )
-    return warped
+    """Lm = phi(L): bilinear backward warp of (H, W, C) probabilities (or one (H, W) map); outside
+    the image -> 0."""
+    return remap_channels(probs, sampling.map_x, sampling.map_y, cv2.BORDER_CONSTANT)
 
 
 def warp_image(image: np.ndarray, sampling: SamplingMap) -> np.ndarray:

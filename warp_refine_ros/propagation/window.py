@@ -44,7 +44,7 @@ class Labeling:
 
 
 def ids_and_confidence(spec: LabelSpec, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Label ids (H, W) uint8 and confidence (H, W) uint8 of probabilities (C, H, W): argmax and its value."""
+    """Label ids (H, W) uint8 and confidence (H, W) uint8 of probabilities (H, W, C): argmax and its value."""
     channels, confidence = argmax_confidence(state)
     return spec.to_ids(channels), confidence_to_uint8(confidence)
 

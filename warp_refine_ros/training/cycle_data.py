@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from warp_refine_ros.engines.preprocess import IMAGENET, Normalization, image_tensor
+from warp_refine_ros.engines.preprocess import IMAGENET, Normalization, channels_first, image_tensor
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation.probabilities import NO_CLASS, one_hot_channels
@@ -97,7 +97,7 @@ class CycleDataset(Dataset):
             )
         one_hot = one_hot_channels(np.ascontiguousarray(cycled), self.spec.num_classes)  # NO_CLASS -> zeros
         return (
-            torch.from_numpy(one_hot),
+            torch.from_numpy(channels_first(one_hot)),
             torch.from_numpy(image_tensor(np.ascontiguousarray(image), self.normalization)[0]),
             torch.from_numpy(np.ascontiguousarray(features)),
             torch.from_numpy(np.ascontiguousarray(target, dtype=np.int64)),

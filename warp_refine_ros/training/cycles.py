@@ -16,7 +16,7 @@ from warp_refine_ros.propagation import Frame, Propagator
 
 
 def cycles_by_length(propagator: Propagator, frames: Sequence[Frame], labels: np.ndarray) -> list[np.ndarray]:
-    """L°_t (C, H, W) for l = 1..len(frames) - 1; ``frames`` runs away from the keyframe ``frames[0]``."""
+    """L°_t (H, W, C) for l = 1..len(frames) - 1; ``frames`` runs away from the keyframe ``frames[0]``."""
     state = propagator.keyframe(labels)  # eq. 2
     away = []
     for source, target in pairwise(frames):  # forward stage, eq. 3-5
