@@ -6,6 +6,7 @@ one call (a third of the time of warping C planes one by one) and inpainting a p
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 NO_CLASS = 255  # channel index of a pixel with no probability mass (written as the ignore id)
@@ -24,13 +25,20 @@ def inpaint(warped: np.ndarray, pixels: np.ndarray, semantic: np.ndarray) -> np.
 
 
 def argmax_confidence(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best channel (H, W) uint8 (NO_CLASS where all zero) and its probability (H, W) float32."""
-    flat = probs.reshape(-1, probs.shape[-1])
-    channels = flat.argmax(axis=1)
-    best = np.take_along_axis(flat, channels[:, None], axis=1)[:, 0]
-    channels = channels.astype(np.uint8)
+    """Best channel (H, W) uint8 (NO_CLASS where all zero) and its probability (H, W) float32.
+
+    numpy's arg-max over a last axis of 19 pays a call per pixel; one blocked transpose to a plane
+    a class and a few whole-plane OpenCV operations per class cost half as much.
+    """
+    shape = probs.shape[:-1]
+    planes = cv2.transpose(probs.reshape(-1, probs.shape[-1])).reshape(-1, *shape)  # (C, H, W)
+    best = planes.max(axis=0)
+    channels = np.zeros(shape, dtype=np.uint8)
+    for index, plane in enumerate(planes):
+        is_best = cv2.compare(plane, best, cv2.CMP_EQ)  # 255 where this class holds the max
+        cv2.max(channels, cv2.bitwise_and(is_best, index), dst=channels)
     channels[best <= 0] = NO_CLASS
-    return channels.reshape(probs.shape[:-1]), best.reshape(probs.shape[:-1])
+    return channels, best
 
 
 def one_hot_channels(channels: np.ndarray, num_classes: int) -> np.ndarray:
