@@ -24,9 +24,10 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from warp_refine_ros.engines.base import Segmentation
 from warp_refine_ros.engines.dis import DisMotion
 from warp_refine_ros.engines.onnx_backend import OnnxRefiner, OnnxSegmentation
-from warp_refine_ros.engines.preprocess import image_tensor, resize_planes, scaled_size
+from warp_refine_ros.engines.preprocess import image_tensor, scaled_size
 from warp_refine_ros.engines.torch_backend import TorchRefiner, TorchSegmentation
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.random_init import write_random_networks
@@ -79,6 +80,7 @@ def main(args: argparse.Namespace) -> None:
     one_hot = spec.one_hot(keyframe)
     batch = image_tensor(image, seg_onnx.normalization, size=scaled_size(height, width, seg_onnx.input_scale))
     coarse = seg_onnx._infer(batch)[0][0]
+    untrusted = np.flatnonzero(np.random.default_rng(1).random(height * width) < 0.08)  # a typical M = 0
     dis, ultrafast = DisMotion("fast"), DisMotion("ultrafast")
 
     def step(method: Method) -> Callable[[], object]:
@@ -97,8 +99,12 @@ def main(args: argparse.Namespace) -> None:
         ),
         ("  network", lambda: seg_onnx._infer(batch)),
         (
-            f"  upsample {coarse.shape[0]}x{coarse.shape[1]}x{coarse.shape[2]} -> full size",
-            lambda: resize_planes(coarse, height, width),
+            f"  upsample {coarse.shape[0]}x{coarse.shape[1]}x{coarse.shape[2]} at 8% of the pixels (inpaint)",
+            lambda: segmentation.at(untrusted),
+        ),
+        (
+            "  upsample to full size (semantic-only)",
+            lambda: Segmentation(segmentation.coarse, None, (height, width)).probabilities,
         ),
         ("segmentation  torch        end to end", lambda: seg_torch.segment(image)),
         (

@@ -13,7 +13,7 @@ conventions, so the propagation never knows which one runs:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Protocol, runtime_checkable
 
 import cv2
@@ -27,8 +27,8 @@ class Segmentation:
     """Output of the segmentation engine g for one image: probabilities on the network's grid.
 
     Warp-inpaint needs g only where the warp is not trusted (a few % of the pixels), so the full-size
-    map is made only when asked for (:attr:`probabilities`); :meth:`at` upsamples single pixels, with
-    the same bilinear rule (pixel centres aligned, as ``cv2.resize``) and the same values.
+    map is made only when asked for (:attr:`probabilities`, ``cv2.resize``); :meth:`at` upsamples
+    single pixels with the same bilinear rule (pixel centres aligned), on OpenCV's 1/32-pixel grid.
     """
 
     coarse: np.ndarray  # (h, w, C) float32 softmax over classes on the network's output grid
@@ -43,8 +43,11 @@ class Segmentation:
     @cached_property
     def probabilities(self) -> np.ndarray:
         """(H, W, C) float32 at the image's size."""
-        map_x, map_y = _upsampling_grid(self.coarse.shape[:2], self.size)
-        return self._sample(map_x, map_y)
+        if self.coarse.shape[:2] == self.size:
+            return self.coarse
+        height, width = self.size
+        resized = cv2.resize(self.coarse, (width, height), interpolation=cv2.INTER_LINEAR)
+        return resized.reshape(height, width, self.coarse.shape[2])  # OpenCV drops a last axis of 1
 
     def at(self, pixels: np.ndarray) -> np.ndarray:
         """(N, C) probabilities of the image's pixels with flat indices ``pixels`` (N,)."""
@@ -55,12 +58,9 @@ class Segmentation:
         map_x, map_y = (np.zeros(padded, np.float32) for _ in range(2))
         map_x[:count] = _centre_aligned(cols, coarse_w / width)
         map_y[:count] = _centre_aligned(rows, coarse_h / height)
-        samples = self._sample(map_x.reshape(-1, _ROW), map_y.reshape(-1, _ROW))
+        rows_x, rows_y = map_x.reshape(-1, _ROW), map_y.reshape(-1, _ROW)
+        samples = cv2.remap(self.coarse, rows_x, rows_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return samples.reshape(padded, -1)[:count]
-
-    def _sample(self, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
-        sampled = cv2.remap(self.coarse, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return sampled.reshape(*map_x.shape, self.coarse.shape[2])  # OpenCV drops a last axis of length 1
 
 
 _ROW = 1024
@@ -69,18 +69,6 @@ _ROW = 1024
 def _centre_aligned(index: np.ndarray, scale: float) -> np.ndarray:
     """Coarse-grid coordinate of image pixel ``index``: (i + 0.5) * scale - 0.5, as cv2.resize."""
     return ((index + 0.5) * scale - 0.5).astype(np.float32)
-
-
-@lru_cache(maxsize=4)
-def _upsampling_grid(coarse: tuple[int, int], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Coarse-grid coordinates (map_x, map_y) of every image pixel, each (H, W) float32."""
-    (coarse_h, coarse_w), (height, width) = coarse, size
-    xs = _centre_aligned(np.arange(width), coarse_w / width)
-    ys = _centre_aligned(np.arange(height), coarse_h / height)
-    map_x, map_y = np.broadcast_to(xs, size).copy(), np.broadcast_to(ys[:, None], size).copy()
-    map_x.setflags(write=False)
-    map_y.setflags(write=False)
-    return map_x, map_y
 
 
 @runtime_checkable
