@@ -42,21 +42,13 @@ def sampling_map(flow: np.ndarray) -> SamplingMap:
     return SamplingMap(map_x, map_y, inside)
 
 
-def remap_channels(
-    planes: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, border: int, value: float = 0.0
-) -> np.ndarray:
-    """Bilinear samples of an (h, w) or (h, w, C) array at (map_x, map_y), shaped like the maps (plus C).
-
-    One call for all channels (OpenCV takes up to 512; a class spec has at most 255).
-    """
-    sampled = cv2.remap(planes, map_x, map_y, cv2.INTER_LINEAR, borderMode=border, borderValue=value)
-    return sampled.reshape(*map_x.shape, *planes.shape[2:])  # OpenCV drops a last axis of length 1
-
-
 def warp_probabilities(probs: np.ndarray, sampling: SamplingMap) -> np.ndarray:
     """Lm = phi(L): bilinear backward warp of (H, W, C) probabilities (or one (H, W) map); outside
-    the image -> 0."""
-    return remap_channels(probs, sampling.map_x, sampling.map_y, cv2.BORDER_CONSTANT)
+    the image -> 0. One OpenCV call for all channels (it takes up to 512; a class spec has at most 255)."""
+    warped = cv2.remap(
+        probs, sampling.map_x, sampling.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
+    return warped.reshape(probs.shape)  # OpenCV drops a last axis of length 1
 
 
 def warp_image(image: np.ndarray, sampling: SamplingMap) -> np.ndarray:
