@@ -79,7 +79,7 @@ def main(args: argparse.Namespace) -> None:
     segmentation = seg_onnx.segment(image)
     one_hot = spec.one_hot(keyframe)
     batch = image_tensor(image, seg_onnx.normalization, size=scaled_size(height, width, seg_onnx.input_scale))
-    coarse = seg_onnx._infer(batch)[0][0]
+    coarse_h, coarse_w, classes = segmentation.coarse.shape
     untrusted = np.flatnonzero(np.random.default_rng(1).random(height * width) < 0.08)  # a typical M = 0
     dis, ultrafast = DisMotion("fast"), DisMotion("ultrafast")
 
@@ -99,7 +99,7 @@ def main(args: argparse.Namespace) -> None:
         ),
         ("  network", lambda: seg_onnx._infer(batch)),
         (
-            f"  upsample {coarse.shape[0]}x{coarse.shape[1]}x{coarse.shape[2]} at 8% of the pixels (inpaint)",
+            f"  upsample {classes}x{coarse_h}x{coarse_w} at 8% of the pixels (inpaint)",
             lambda: segmentation.at(untrusted),
         ),
         (
