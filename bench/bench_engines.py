@@ -78,6 +78,7 @@ def main(args: argparse.Namespace) -> None:
     image, previous, keyframe = scene(width, height)
     segmentation = seg_onnx.segment(image)
     one_hot = spec.one_hot(keyframe)
+    channels = spec.id_to_channel[keyframe].astype(np.uint8)  # ignore (-1) -> NO_CLASS
     batch = image_tensor(image, seg_onnx.normalization, size=scaled_size(height, width, seg_onnx.input_scale))
     coarse_h, coarse_w, classes = segmentation.coarse.shape
     untrusted = np.flatnonzero(np.random.default_rng(1).random(height * width) < 0.08)  # a typical M = 0
@@ -109,11 +110,11 @@ def main(args: argparse.Namespace) -> None:
         ("segmentation  torch        end to end", lambda: seg_torch.segment(image)),
         (
             "refiner       onnxruntime  end to end",
-            lambda: ref_onnx.refine(one_hot, image, segmentation.features),
+            lambda: ref_onnx.refine(channels, image, segmentation.features),
         ),
         (
             "refiner       torch        end to end",
-            lambda: ref_torch.refine(one_hot, image, segmentation.features),
+            lambda: ref_torch.refine(channels, image, segmentation.features),
         ),
         ("motion        dis:fast", lambda: dis.flow(image, previous)),
         ("motion        dis:ultrafast", lambda: ultrafast.flow(image, previous)),

@@ -128,6 +128,7 @@ def time_size(
     segmentation, refiner, motion = engines["segmentation"], engines["refiner"], engines.get("motion")
     image, previous, keyframe = scene(width, height)
     one_hot = spec.one_hot(keyframe)
+    channels = spec.id_to_channel[keyframe].astype(np.uint8)  # ignore (-1) -> NO_CLASS
     features = segmentation.segment(image).features
     pixels, previous_pixels = (torch.from_numpy(frame).to(device) for frame in (image, previous))
     seg_size = scaled_size(height, width, segmentation.input_scale)
@@ -142,7 +143,7 @@ def time_size(
             "refiner      network",
             synchronised(lambda: refiner.refine_tensor(labels, refiner_image, gpu_features)),
         ),
-        ("refiner      call", lambda: refiner.refine(one_hot, image, features)),
+        ("refiner      call", lambda: refiner.refine(channels, image, features)),
     ]
     if motion is not None:
         pad_h, pad_w = (p - s for p, s in zip(padded_size(size, motion.pad_multiple), size, strict=True))

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from warp_refine_ros.engines.base import Segmentation
+from warp_refine_ros.engines.preprocess import channels_last, one_hot_planes
 from warp_refine_ros.labels import LabelSpec
 
 
@@ -76,7 +77,7 @@ class KnownShiftMotion:
 
 
 class RecordingRefiner:
-    """Omega double: returns its one-hot input unchanged and records what it was given."""
+    """Omega double: returns its input labels one-hot, unchanged, and records what it was given."""
 
     name = "recording-refiner"
 
@@ -84,6 +85,6 @@ class RecordingRefiner:
         self.spec = spec
         self.inputs: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
 
-    def refine(self, labels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        self.inputs.append((labels, image, features))
-        return labels.copy()
+    def refine(self, channels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
+        self.inputs.append((channels, image, features))
+        return channels_last(one_hot_planes(channels, self.spec.num_classes))

@@ -9,13 +9,16 @@ from warp_refine_ros.engines.preprocess import (
     IMAGENET,
     PIXELS,
     Normalization,
+    channels_last,
     check_image,
     image_tensor,
+    one_hot_planes,
     parse_device,
     resize_planes,
     scaled_size,
 )
 from warp_refine_ros.errors import EngineError
+from warp_refine_ros.propagation.probabilities import NO_CLASS
 
 
 def test_image_tensor_is_the_normalisation_formula() -> None:
@@ -43,6 +46,16 @@ def test_resize_planes_keeps_probabilities_normalised() -> None:
     assert full.shape == (4, 48, 64) and full.dtype == np.float32
     np.testing.assert_allclose(full.sum(axis=0), 1.0, atol=1e-5)
     assert resize_planes(full, 48, 64) is full  # already the right size: no copy
+
+
+def test_one_hot_planes_and_channels_last() -> None:
+    channels = np.array([[0, 2, 1], [NO_CLASS, 1, 0]], dtype=np.uint8)
+    planes = one_hot_planes(channels, 3)
+    assert planes.shape == (3, 2, 3) and planes.dtype == np.float32
+    np.testing.assert_array_equal(planes.argmax(axis=0)[0], channels[0])
+    assert planes[:, 1, 0].tolist() == [0, 0, 0]  # no class: all zeros
+    np.testing.assert_array_equal(channels_last(planes), planes.transpose(1, 2, 0))
+    assert channels_last(planes).flags.c_contiguous
 
 
 @pytest.mark.parametrize(

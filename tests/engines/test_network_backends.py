@@ -47,10 +47,10 @@ def test_refiner_engine_outputs(network_files, spec: LabelSpec, suffix: str) -> 
     assert isinstance(engine, TorchRefiner if suffix == "pt" else OnnxRefiner)
     assert isinstance(engine, RefinerEngine)
     assert engine.spec == spec and engine.feature_channels == 64
-    labels = spec.one_hot(np.random.default_rng(2).integers(0, 19, (75, 101)).astype(np.uint8))
+    channels = np.random.default_rng(2).integers(0, 19, (75, 101)).astype(np.uint8)
     features = np.random.default_rng(3).standard_normal((64, 5, 7)).astype(np.float32)
-    refined = engine.refine(labels, image(75, 101), features)
-    assert refined.shape == labels.shape and refined.dtype == np.float32
+    refined = engine.refine(channels, image(75, 101), features)
+    assert refined.shape == (75, 101, 19) and refined.dtype == np.float32
     np.testing.assert_allclose(refined.sum(axis=-1), 1.0, atol=1e-5)
 
 
@@ -62,9 +62,9 @@ def test_torch_and_onnx_engines_agree(network_files, spec: LabelSpec, height: in
     np.testing.assert_allclose(torch_seg.probabilities, onnx_seg.probabilities, atol=1e-4)
     np.testing.assert_allclose(torch_seg.features, onnx_seg.features, rtol=1e-4, atol=1e-4)
 
-    labels = spec.one_hot(torch_seg.probabilities.argmax(axis=-1).astype(np.uint8))
-    torch_ref = TorchRefiner(network_files["refiner.pt"]).refine(labels, frame, torch_seg.features)
-    onnx_ref = OnnxRefiner(network_files["refiner.onnx"]).refine(labels, frame, torch_seg.features)
+    channels = torch_seg.probabilities.argmax(axis=-1).astype(np.uint8)
+    torch_ref = TorchRefiner(network_files["refiner.pt"]).refine(channels, frame, torch_seg.features)
+    onnx_ref = OnnxRefiner(network_files["refiner.onnx"]).refine(channels, frame, torch_seg.features)
     np.testing.assert_allclose(torch_ref, onnx_ref, atol=1e-4)
 
 
@@ -72,15 +72,18 @@ def test_torch_and_onnx_engines_agree(network_files, spec: LabelSpec, height: in
 def test_refiner_input_errors(network_files, spec: LabelSpec, suffix: str) -> None:
     engine = load_refiner(str(network_files[f"refiner.{suffix}"]))
     frame = image(32, 48)
-    labels = np.zeros((32, 48, 19), np.float32)
+    channels = np.zeros((32, 48), np.uint8)
+    features = np.zeros((64, 4, 6), np.float32)
     with pytest.raises(EngineError, match=r"needs \(64, h, w\) segmentation features, got none"):
-        engine.refine(labels, frame, None)
+        engine.refine(channels, frame, None)
     with pytest.raises(EngineError, match=r"needs \(64, h, w\) segmentation features, got \(19, 8, 12\)"):
-        engine.refine(labels, frame, np.zeros((19, 8, 12), np.float32))
-    with pytest.raises(EngineError, match=r"labels must be one-hot \(32, 48, 19\)"):
-        engine.refine(labels[:, :, :16], frame, np.zeros((64, 4, 6), np.float32))
+        engine.refine(channels, frame, np.zeros((19, 8, 12), np.float32))
+    with pytest.raises(EngineError, match=r"uint8 channel indices \(32, 48\), got uint8 \(32, 47\)"):
+        engine.refine(channels[:, :47], frame, features)
+    with pytest.raises(EngineError, match=r"uint8 channel indices \(32, 48\), got float32 \(32, 48, 19\)"):
+        engine.refine(np.zeros((32, 48, 19), np.float32), frame, features)
     with pytest.raises(EngineError, match=r"uint8 RGB image"):
-        engine.refine(labels, frame.astype(np.float32), np.zeros((64, 4, 6), np.float32))
+        engine.refine(channels, frame.astype(np.float32), features)
 
 
 @pytest.mark.parametrize("suffix", ["pt", "onnx"])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from doubles import RecordingRefiner
 
+from warp_refine_ros.engines.preprocess import channels_last, one_hot_planes
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.propagation import SEMANTIC_CONFIDENCE, Method, Propagator
 from warp_refine_ros.propagation.probabilities import argmax_confidence
@@ -64,7 +65,7 @@ def test_semantic_only_ignores_pixels_below_confidence(spec, panning):
     assert np.array_equal(labels[confident], ids(spec, target.segmentation.probabilities)[confident])
 
 
-def test_warp_refine_feeds_one_hot_warp_inpaint_image_and_features(spec, panning):
+def test_warp_refine_feeds_warp_inpaint_labels_image_and_features(spec, panning):
     refiner = RecordingRefiner(spec)
     propagator = Propagator(
         Method.WARP_REFINE,
@@ -75,10 +76,12 @@ def test_warp_refine_feeds_one_hot_warp_inpaint_image_and_features(spec, panning
     )
     source, target = panning.frames[0], panning.frames[1]
     state = propagator.step(propagator.keyframe(panning.truth[0]), source, target)
-    ((labels, image, features),) = refiner.inputs
-    assert set(np.unique(labels)) <= {0.0, 1.0} and np.allclose(labels.sum(axis=-1), 1)
+    ((channels, image, features),) = refiner.inputs
+    assert channels.dtype == np.uint8 and channels.shape == target.image.shape[:2]
+    warp_inpainted = propagator.warp_inpaint(propagator.keyframe(panning.truth[0]), source, target)
+    assert np.array_equal(channels, argmax_confidence(warp_inpainted)[0])
     assert image is target.image and features is target.segmentation.features
-    assert np.array_equal(state, labels)
+    assert np.array_equal(state.argmax(axis=-1), channels) and np.allclose(state.sum(axis=-1), 1)
 
 
 @pytest.mark.parametrize(
@@ -116,8 +119,8 @@ class HallucinatingRefiner:
         self.spec = spec
         self.favourite = favourite
 
-    def refine(self, labels, image, features):
-        out = 0.3 * labels
+    def refine(self, channels, image, features):
+        out = 0.3 * channels_last(one_hot_planes(channels, self.spec.num_classes))
         out[..., self.favourite] += 0.7
         return out
 

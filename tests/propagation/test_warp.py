@@ -11,7 +11,6 @@ from warp_refine_ros.propagation.probabilities import (
     argmax_confidence,
     inpaint,
     mask_uncertain,
-    one_hot_channels,
     pixels_of,
 )
 
@@ -104,11 +103,7 @@ def test_argmax_confidence_matches_numpy_and_marks_empty_pixels():
     assert np.array_equal(confidence, probs.max(axis=-1))
 
 
-def test_one_hot_channels_and_uncertain_masking():
-    channels = np.array([[0, 2], [NO_CLASS, 1]], dtype=np.uint8)
-    one_hot = one_hot_channels(channels, 3)
-    assert one_hot[0, 1].tolist() == [0, 0, 1]
-    assert one_hot[1, 0].tolist() == [0, 0, 0]
+def test_uncertain_masking():
     probs = np.array([[[0.95, 0.05], [0.5, 0.5]]], dtype=np.float32)
     masked = mask_uncertain(probs, 0.9)
     assert masked[0, 0].tolist() == pytest.approx([0.95, 0.05])

@@ -99,6 +99,7 @@ class RefinerEngine(Protocol):
     name: str
     spec: LabelSpec
 
-    def refine(self, labels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        """Refined probabilities (H, W, C) from one-hot labels (H, W, C) and the image (H, W, 3)."""
+    def refine(self, channels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
+        """Refined probabilities (H, W, C) from the labels' channel indices (H, W) uint8 (NO_CLASS:
+        none; the network sees them one-hot) and the image (H, W, 3)."""
         ...

@@ -1,4 +1,4 @@
-"""Per-pixel operations on channels-last probability maps (H, W, C): inpaint, argmax, one-hot.
+"""Per-pixel operations on channels-last probability maps (H, W, C): inpaint, argmax, masking.
 
 Channels-last keeps each pixel's C probabilities together, so OpenCV warps all classes of a map in
 one call (a third of the time of warping C planes one by one) and inpainting a pixel copies one row.
@@ -39,11 +39,6 @@ def argmax_confidence(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cv2.max(channels, cv2.bitwise_and(is_best, index), dst=channels)
     channels[best <= 0] = NO_CLASS
     return channels, best
-
-
-def one_hot_channels(channels: np.ndarray, num_classes: int) -> np.ndarray:
-    """Channel indices (H, W) -> one-hot (H, W, C) float32; NO_CLASS -> all zeros."""
-    return (channels[..., None] == np.arange(num_classes, dtype=np.uint8)).astype(np.float32)
 
 
 def confidence_to_uint8(confidence: np.ndarray) -> np.ndarray:

@@ -24,7 +24,6 @@ from warp_refine_ros.propagation.probabilities import (
     argmax_confidence,
     inpaint,
     mask_uncertain,
-    one_hot_channels,
     pixels_of,
 )
 from warp_refine_ros.propagation.trust import DEFAULT_TAU, trust_mask
@@ -163,8 +162,7 @@ class Propagator:
         restricted to the classes present in its input."""
         refiner = _required(self.refiner, "refiner")
         channels, _ = argmax_confidence(blended)
-        labels = one_hot_channels(channels, self.spec.num_classes)
-        refined = refiner.refine(labels, target.image, self.segment(target).features)
+        refined = refiner.refine(channels, target.image, self.segment(target).features)
         # Omega denoises: it may move labels between the classes motion and g put in this frame, but
         # not bring in one that neither did (it otherwise hallucinates rare look-alikes: truck for car).
         present = np.bincount(channels.ravel(), minlength=256)[: self.spec.num_classes] > 0

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from warp_refine_ros.engines.preprocess import IMAGENET, Normalization, channels_first, image_tensor
+from warp_refine_ros.engines.preprocess import IMAGENET, Normalization, image_tensor, one_hot_planes
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.propagation.probabilities import NO_CLASS, one_hot_channels
+from warp_refine_ros.propagation.probabilities import NO_CLASS
 from warp_refine_ros.training.cycle_cache import DIRECTIONS, CycleEntry, load_cycle, load_entry
 from warp_refine_ros.training.data import IGNORE_INDEX, target_channels
 
@@ -95,9 +95,8 @@ class CycleDataset(Dataset):
                 target[:, ::-1],
                 features[..., ::-1],
             )
-        one_hot = one_hot_channels(np.ascontiguousarray(cycled), self.spec.num_classes)  # NO_CLASS -> zeros
         return (
-            torch.from_numpy(channels_first(one_hot)),
+            torch.from_numpy(one_hot_planes(cycled, self.spec.num_classes)),  # NO_CLASS -> zeros
             torch.from_numpy(image_tensor(np.ascontiguousarray(image), self.normalization)[0]),
             torch.from_numpy(np.ascontiguousarray(features)),
             torch.from_numpy(np.ascontiguousarray(target, dtype=np.int64)),
