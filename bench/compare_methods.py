@@ -59,9 +59,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 def label(
     drive: Path, out: Path, method: Method, engines: Path, args: argparse.Namespace, refiner: str | None
 ):
-    """One bag_label run (skipped when its output is complete from an earlier run)."""
-    if (out / "run.json").is_file():
-        return
+    """One bag_label run into a fresh ``out``."""
     command = [
         str(drive / "drive"),
         "--image-topic",
