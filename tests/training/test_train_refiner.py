@@ -104,7 +104,12 @@ def test_onnx_matches_pytorch(trained: tuple[Path, list[str]], spec: LabelSpec) 
 
 
 def test_resume_reaches_the_uninterrupted_weights(
-    tmp_path: Path, trained: tuple[Path, list[str]], drives, random_engines, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    trained: tuple[Path, list[str]],
+    drives,
+    random_engines,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
 ) -> None:
     reference, _ = trained
     out = tmp_path / "run"
@@ -119,8 +124,11 @@ def test_resume_reaches_the_uninterrupted_weights(
     arguments = refiner_args(drives, random_engines, out, "--epochs", "2", "--max-length", "3", *cache)
     assert train_refiner.main(arguments) == 130
     assert load_checkpoint(out / "refiner.pt").training.epoch == 1
+    assert "refiner epoch 1/2: loss" in capsys.readouterr().out  # a line an epoch
     monkeypatch.setattr(Trainer, "end_epoch", end_epoch)
     assert train_refiner.main([*arguments, "--resume"]) == 0
+    resumed_log = capsys.readouterr().out
+    assert "refiner epoch 2/2: loss" in resumed_log and "epoch 1/2" not in resumed_log
     resumed, straight = load_checkpoint(out / "refiner.pt"), load_checkpoint(reference / "refiner.pt")
     assert resumed.training.epoch == 2
     for name, value in straight.state_dict.items():

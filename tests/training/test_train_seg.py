@@ -69,7 +69,7 @@ def test_onnx_matches_pytorch(trained: Path) -> None:
 
 
 def test_resume_reaches_the_uninterrupted_weights(
-    tmp_path: Path, trained: Path, drives: list[DriveFiles], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, trained: Path, drives: list[DriveFiles], monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     end_epoch = Trainer.end_epoch
 
@@ -87,8 +87,11 @@ def test_resume_reaches_the_uninterrupted_weights(
     arguments += [*COMMON, "--out", str(tmp_path), "--epochs", "2"]
     monkeypatch.setattr(Trainer, "end_epoch", stop_after_first)
     assert train_seg.main(arguments) == 130
+    assert "seg epoch 1/2: loss" in capsys.readouterr().out  # a line an epoch
     monkeypatch.setattr(Trainer, "end_epoch", end_epoch)
     assert train_seg.main([*arguments, "--resume"]) == 0
+    resumed_log = capsys.readouterr().out
+    assert "seg epoch 2/2: loss" in resumed_log and "epoch 1/2" not in resumed_log
     resumed, straight = load_checkpoint(tmp_path / "seg.pt"), load_checkpoint(trained / "seg.pt")
     for name, value in straight.state_dict.items():
         torch.testing.assert_close(resumed.state_dict[name], value, rtol=0, atol=0, msg=name)

@@ -166,7 +166,7 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
     baseline = None
     if run.val and dist.is_main:
         baseline = validate(engines, run, None, device)
-        print(f"{NAME}: warp-inpaint on the validation drives: {_row(baseline)}")
+        print(f"{NAME}: warp-inpaint on the validation drives: {_row(baseline)}", flush=True)
     train_started = time.perf_counter()
     for epoch in range(start_epoch, run.hyper.epochs):
         sampler.set_epoch(epoch)
@@ -175,8 +175,13 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
         last = epoch + 1 == run.hyper.epochs
         if run.val and dist.is_main and (last or (epoch + 1) % run.val_every == 0):
             record["val"] = validate(engines, run, model, device)
-            loss = record["train"]["loss"]
-            print(f"{NAME} epoch {epoch + 1}: loss {loss:.4f}, warp-refine {_row(record['val'])}")
+        if dist.is_main:  # a line an epoch, so a log without progress bars still shows the run moving
+            train = record["train"]
+            line = f"{NAME} epoch {epoch + 1}/{run.hyper.epochs}: loss {train['loss']:.4f}"
+            line += f" ({train['seconds']:.0f} s)"
+            if "val" in record:
+                line += f", warp-refine {_row(record['val'])}"
+            print(line, flush=True)
         trainer.end_epoch(epoch, record)
     summary = {
         "network": "refiner",
