@@ -39,7 +39,7 @@ bench: install
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_session.py
 
-# Retrain the shipped models/ (about 40 minutes on two CPU cores; see models/*.md).
+# Retrain the shipped models/ (about 75 minutes on two CPU cores; see models/*.md).
 weights: install
 	PYTHON=$(BIN)/python bash scripts/make_weights.sh
 

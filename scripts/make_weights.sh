@@ -10,14 +10,15 @@
 #    to trust it there would follow its mistakes on new drives;
 # 4. release: slim .pt (weights only), .onnx and model cards into models/.
 # Knobs (environment): PYTHON, WORK, MODELS, TRAIN_DRIVES, REFINER_DRIVES, TRAIN_FRAMES, WIDTH, HEIGHT, SEG_EPOCHS,
-# REFINER_EPOCHS, REFINER_SAMPLES, JOBS, OMP_NUM_THREADS. Defaults take about 40 minutes on two CPU cores.
+# REFINER_EPOCHS, REFINER_SAMPLES, JOBS, OMP_NUM_THREADS. Defaults take about 75 minutes on two CPU cores,
+# an hour of it the refiner (600 keyframes x 8 samples x 5 epochs).
 set -euo pipefail
 
 PYTHON=${PYTHON:-.venv/bin/python}
 WORK=${WORK:-build/weights}
 MODELS=${MODELS:-models}
 TRAIN_DRIVES=${TRAIN_DRIVES:-16}
-REFINER_DRIVES=${REFINER_DRIVES:-40}
+REFINER_DRIVES=${REFINER_DRIVES:-100}
 TRAIN_FRAMES=${TRAIN_FRAMES:-60}
 VAL_DRIVES=${VAL_DRIVES:-2}
 VAL_FRAMES=${VAL_FRAMES:-41}
