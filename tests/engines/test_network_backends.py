@@ -55,7 +55,7 @@ def test_refiner_engine_outputs(network_files, spec: LabelSpec, suffix: str) -> 
 
 
 @pytest.mark.parametrize(("height", "width"), SIZES)
-def test_torch_and_onnx_engines_agree(network_files, spec: LabelSpec, height: int, width: int) -> None:
+def test_torch_and_onnx_engines_agree(network_files, height: int, width: int) -> None:
     frame = image(height, width, seed=4)
     torch_seg = TorchSegmentation(network_files["segmentation.pt"]).segment(frame)
     onnx_seg = OnnxSegmentation(network_files["segmentation.onnx"]).segment(frame)
@@ -69,7 +69,7 @@ def test_torch_and_onnx_engines_agree(network_files, spec: LabelSpec, height: in
 
 
 @pytest.mark.parametrize("suffix", ["pt", "onnx"])
-def test_refiner_input_errors(network_files, spec: LabelSpec, suffix: str) -> None:
+def test_refiner_input_errors(network_files, suffix: str) -> None:
     engine = load_refiner(str(network_files[f"refiner.{suffix}"]))
     frame = image(32, 48)
     channels = np.zeros((32, 48), np.uint8)

@@ -92,14 +92,14 @@ def test_reads_no_label_but_the_keyframes(trained: tuple[Path, list[str]], drive
                                  for p in cached_labels)  # fmt: skip
 
 
-def test_onnx_matches_pytorch(trained: tuple[Path, list[str]], spec: LabelSpec) -> None:
+def test_onnx_matches_pytorch(trained: tuple[Path, list[str]]) -> None:
     out, _ = trained
     rng = np.random.default_rng(0)
-    labels = rng.integers(0, 19, (48, 64)).astype(np.uint8)
+    channels = rng.integers(0, 19, (48, 64)).astype(np.uint8)
     image = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
     features = rng.standard_normal((64, 3, 4)).astype(np.float32)
-    torch_out = TorchRefiner(out / "refiner.pt").refine(labels, image, features)
-    onnx_out = OnnxRefiner(out / "refiner.onnx").refine(labels, image, features)
+    torch_out = TorchRefiner(out / "refiner.pt").refine(channels, image, features)
+    onnx_out = OnnxRefiner(out / "refiner.onnx").refine(channels, image, features)
     np.testing.assert_allclose(onnx_out, torch_out, atol=1e-4)
 
 
