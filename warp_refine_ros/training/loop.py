@@ -167,10 +167,15 @@ class Trainer:
         means["seconds"] = time.perf_counter() - start
         return means
 
-    def end_epoch(self, epoch: int, record: dict[str, Any]) -> None:
-        """Log the epoch's record and write the resumable checkpoint and metrics (rank 0)."""
+    def end_epoch(self, epoch: int, record: dict[str, Any], validation: str = "") -> None:
+        """Log the epoch's record (a line on stdout, ``validation`` appended, and TensorBoard) and write
+        the resumable checkpoint and metrics (rank 0)."""
         self.history.append({"epoch": epoch + 1, **record})
         if self.dist.is_main:
+            train = record["train"]  # a line an epoch, so a log without progress bars shows the run moving
+            line = f"{self.name} epoch {epoch + 1}/{self.hyper.epochs}: loss {train['loss']:.4f}"
+            line += f" ({train['seconds']:.0f} s)" + (f", {validation}" if validation else "")
+            print(line, flush=True)
             for key, value in _flatten(record).items():
                 self.scalar(key, value, epoch + 1)
             state = TrainingState(

@@ -173,16 +173,11 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
         dataset.set_epoch(epoch)
         record: dict[str, Any] = {"train": trainer.train_epoch(loader, epoch, step, len(loader))}
         last = epoch + 1 == run.hyper.epochs
+        validation = ""
         if run.val and dist.is_main and (last or (epoch + 1) % run.val_every == 0):
             record["val"] = validate(engines, run, model, device)
-        if dist.is_main:  # a line an epoch, so a log without progress bars still shows the run moving
-            train = record["train"]
-            line = f"{NAME} epoch {epoch + 1}/{run.hyper.epochs}: loss {train['loss']:.4f}"
-            line += f" ({train['seconds']:.0f} s)"
-            if "val" in record:
-                line += f", warp-refine {_row(record['val'])}"
-            print(line, flush=True)
-        trainer.end_epoch(epoch, record)
+            validation = f"warp-refine {_row(record['val'])}"
+        trainer.end_epoch(epoch, record, validation)
     summary = {
         "network": "refiner",
         "config": asdict(model.config),

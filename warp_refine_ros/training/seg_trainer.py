@@ -143,14 +143,12 @@ def train_segmentation(run: SegRun, dist: Distributed) -> dict[str, Any]:
         sampler.set_epoch(epoch)
         dataset.set_epoch(epoch)
         record: dict[str, Any] = {"train": trainer.train_epoch(loader, epoch, step, len(loader))}
-        line = f"{NAME} epoch {epoch + 1}/{run.hyper.epochs}: loss {record['train']['loss']:.4f}"
+        validation = ""
         if run.val and dist.is_main:
             scores = evaluate_segmentation(model, run.val, run.spec, device)
             record["val"] = {"miou": scores.miou, "pixel_accuracy": scores.pixel_accuracy}
-            line += f", val mIoU {_pct(scores.miou)}"
-        if dist.is_main:  # a line an epoch, so a log without progress bars still shows the run moving
-            print(line, flush=True)
-        trainer.end_epoch(epoch, record)
+            validation = f"val mIoU {_pct(scores.miou)}"
+        trainer.end_epoch(epoch, record, validation)
     summary: dict[str, Any] = {
         "network": "segmentation",
         "config": asdict(run.config),
