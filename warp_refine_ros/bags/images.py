@@ -117,6 +117,32 @@ def decode_label(msg: RawImage, topic: str = "labels") -> np.ndarray:
     raise BagError(f"{topic}: keyframe labels must be mono8 or mono16 class ids, got {msg.encoding!r}")
 
 
+def compressed_size(data: np.ndarray | bytes) -> tuple[int, int] | None:
+    """(height, width) read from a PNG or JPEG header without decoding it; None if it is neither."""
+    head = bytes(memoryview(data)[:65536])
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 24:
+        return int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big")
+    position = 2 if head[:2] == b"\xff\xd8" else len(head)
+    while position + 9 <= len(head):  # JPEG segments: FF marker, 2-byte length; SOFn holds the size
+        marker, length = head[position + 1], int.from_bytes(head[position + 2 : position + 4], "big")
+        if head[position] != 0xFF or length < 2:
+            return None
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            offset = position + 5
+            return int.from_bytes(head[offset : offset + 2], "big"), int.from_bytes(
+                head[offset + 2 : offset + 4], "big"
+            )
+        position += 2 + length
+    return None
+
+
+def message_size(msg: object, compressed: bool) -> tuple[int, int] | None:
+    """(height, width) of an image message from its fields or compressed header; None if unknown."""
+    if compressed:
+        return compressed_size(msg.data)  # type: ignore[attr-defined]
+    return int(msg.height), int(msg.width)  # type: ignore[attr-defined]
+
+
 def header_stamp_ns(msg: object) -> int:
     """The message's header stamp in nanoseconds."""
     stamp = msg.header.stamp  # type: ignore[attr-defined]

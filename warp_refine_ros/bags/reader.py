@@ -21,6 +21,7 @@ from warp_refine_ros.bags.images import (
     decode_image,
     decode_label,
     header_stamp_ns,
+    message_size,
 )
 from warp_refine_ros.errors import BagError
 
@@ -112,10 +113,14 @@ class BagReader:
         for topic, msgtype, _, msg in self._messages(topics, start_ns, stop_ns):
             yield ImageMessage(topic, header_stamp_ns(msg), msg, msgtype.endswith("CompressedImage"))
 
-    def image_index(self, topic: str) -> list[tuple[int, int]]:
-        """(recording time, header stamp) of every message on an image topic; decodes no pixels."""
+    def image_index(self, topic: str) -> list[tuple[int, int, tuple[int, int] | None]]:
+        """(recording time, header stamp, (height, width) if the header tells) of every message on an
+        image topic; decodes no pixels."""
         self.require(topic, IMAGE_TYPES, "image")
-        return [(log_time, header_stamp_ns(msg)) for _, _, log_time, msg in self._messages([topic])]
+        return [
+            (log_time, header_stamp_ns(msg), message_size(msg, msgtype.endswith("CompressedImage")))
+            for _, msgtype, log_time, msg in self._messages([topic])
+        ]
 
     def labels(self, topic: str) -> Iterator[tuple[int, np.ndarray]]:
         """(header stamp, label ids) of every message on a keyframe-label topic."""

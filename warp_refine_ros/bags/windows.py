@@ -9,10 +9,22 @@ workers and give exactly what one uninterrupted pass gives.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from warp_refine_ros.propagation import plan
+
+Size = tuple[int, int]  # (height, width) of an image
+
+
+class IndexEntry(NamedTuple):
+    """One image message as the index sees it: when it was recorded, its header stamp, its size if known."""
+
+    log_time: int
+    stamp: int
+    size: Size | None = None
 
 
 @dataclass(frozen=True)
@@ -23,19 +35,51 @@ class StreamIndex:
     topic: str
     stamps: list[int]  # header stamps, strictly increasing
     log_times: list[int]  # bag timestamps of the same messages
-    dropped: int = 0  # messages whose header stamp did not increase (skipped)
+    dropped: int = 0  # messages whose header stamp breaks the order (repeated, backwards, far ahead)
+    sizes: list[Size | None] = field(default_factory=list)  # per image if known from its header
+
+    def segments(self) -> list[tuple[int, int]]:
+        """[start, end) runs of images of one size: propagation never crosses a change of resolution."""
+        cuts, current = [0], None
+        for position, size in enumerate(self.sizes):
+            if size is not None and current is not None and size != current:
+                cuts.append(position)
+            current = size or current
+        return list(itertools.pairwise([*cuts, len(self.stamps)])) if self.stamps else []
 
 
-def index_stream(bag: str, topic: str, entries: Sequence[tuple[int, int]]) -> StreamIndex:
-    """Build the index from (log_time, header stamp) pairs, dropping repeated or backwards stamps."""
-    stamps, log_times, dropped = [], [], 0
-    for log_time, stamp in entries:
-        if stamps and stamp <= stamps[-1]:
-            dropped += 1
-            continue
-        stamps.append(stamp)
-        log_times.append(log_time)
-    return StreamIndex(bag, topic, stamps, log_times, dropped)
+def index_stream(bag: str, topic: str, entries: Sequence[tuple]) -> StreamIndex:
+    """The index of (log_time, header stamp[, size]) entries, keeping the longest run of images whose
+    stamps increase in recording order (earliest images first among equals) and counting the rest.
+
+    A repeated or backwards stamp, or one image stamped far in the future, costs that image only."""
+    kept = _longest_increasing([entry[1] for entry in entries])
+    chosen = [IndexEntry(*entries[i]) for i in kept]
+    return StreamIndex(
+        bag,
+        topic,
+        [e.stamp for e in chosen],
+        [e.log_time for e in chosen],
+        len(entries) - len(chosen),
+        [e.size for e in chosen],
+    )
+
+
+def _longest_increasing(values: Sequence[int]) -> list[int]:
+    """Positions of the longest strictly increasing subsequence, lexicographically first."""
+    reach = [0] * len(values)  # length of the longest increasing run starting at each position
+    tails: list[int] = []  # tails[n]: the largest start value of a run of length n + 1 seen so far, negated
+    for position in range(len(values) - 1, -1, -1):
+        slot = bisect.bisect_left(tails, -values[position])
+        tails[slot : slot + 1] = [-values[position]]
+        reach[position] = slot + 1
+    kept: list[int] = []
+    need = max(reach, default=0)
+    for position, value in enumerate(values):
+        if need and reach[position] == need and (not kept or value > values[kept[-1]]):
+            kept.append(position)
+            need -= 1
+    return kept
 
 
 @dataclass(frozen=True)
@@ -82,6 +126,16 @@ class Window:
     keyframes: dict[int, int]  # frame index -> keyframe stamp, for keyframes inside the window
     planned: frozenset[int]  # frame indices the plan labels (all of write_from..last are planned)
 
+    def shifted(self, by: int) -> Window:
+        """The same window with every frame index moved by ``by`` (a segment's start in its stream)."""
+        return Window(
+            self.first + by,
+            self.last + by,
+            self.write_from + by,
+            {index + by: stamp for index, stamp in self.keyframes.items()},
+            frozenset(index + by for index in self.planned),
+        )
+
 
 def plan_windows(num_frames: int, keyframes: dict[int, int], radius: int) -> list[Window]:
     """Windows covering every planned frame exactly once in their write ranges, in stream order."""
@@ -103,3 +157,40 @@ def _window(run_start: int, last: int, windows: list[Window], keyframes: dict[in
     write_from = first + 1 if previous_end >= run_start else first
     inside = {i: keyframes[i] for i in range(first, last + 1) if i in keyframes}
     return Window(first, last, write_from, inside, frozenset(range(write_from, last + 1)))
+
+
+def plan_stream_windows(index: StreamIndex, keyframes: dict[int, int], radius: int) -> list[Window]:
+    """The windows of every constant-size segment of a stream, with indices into the whole stream."""
+    windows = []
+    for start, end in index.segments():
+        inside = {i - start: stamp for i, stamp in keyframes.items() if start <= i < end}
+        windows += [window.shifted(start) for window in plan_windows(end - start, inside, radius)]
+    return windows
+
+
+def frames_to_relabel(
+    index: StreamIndex, before: dict[int, str], after: dict[int, str], radius: int
+) -> tuple[set[int], set[int]]:
+    """Stamps whose labels change, and stamps no longer labeled, when a stream's keyframes change.
+
+    ``before`` and ``after`` map a keyframe's image stamp to a hash of its label. A frame's labels
+    are a function of its window alone (its first and last frame and the keyframes inside), so a frame
+    keeps them exactly when its window is the same before and after.
+    """
+    old, new = _window_of_each_frame(index, before, radius), _window_of_each_frame(index, after, radius)
+    changed = {stamp for stamp, window in new.items() if stamp in old and old[stamp] != window}
+    return changed, set(old) - set(new)
+
+
+def _window_of_each_frame(index: StreamIndex, hashes: dict[int, str], radius: int) -> dict[int, tuple]:
+    position = {stamp: i for i, stamp in enumerate(index.stamps)}
+    keyframes = {position[stamp]: stamp for stamp in hashes if stamp in position}
+    found = {}
+    for window in plan_stream_windows(index, keyframes, radius):
+        identity = (
+            window.first,
+            window.last,
+            tuple((i, hashes[window.keyframes[i]]) for i in sorted(window.keyframes)),
+        )
+        found.update({index.stamps[i]: identity for i in window.planned})
+    return found
