@@ -13,7 +13,10 @@ import torch
 from warp_refine_ros.cli import train_seg
 from warp_refine_ros.engines.onnx_backend import OnnxSegmentation
 from warp_refine_ros.engines.torch_backend import TorchSegmentation
-from warp_refine_ros.networks.checkpoint import load_checkpoint
+from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.networks.checkpoint import load_checkpoint, save_checkpoint
+from warp_refine_ros.networks.random_init import random_network
+from warp_refine_ros.networks.segmentation import SegmentationConfig
 from warp_refine_ros.synth import DriveFiles
 from warp_refine_ros.training.loop import Trainer
 
@@ -104,6 +107,33 @@ def test_resume_reaches_the_uninterrupted_weights(
     )
 
 
+def test_init_starts_from_the_file_and_a_resumed_run_keeps_its_record(
+    tmp_path: Path, drives: list[DriveFiles], spec: LabelSpec, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    start = random_network("segmentation", SegmentationConfig(width=0.5, feature_channels=16), seed=11)
+    init = save_checkpoint(tmp_path / "start.pt", start, spec=spec)
+    arguments = [*bag_arguments(drives[:1]), *COMMON, "--out", str(tmp_path / "out"), "--epochs", "2"]
+    arguments += ["--lr", "1e-9"]  # the weights barely move: what comes out is where training started
+    end_epoch = Trainer.end_epoch
+
+    def stop_after_first(self: Trainer, *args) -> None:
+        end_epoch(self, *args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "end_epoch", stop_after_first)
+    assert train_seg.main([*arguments, "--init", str(init)]) == 130
+    assert f"initialised g from {init} (checkpoint): " in capsys.readouterr().out
+    monkeypatch.setattr(Trainer, "end_epoch", end_epoch)
+    assert train_seg.main([*arguments, "--resume"]) == 0
+
+    trained = load_checkpoint(tmp_path / "out" / "seg.pt")
+    for name, value in start.named_parameters():
+        torch.testing.assert_close(trained.state_dict[name], value.detach(), rtol=0, atol=1e-6, msg=name)
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    for record in (trained.metadata["init"], metrics["init"]):
+        assert record["file"] == str(init) and record["kind"] == "checkpoint" and record["skipped"] == {}
+
+
 def test_folders_and_bag_label_output_mix_70_30(
     tmp_path: Path, drives: list[DriveFiles], labeled: Path
 ) -> None:
@@ -126,3 +156,6 @@ def test_errors_name_the_fix(tmp_path: Path, trained: Path, drives: list[DriveFi
     assert "pass --resume to continue" in capsys.readouterr().err
     assert train_seg.main(["--images", str(tmp_path), *COMMON, "--out", str(tmp_path / "x")]) == 2
     assert "give one --image-labels per --images" in capsys.readouterr().err
+    init = ["--init", str(trained / "seg.pt"), "--resume"]
+    assert train_seg.main([*bag_arguments(drives[:1]), *COMMON, *init, "--out", str(trained)]) == 2
+    assert "drop --init" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from pathlib import Path
 from warp_refine_ros.cli.common import run_cli
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.networks.pretrained import TORCHVISION_FILE
 from warp_refine_ros.networks.segmentation import SegmentationConfig
 from warp_refine_ros.training import distributed
 from warp_refine_ros.training.augment import Augmentation
@@ -167,6 +168,14 @@ def get_parser() -> argparse.ArgumentParser:
         default=0.5,
         help="engines run g on the image scaled by this (default 0.5)",
     )
+    model.add_argument(
+        "--init",
+        type=Path,
+        metavar="FILE",
+        help="start g from these weights instead of from scratch: a segmentation checkpoint (.pt; its "
+        "classifier only if the class spec is the same) or torchvision's ImageNet "
+        f"{TORCHVISION_FILE} (encoder only; --width 1.0)",
+    )
     model.add_argument("--loss", choices=LOSSES, default="ce", help="ce, balanced (class weights) or ohem")
     model.add_argument(
         "--crop", type=int, nargs=2, default=(192, 256), metavar=("H", "W"), help="network input crop"
@@ -210,6 +219,8 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _train(args: argparse.Namespace, dist: distributed.Distributed, arguments: dict) -> int:
+    if args.init and args.resume:
+        raise ValueError("--resume continues OUT/seg.pt's own weights; drop --init, or start a new --out")
     spec = LabelSpec.from_yaml(args.classes)
     check_out(args.out, NAME, args.resume)
     cache = args.out / "cache" / "keyframes"
@@ -255,6 +266,7 @@ def _train(args: argparse.Namespace, dist: distributed.Distributed, arguments: d
         propagated_fraction=args.propagated_fraction,
         pixel_confidence=args.pixel_confidence,
         resume=args.resume,
+        init=args.init,
         arguments=arguments,
     )
     summary = train_segmentation(run, dist)

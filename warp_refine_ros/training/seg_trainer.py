@@ -20,6 +20,8 @@ from torch.utils.data import DataLoader
 from warp_refine_ros.engines.preprocess import IMAGENET
 from warp_refine_ros.evaluation.confusion import ConfusionMatrix, Scores
 from warp_refine_ros.labels import LabelSpec, read_label_png
+from warp_refine_ros.networks.checkpoint import load_checkpoint
+from warp_refine_ros.networks.pretrained import init_segmentation
 from warp_refine_ros.networks.segmentation import SegmentationConfig, SegmentationNet
 from warp_refine_ros.propagation.probabilities import argmax_confidence
 from warp_refine_ros.training.augment import Augmentation
@@ -52,6 +54,7 @@ class SegRun:
     propagated_fraction: float = PROPAGATED_FRACTION
     pixel_confidence: float | None = None
     resume: bool = False
+    init: Path | None = None  # weights g starts from (networks/pretrained.py); not with resume
     arguments: dict[str, Any] = field(default_factory=dict)
 
 
@@ -97,6 +100,7 @@ def train_segmentation(run: SegRun, dist: Distributed) -> dict[str, Any]:
     """Train g for ``run.hyper.epochs`` epochs (continuing a checkpoint with ``resume``); the summary."""
     seed_everything(run.hyper.seed)
     model = SegmentationNet(run.config)
+    init_record = _init(model, run, dist)
     dataset = SegmentationDataset(
         run.train,
         run.spec,
@@ -125,7 +129,7 @@ def train_segmentation(run: SegRun, dist: Distributed) -> dict[str, Any]:
         hyper=run.hyper,
         dist=dist,
         steps_per_epoch=len(loader),
-        metadata={"trained_by": "train_seg", "arguments": run.arguments},
+        metadata={"trained_by": "train_seg", "arguments": run.arguments, "init": init_record},
     )
     start_epoch = trainer.resume() if run.resume else 0
     device = dist.device
@@ -163,12 +167,25 @@ def train_segmentation(run: SegRun, dist: Distributed) -> dict[str, Any]:
         "batch_size": run.batch_size,
         "train_seconds_this_run": time.perf_counter() - started,
         "arguments": run.arguments,
+        "init": init_record,
     }
     if run.val and dist.is_main:
         scores = scores or evaluate_segmentation(model, run.val, run.spec, device)
         summary["val"] = scores.to_dict(run.spec.names)
     trainer.finish(summary)
     return summary
+
+
+def _init(model: SegmentationNet, run: SegRun, dist: Distributed) -> dict[str, Any] | None:
+    """Load ``run.init`` into g (printing what was taken); a resumed run keeps its first run's record."""
+    if run.resume:
+        return load_checkpoint(run.out / f"{NAME}.pt", arch=model.arch).metadata.get("init")
+    if run.init is None:
+        return None
+    summary = init_segmentation(model, run.init, spec=run.spec)
+    if dist.is_main:
+        print(summary, flush=True)
+    return summary.to_dict()
 
 
 def _pct(value: float | None) -> str:
