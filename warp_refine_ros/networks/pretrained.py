@@ -70,7 +70,7 @@ def init_segmentation(model: SegmentationNet, path: str | Path, *, spec: LabelSp
     raise EngineError(f"{path} holds neither kind of weights g can start from; {ACCEPTED}")
 
 
-def torchvision_names(model: SegmentationNet) -> dict[str, str]:
+def _torchvision_names(model: SegmentationNet) -> dict[str, str]:
     """g's encoder tensor names -> torchvision's mobilenet_v3_small names (``features.N.block.M...``)."""
     prefixes = [f"{stage}.{i}." for stage in ENCODER_STAGES for i in range(len(getattr(model, stage)))]
     names = {}
@@ -146,7 +146,7 @@ def _from_torchvision(model: SegmentationNet, path: Path, data: dict) -> InitSum
             f"mobilenet_v3_large or another backbone); g's encoder is MobileNetV3-Small: {ACCEPTED}"
         )
     state = model.state_dict()
-    names = torchvision_names(model)
+    names = _torchvision_names(model)
     tensors, missing, counters = {}, [], []
     for ours, theirs in names.items():
         if theirs not in data:  # older files may lack batch norm's step counters, which nothing needs
