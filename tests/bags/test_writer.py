@@ -11,7 +11,14 @@ from rosbags.highlevel import AnyReader
 from rosbags.typesys import Stores, get_typestore
 
 from warp_refine_ros.bags.images import decode_compressed, decode_image, decode_label
-from warp_refine_ros.bags.writer import ENCODINGS, STORAGES, ImageBagWriter, bag_path, encode_image
+from warp_refine_ros.bags.writer import (
+    ENCODINGS,
+    STORAGES,
+    ImageBagWriter,
+    bag_path,
+    compress_image,
+    encode_image,
+)
 from warp_refine_ros.errors import BagError
 
 STAMP = 1_700_000_123_456_789_012
@@ -182,6 +189,12 @@ def test_one_topic_one_message_type(tmp_path: Path, rgb: np.ndarray) -> None:
 def test_bad_images_are_named(image: np.ndarray, encoding: str, match: str) -> None:
     with pytest.raises(BagError, match=match):
         encode_image(image, encoding)
+
+
+@pytest.mark.parametrize("quality", [0, 101, -5])
+def test_jpeg_quality_out_of_range_is_named(rgb: np.ndarray, quality: int) -> None:
+    with pytest.raises(BagError, match=f"JPEG quality must be 1..100, got {quality}"):
+        compress_image(rgb, "jpeg", quality)
 
 
 def test_bad_arguments(tmp_path: Path, rgb: np.ndarray) -> None:

@@ -94,9 +94,11 @@ def encode_image(image: np.ndarray, encoding: str) -> np.ndarray:
 
 
 def compress_image(image: np.ndarray, fmt: str, quality: int = 95) -> np.ndarray:
-    """JPEG or PNG bytes (uint8 array) of an RGB (H, W, 3) or one-channel uint8 image."""
+    """JPEG (``quality`` 1..100) or PNG bytes (uint8 array) of an RGB (H, W, 3) or one-channel uint8 image."""
     if fmt not in COMPRESSED_FORMATS:
         raise BagError(f"unknown compressed format {fmt!r}; choose one of {', '.join(COMPRESSED_FORMATS)}")
+    if not 1 <= quality <= 100:
+        raise BagError(f"JPEG quality must be 1..100, got {quality}")
     image = np.asarray(image)
     if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
         raise BagError(
