@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from warp_refine_ros.synth.config import DriveConfig
+from warp_refine_ros.synth.stops import drive_time
 
 
 def intrinsics(width: int, height: int, hfov_deg: float) -> np.ndarray:
@@ -41,13 +42,14 @@ class Pose:
 
 
 class EgoMotion:
-    """A vehicle driving along its lane: steady speed with slow surges, pan, sway and road bounce.
+    """A vehicle driving along its lane: steady speed with slow surges, pan, sway, road bounce and stops.
 
     Every term is a sum of sines with seeded phases, so the pose at any time is a pure function.
     """
 
     def __init__(self, config: DriveConfig, lane_x: float, rng: np.random.Generator) -> None:
         self.speed = config.speed_mps
+        self.stops = config.stops
         self.height = config.camera_height_m
         self.lane_x = lane_x
         self.phase = rng.uniform(0.0, 2.0 * math.pi, size=8)
@@ -56,17 +58,22 @@ class EgoMotion:
         self.tilt = rng.uniform(-0.035, -0.01)  # slight downward mount, rad
 
     def forward(self, t: float) -> float:
-        """Distance along the road at time t: speed * t with a +-4 % surge."""
+        """Distance along the road at clock time t."""
+        return self._travel(drive_time(t, self.stops))
+
+    def _travel(self, t: float) -> float:
+        """Distance along the road at drive time t: speed * t with a +-4 % surge."""
         surge = 0.04 * self.speed / 0.35
         return self.speed * t + surge * (math.sin(0.35 * t + self.phase[0]) - math.sin(self.phase[0]))
 
-    def pose(self, t: float) -> Pose:
-        """Camera pose at time t (s)."""
+    def pose(self, clock_t: float) -> Pose:
+        """Camera pose at clock time ``clock_t`` (s); it stands still while the vehicle waits at a stop."""
+        t = drive_time(clock_t, self.stops)
         p = self.phase
         moving = min(1.0, self.speed / 3.0)  # a parked vehicle neither sways nor bounces much
         bounce = moving * 0.025 * math.sin(2.0 * math.pi * self.bounce_hz * t + p[1])
         sway = moving * 0.18 * math.sin(0.23 * t + p[2])
-        position = np.array([self.lane_x + sway, -self.height + bounce, self.forward(t)])
+        position = np.array([self.lane_x + sway, -self.height + bounce, self._travel(t)])
         yaw = self.pan * math.sin(0.19 * t + p[3]) + 0.35 * self.pan * math.sin(0.61 * t + p[4])
         pitch = self.tilt + moving * 0.006 * math.sin(2.0 * math.pi * self.bounce_hz * t + p[1] + 0.8)
         roll = moving * 0.005 * math.sin(2.0 * math.pi * 0.7 * self.bounce_hz * t + p[5])

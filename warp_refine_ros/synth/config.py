@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from warp_refine_ros.errors import WarpRefineError
+from warp_refine_ros.synth.stops import stop_checks
 
 EPOCH_NS = 1_700_000_000 * 1_000_000_000
 """Header stamp of frame 0: a fixed, realistic wall-clock time (2023-11-14T22:13:20Z)."""
@@ -35,6 +36,27 @@ class DriveConfig:
     view_distance_m: float = 130.0
     """Objects (cars, people, poles, ...) farther than this are not drawn; buildings reach twice as far."""
     start_ns: int = EPOCH_NS
+    stops: tuple[tuple[float, float], ...] = ()
+    """(start_s, seconds) the vehicle stands still, braking before and pulling away after (``stops.py``)."""
+    # --- camera look; the defaults are the look the shipped models were trained on ---
+    exposure: float = 1.0
+    """Global exposure gain on top of the seed's own (0.5 = one stop darker)."""
+    gamma: float = 1.0
+    """Tone curve ``out = 255 (in / 255) ^ (1 / gamma)``: above 1 lifts the shadows, below 1 deepens them."""
+    hue_deg: float = 0.0
+    """Colour grade: rotation of every hue about the grey axis, in degrees."""
+    saturation: float = 1.0
+    """Colour grade: 0 = grey, 1 = as rendered, above 1 = more vivid."""
+    white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    """Colour cast: gains on R, G, B (e.g. (1.15, 1.0, 0.8) a warm, uncorrected sensor)."""
+    defocus_px: float = 0.0
+    """Radius of the lens's out-of-focus disk, in pixels (0 = sharp)."""
+    shutter: float = 0.0
+    """Exposure time as a fraction of the frame interval; above 0 blurs what moves (0 = instantaneous)."""
+    chroma_noise: float = 0.0
+    """Amplitude of blotchy, low-frequency colour noise, in 8-bit grey levels."""
+    row_noise: float = 0.0
+    """Standard deviation of per-row read-out offsets (banding), in 8-bit grey levels."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -51,6 +73,19 @@ class DriveConfig:
             (0.0 <= self.illumination < 0.5, f"illumination={self.illumination} (need 0..0.5)"),
             (self.view_distance_m >= 20.0, f"view_distance_m={self.view_distance_m} (need >= 20)"),
             (self.start_ns >= 0, f"start_ns={self.start_ns} (need >= 0)"),
+            (0.05 <= self.exposure <= 8.0, f"exposure={self.exposure} (need 0.05..8)"),
+            (0.2 <= self.gamma <= 5.0, f"gamma={self.gamma} (need 0.2..5)"),
+            (-180.0 <= self.hue_deg <= 180.0, f"hue_deg={self.hue_deg} (need -180..180)"),
+            (0.0 <= self.saturation <= 4.0, f"saturation={self.saturation} (need 0..4)"),
+            (
+                len(self.white_balance) == 3 and all(0.1 <= g <= 4.0 for g in self.white_balance),
+                f"white_balance={self.white_balance} (need three gains in 0.1..4)",
+            ),
+            (0.0 <= self.defocus_px <= 50.0, f"defocus_px={self.defocus_px} (need 0..50)"),
+            (0.0 <= self.shutter <= 1.0, f"shutter={self.shutter} (need 0..1)"),
+            (self.chroma_noise >= 0, f"chroma_noise={self.chroma_noise} (need >= 0)"),
+            (self.row_noise >= 0, f"row_noise={self.row_noise} (need >= 0)"),
+            *stop_checks(self.stops),
         ]
         bad = [text for ok, text in checks if not ok]
         if bad:

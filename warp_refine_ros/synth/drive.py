@@ -15,6 +15,9 @@ from warp_refine_ros.synth.quads import QuadPainter
 from warp_refine_ros.synth.sensor import Sensor
 from warp_refine_ros.synth.world import World
 
+SHUTTER_OFFSETS = (-0.5, -0.25, 0.0, 0.25, 0.5)
+"""Sub-exposures of a motion-blurred frame, as fractions of the open time around the frame's instant."""
+
 
 class Scene:
     """Everything needed to render any frame of one drive; building it draws the textures once."""
@@ -36,9 +39,19 @@ class Scene:
         self.sensor = Sensor(config, np.random.default_rng([config.seed, 8]))
 
     def render(self, index: int) -> SynthFrame:
-        """Frame ``index``: the camera image and the exact class of every pixel."""
+        """Frame ``index``: the camera image and the exact class of every pixel (at mid-exposure)."""
         cfg = self.config
         t = index / cfg.fps
+        image, labels = self.draw(t)
+        if cfg.shutter > 0:  # the shutter stays open while the camera and the traffic move: average
+            open_s = cfg.shutter / cfg.fps
+            shots = [self.draw(t + open_s * f)[0] if f else image for f in SHUTTER_OFFSETS]
+            image = np.mean(shots, axis=0, dtype=np.float32)
+        return SynthFrame(index, cfg.stamp_ns(index), self.sensor.capture(image, t, index), labels)
+
+    def draw(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """The scene at time t as light reaching the lens (H, W, 3) uint8, and its classes (H, W) uint8."""
+        cfg = self.config
         pose = self.ego.pose(t)
         image = np.zeros((cfg.height, cfg.width, 3), np.uint8)
         labels = np.full((cfg.height, cfg.width), Class.SKY, np.uint8)
@@ -46,7 +59,7 @@ class Scene:
         self.ground.draw(image, labels, pose)
         quads = [quad for thing in self.world.things(t, pose.position) for quad in thing.quads]
         self.painter.draw(image, labels, quads, pose)
-        return SynthFrame(index, cfg.stamp_ns(index), self.sensor.capture(image, t, index), labels)
+        return image, labels
 
 
 def iter_drive(config: DriveConfig) -> Iterator[SynthFrame]:
