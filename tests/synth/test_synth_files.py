@@ -13,6 +13,8 @@ from warp_refine_ros.bags.images import decode_compressed, decode_image, decode_
 from warp_refine_ros.labels import LabelSpec, read_label_png
 from warp_refine_ros.synth import DriveConfig, SynthError, render_drive, write_drive
 from warp_refine_ros.synth import files as synth_files
+from warp_refine_ros.synth.classes import Class
+from warp_refine_ros.synth.specs import CAMVID, spec_table
 
 CONFIG = DriveConfig(width=160, height=120, frames=12, seed=21)
 
@@ -85,6 +87,47 @@ def test_other_encodings(tmp_path: Path, rendered, encoding: str) -> None:
             assert error.mean() < 4
 
 
+def test_jpeg_quality(tmp_path: Path, rendered) -> None:
+    config = DriveConfig(width=160, height=120, frames=2, seed=21)
+    sizes, errors = [], []
+    for quality in (95, 30):
+        files = write_drive(tmp_path / str(quality), config, encoding="jpeg", jpeg_quality=quality)
+        messages = [msg for _, msg in read_bag(files.bag)["/camera/image_raw"]]
+        sizes.append(sum(len(msg.data) for msg in messages))
+        decoded = decode_compressed(messages[1])
+        errors.append(np.abs(decoded.astype(int) - rendered.frames[1].image.astype(int)).mean())
+    assert sizes[1] < 0.6 * sizes[0] and errors[1] > errors[0]
+
+
+def test_camvid_labels(tmp_path: Path, rendered) -> None:
+    files = write_drive(tmp_path, CONFIG, keyframe_every=5, label_spec="camvid", label_topic="/labels")
+    spec = LabelSpec.from_yaml(files.classes)
+    assert spec == LabelSpec(CAMVID) and spec.num_classes == 11
+    assert spec.names == [
+        "sky", "building", "pole", "road", "sidewalk", "tree", "sign symbol", "fence", "car",
+        "pedestrian", "bicyclist",
+    ]  # fmt: skip
+    _, table = spec_table("camvid")
+    for frame in rendered.frames:
+        truth = read_label_png(files.truth / f"{frame.stamp_ns}.png")
+        spec.validate(truth, shape=frame.labels.shape)
+        np.testing.assert_array_equal(truth, table[frame.labels])
+        np.testing.assert_array_equal(truth == 3, frame.labels == Class.ROAD)
+    keyframe = read_label_png(files.keyframes / f"{files.keyframe_stamps_ns[1]}.png")
+    np.testing.assert_array_equal(keyframe, table[rendered.frames[5].labels])
+    topic = [decode_label(msg) for _, msg in read_bag(files.bag)["/labels"]]
+    np.testing.assert_array_equal(topic[2], table[rendered.frames[10].labels])
+
+
+def test_every_cityscapes_class_has_one_camvid_class() -> None:
+    spec, table = spec_table("camvid")
+    mapped = table[[int(c) for c in Class]]
+    assert set(mapped.tolist()) == set(spec.ids.tolist()), "every CamVid class is reached, none is ignore"
+    assert (table[[c for c in range(256) if c not in set(Class)]] == spec.ignore_id).all()
+    _, identity = spec_table("cityscapes")
+    assert (identity[[int(c) for c in Class]] == [int(c) for c in Class]).all()
+
+
 def test_a_failed_render_leaves_no_bag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def failing(config):
         yield from list(render_drive(DriveConfig(width=160, height=120, frames=2)).frames)
@@ -102,6 +145,10 @@ def test_refusals(tmp_path: Path) -> None:
         write_drive(tmp_path, CONFIG, keyframe_every=0)
     with pytest.raises(SynthError, match="unknown encoding 'rgb16'"):
         write_drive(tmp_path, CONFIG, encoding="rgb16")
+    with pytest.raises(SynthError, match="jpeg_quality=0"):
+        write_drive(tmp_path, CONFIG, encoding="jpeg", jpeg_quality=0)
+    with pytest.raises(SynthError, match="unknown label spec 'ade'"):
+        write_drive(tmp_path, CONFIG, label_spec="ade")
     with pytest.raises(SynthError, match="must differ"):
         write_drive(tmp_path, CONFIG, label_topic="/camera/image_raw")
     write_drive(tmp_path, DriveConfig(width=160, height=120, frames=1))
