@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tqdm import tqdm
 
 from warp_refine_ros.bags.writer import COMPRESSED_FORMATS, ENCODINGS, STORAGES
 from warp_refine_ros.cli.common import run_cli
-from warp_refine_ros.synth import DriveConfig, write_drive
+from warp_refine_ros.synth import DriveConfig, SynthError, write_drive
+from warp_refine_ros.synth.specs import LABEL_SPECS
+from warp_refine_ros.synth.stops import RAMP_S
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -67,7 +69,126 @@ def get_parser() -> argparse.ArgumentParser:
         help="also write the keyframe labels into the bag on this topic (mono8, the image's header stamp)",
     )
     parser.add_argument("--frame-id", default="camera", help="header frame_id (default %(default)s)")
+    parser.add_argument(
+        "--label-spec",
+        choices=LABEL_SPECS,
+        default="cityscapes",
+        help="class spec of the label PNGs and OUT/classes.yaml: Cityscapes' 19 train ids, or CamVid's "
+        "11 classes (sky, building, pole, road, sidewalk, tree, sign symbol, fence, car, pedestrian, "
+        "bicyclist) (default %(default)s)",
+    )
+    parser.add_argument(
+        "--jpeg-quality",
+        type=int,
+        metavar="Q",
+        help="JPEG quality 1..100 with --encoding jpeg (default 95)",
+    )
+    parser.add_argument(
+        "--stop",
+        type=_floats(2),
+        action="append",
+        default=[],
+        metavar="START,SECONDS",
+        help="stand still for SECONDS from START s (braking before it, pulling away after it, "
+        f"{RAMP_S:g} s each); repeat for several stops",
+    )
+    add_look_arguments(parser.add_argument_group("camera look (defaults: the look the shipped models know)"))
     return parser
+
+
+def add_look_arguments(group: argparse._ArgumentGroup) -> None:
+    """The sensor and colour options, each a DriveConfig field."""
+    d = DriveConfig()
+    group.add_argument(
+        "--hfov",
+        type=float,
+        default=d.hfov_deg,
+        help="horizontal field of view, degrees (default %(default)s)",
+    )
+    group.add_argument(
+        "--noise",
+        type=float,
+        default=d.noise_sigma,
+        metavar="SIGMA",
+        help="per-pixel sensor noise, 8-bit grey levels (default %(default)s)",
+    )
+    group.add_argument(
+        "--chroma-noise",
+        type=float,
+        default=d.chroma_noise,
+        metavar="SIGMA",
+        help="blotchy low-frequency colour noise, grey levels (default %(default)s)",
+    )
+    group.add_argument(
+        "--row-noise",
+        type=float,
+        default=d.row_noise,
+        metavar="SIGMA",
+        help="per-row read-out offsets (banding), grey levels (default %(default)s)",
+    )
+    group.add_argument(
+        "--illumination",
+        type=float,
+        default=d.illumination,
+        metavar="A",
+        help="relative amplitude of the slow exposure and white-balance drift, 0..0.5 (default %(default)s)",
+    )
+    group.add_argument(
+        "--exposure",
+        type=float,
+        default=d.exposure,
+        metavar="GAIN",
+        help="global exposure gain, e.g. 0.5 for one stop darker (default %(default)s)",
+    )
+    group.add_argument(
+        "--gamma",
+        type=float,
+        default=d.gamma,
+        help="tone curve 255 (x / 255) ^ (1 / GAMMA): above 1 lifts the shadows (default %(default)s)",
+    )
+    group.add_argument(
+        "--hue", type=float, default=d.hue_deg, metavar="DEG", help="rotate every hue (default %(default)s)"
+    )
+    group.add_argument(
+        "--saturation",
+        type=float,
+        default=d.saturation,
+        help="0 grey, 1 as rendered, above 1 more vivid (default %(default)s)",
+    )
+    group.add_argument(
+        "--white-balance",
+        type=_floats(3),
+        default=d.white_balance,
+        metavar="R,G,B",
+        help="colour cast: gains on red, green, blue, e.g. 1.15,1,0.8 (default 1,1,1)",
+    )
+    group.add_argument(
+        "--defocus",
+        type=float,
+        default=d.defocus_px,
+        metavar="PX",
+        help="radius of the out-of-focus blur disk in pixels (default %(default)s)",
+    )
+    group.add_argument(
+        "--shutter",
+        type=float,
+        default=d.shutter,
+        metavar="FRACTION",
+        help="exposure time as a fraction of the frame interval; motion blur (default %(default)s)",
+    )
+
+
+def _floats(count: int) -> Callable[[str], tuple[float, ...]]:
+    """argparse type: ``count`` comma-separated numbers."""
+
+    def parse(text: str) -> tuple[float, ...]:
+        values = tuple(float(v) for v in text.split(","))
+        if len(values) != count:
+            raise ValueError(f"need {count} comma-separated numbers, got {text!r}")
+        return values
+
+    parse.__name__ = f"{count} comma-separated numbers"  # what argparse names in its error
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = get_parser().parse_args(argv)
+    if args.jpeg_quality is not None and args.encoding != "jpeg":
+        raise SynthError(f"--jpeg-quality needs --encoding jpeg, not {args.encoding}")
     config = DriveConfig(
         width=args.width,
         height=args.height,
@@ -84,6 +207,19 @@ def _main(argv: Sequence[str] | None) -> int:
         fps=args.fps,
         seed=args.seed,
         speed_mps=args.speed,
+        hfov_deg=args.hfov,
+        noise_sigma=args.noise,
+        illumination=args.illumination,
+        stops=tuple(args.stop),
+        exposure=args.exposure,
+        gamma=args.gamma,
+        hue_deg=args.hue,
+        saturation=args.saturation,
+        white_balance=args.white_balance,
+        defocus_px=args.defocus,
+        shutter=args.shutter,
+        chroma_noise=args.chroma_noise,
+        row_noise=args.row_noise,
     )
     start = time.perf_counter()
     with tqdm(total=config.frames, unit="frame", desc="synth_drive", file=sys.stderr) as bar:
@@ -96,6 +232,8 @@ def _main(argv: Sequence[str] | None) -> int:
             encoding=args.encoding,
             label_topic=args.label_topic,
             frame_id=args.frame_id,
+            label_spec=args.label_spec,
+            jpeg_quality=95 if args.jpeg_quality is None else args.jpeg_quality,
             progress=lambda frame: bar.update(1),
         )
     seconds = time.perf_counter() - start
