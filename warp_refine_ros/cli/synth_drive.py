@@ -28,7 +28,8 @@ def get_parser() -> argparse.ArgumentParser:
             "or OUT/drive.bag (ROS 1), OUT/keyframes/<stamp_ns>.png (every N-th frame's labels, as a "
             "human labeler would deliver them), OUT/truth/<stamp_ns>.png (every frame) and "
             "OUT/classes.yaml. The same seed always gives the same drive; different seeds give "
-            "different streets, traffic and colours."
+            "different streets, traffic and colours. The camera-look options change the image, never "
+            "the labels; at their defaults a drive is the one the shipped models were trained on."
         ),
     )
     parser.add_argument(
