@@ -23,6 +23,7 @@ from warp_refine_ros.bags.images import (
     header_stamp_ns,
     message_size,
 )
+from warp_refine_ros.bags.mcap_check import McapCheck
 from warp_refine_ros.errors import BagError
 
 
@@ -63,6 +64,7 @@ class BagReader:
         self.path = Path(path)
         if not self.path.exists():
             raise BagError(f"bag {self.path} does not exist")
+        self._check = McapCheck(self.path)  # mcap structure, checked on the first full read of a topic
         store = Stores.ROS1_NOETIC if self.path.suffix == ".bag" else Stores.ROS2_HUMBLE
         try:
             self._reader = AnyReader([self.path], default_typestore=get_typestore(store))
@@ -117,16 +119,23 @@ class BagReader:
         """(recording time, header stamp, (height, width) if the header tells) of every message on an
         image topic; decodes no pixels."""
         self.require(topic, IMAGE_TYPES, "image")
-        return [
+        self._check.verify()
+        index = [
             (log_time, header_stamp_ns(msg), message_size(msg, msgtype.endswith("CompressedImage")))
             for _, msgtype, log_time, msg in self._messages([topic])
         ]
+        self._check.confirm(topic, len(index))
+        return index
 
     def labels(self, topic: str) -> Iterator[tuple[int, np.ndarray]]:
         """(header stamp, label ids) of every message on a keyframe-label topic."""
         self.require(topic, ("sensor_msgs/msg/Image",), "label")
+        self._check.verify()
+        read = 0
         for _, _, _, msg in self._messages([topic]):
+            read += 1
             yield header_stamp_ns(msg), decode_label(msg, topic)
+        self._check.confirm(topic, read)
 
     def _messages(
         self, topics: Sequence[str], start_ns: int | None = None, stop_ns: int | None = None
