@@ -3,13 +3,13 @@
 rosbags' mcap reader verifies a chunk's CRC only when the writer stored one (rosbags itself stores 0),
 and skips records it cannot frame or messages whose channel or log time it does not expect, so a
 damaged chunk can silently shorten a topic. ``check_mcap`` walks the file once, reading record
-headers everywhere and the bytes of a chunk only when it is compressed or carries a CRC, and raises a
-BagError naming the file and byte offset of the first inconsistency: chunk CRC (when not 0),
-decompression and decompressed size, the opcode/length framing of every record in the data section
-and inside each chunk, each message's channel and log time against its chunk, the message index
-against the messages it points at, the chunk index and statistics of the summary against the data,
-and the data-section and summary CRCs (when not 0). ``McapCheck`` then compares each full read of a
-topic with the number of messages the files hold.
+headers, the bytes of a chunk only when it is compressed or carries a CRC (and every byte only when
+the file stores a data-section CRC), and raises a BagError naming the file and byte offset of the
+first inconsistency: chunk CRC (when not 0), decompression and decompressed size, the opcode/length
+framing of every record in the data section and inside each chunk, each message's channel and log
+time against its chunk, the message index against the messages it points at, the chunk index and
+statistics of the summary against the data, and the data-section and summary CRCs (when not 0).
+``McapCheck`` then compares each full read of a topic with the number of messages the files hold.
 """
 
 from __future__ import annotations
