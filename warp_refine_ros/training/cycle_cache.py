@@ -27,11 +27,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from warp_refine_ros.bags.dataset import atomic_write
 from warp_refine_ros.bags.keyframes import camera_name
 from warp_refine_ros.bags.reader import BagReader, bag_name
 from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.errors import DatasetError, EngineError
+from warp_refine_ros.fileio import atomic_write
 from warp_refine_ros.labels import LabelSpec, read_label_png
 from warp_refine_ros.propagation import Frame, Method, Propagator
 from warp_refine_ros.propagation.probabilities import argmax_confidence

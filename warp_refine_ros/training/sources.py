@@ -15,11 +15,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from warp_refine_ros.bags.dataset import atomic_write, encode, read_manifest
+from warp_refine_ros.bags.dataset import encode, read_manifest
 from warp_refine_ros.bags.keyframes import KeyframeSet, camera_name, keyframes_from_directory
 from warp_refine_ros.bags.reader import BagReader, bag_name
 from warp_refine_ros.bags.windows import StreamIndex, index_stream, match_keyframes
 from warp_refine_ros.errors import DatasetError
+from warp_refine_ros.fileio import atomic_write
 from warp_refine_ros.labels import LabelSpec
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
