@@ -54,6 +54,7 @@ setup(
         "PyYAML>=6.0",
         "tqdm>=4.60",
         "matplotlib>=3.7",
+        "Pillow>=9.0",  # palette (indexed-colour) label PNGs, which OpenCV expands to colours
     ],
     extras_require={
         # torch is pinned by the Makefile to a CPU build; any torch >= 2.2 works.

@@ -80,7 +80,7 @@ def test_missing_spec_file_is_named(tmp_path):
 
 def test_read_label_png_rejects_colour_images(tmp_path):
     cv2.imwrite(str(tmp_path / "rgb.png"), np.zeros((4, 4, 3), np.uint8))
-    with pytest.raises(LabelError, match="one-channel 8-bit"):
+    with pytest.raises(LabelError, match=r"a colour \(RGB\) 8-bit image; a label PNG must hold one channel"):
         read_label_png(tmp_path / "rgb.png")
     with pytest.raises(LabelError, match="cannot read"):
         read_label_png(tmp_path / "missing.png")

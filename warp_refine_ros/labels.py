@@ -156,7 +156,7 @@ class LabelSpec:
         if unknown:
             raise LabelError(
                 f"{name}: ids {unknown[:10]} are not in the class spec "
-                f"(known: 0..{self.num_classes - 1} as listed, {self.ignore_id} = ignore)"
+                f"(known: {id_ranges(self.ids.tolist())}; {self.ignore_id} = ignore)"
             )
         return labels
 
@@ -177,20 +177,58 @@ class LabelSpec:
         return self.palette[labels]
 
 
+def id_ranges(ids: Sequence[int]) -> str:
+    """Sorted ids as compact ranges for messages: [0, 1, 2, 5, 254] -> "0..2, 5, 254"."""
+    runs: list[list[int]] = []
+    for value in sorted(ids):
+        if runs and value == runs[-1][1] + 1:
+            runs[-1][1] = value
+        else:
+            runs.append([value, value])
+    return ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in runs)
+
+
 def overlay(image: np.ndarray, color_labels: np.ndarray, alpha: float = 0.5) -> np.ndarray:
     """Blend a colourised label image over an RGB image for review."""
     return cv2.addWeighted(image, 1.0 - alpha, color_labels, alpha, 0.0)
 
 
 def read_label_png(path: str | Path) -> np.ndarray:
-    """Read a one-channel label PNG as uint8 ids, with a clear error for other formats."""
+    """Read a label PNG as (H, W) uint8 class ids: one grey channel, or a palette PNG's indices (the
+    VOC convention of labeling tools), or 16-bit grey holding ids under 256; anything else is named."""
     path = Path(path)
+    try:
+        header = path.read_bytes()[:26] if path.is_file() else b""
+    except OSError as err:
+        raise LabelError(f"{path}: cannot read ({err.strerror})") from err
+    if header[:8] == _PNG_SIGNATURE and header[25:26] == _PALETTE:
+        return _palette_indices(path)
     data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if data is None:
         raise LabelError(f"{path}: cannot read as an image (missing or corrupt PNG)")
+    if data.ndim == 2 and data.dtype == np.uint16 and (not data.size or int(data.max()) <= 255):
+        return data.astype(np.uint8)
     if data.ndim != 2 or data.dtype != np.uint8:
+        kind = _PIXEL_KINDS.get(data.shape[2] if data.ndim == 3 else 1, "multi-channel")
+        largest = "" if data.dtype == np.uint8 else f" with values up to {int(data.max())}"
         raise LabelError(
-            f"{path}: label PNGs must be one-channel 8-bit class ids, got "
-            f"{data.shape[2] if data.ndim == 3 else 1} channel(s) of {data.dtype}"
+            f"{path}: a {kind} {data.dtype.itemsize * 8}-bit image{largest}; a label PNG must hold one "
+            "channel of class ids 0..255 (grey, or palette indices): convert colours to ids first"
         )
     return data
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PALETTE = b"\x03"  # IHDR colour type 3: indexed colour
+_PIXEL_KINDS = {2: "grey+alpha", 3: "colour (RGB)", 4: "colour+alpha (RGBA)"}
+
+
+def _palette_indices(path: Path) -> np.ndarray:
+    """The palette indices of an indexed-colour PNG (OpenCV would expand them to colours)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image, dtype=np.uint8)
+    except (OSError, UnidentifiedImageError) as err:
+        raise LabelError(f"{path}: cannot read as a palette PNG ({err})") from err

@@ -1,4 +1,4 @@
-"""Keyframe labels: where they come from (a directory of PNGs or a label topic) and stamp matching.
+"""Keyframe labels: where they come from, a directory of PNGs or a label topic, loaded on demand.
 
 A directory holds ``<stamp_ns>.png`` files named by the image's header stamp, with one sub-directory
 per camera (``<camera>/<stamp_ns>.png``) when several image topics are labeled. A label topic holds
@@ -7,9 +7,8 @@ mono8/mono16 images carrying the image's header stamp.
 
 from __future__ import annotations
 
-import bisect
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -41,6 +40,8 @@ class KeyframeSet:
         return len(self._files) + len(self._encoded)
 
     def add_file(self, stamp_ns: int, path: Path) -> None:
+        if (other := self._files.get(stamp_ns)) is not None:
+            raise DatasetError(f"{other} and {path} both name keyframe stamp {stamp_ns}; keep one of them")
         self._files[stamp_ns] = path
 
     def add_labels(self, stamp_ns: int, labels: np.ndarray) -> None:
@@ -79,56 +80,31 @@ def keyframes_from_directory(root: str | Path, cameras: Iterable[str]) -> dict[s
                 )
             folder = root
         keyframes = KeyframeSet(camera, str(folder))
-        for path in folder.glob("*.png"):
-            if not path.stem.isdigit():
-                raise DatasetError(
-                    f"{path}: keyframe labels must be named <stamp_ns>.png after the image's header stamp"
-                )
-            keyframes.add_file(int(path.stem), path)
+        for path in sorted(folder.iterdir()):
+            stamp = keyframe_stamp(path)
+            if stamp is not None:
+                keyframes.add_file(stamp, path)
         found[camera] = keyframes
     return found
 
 
-@dataclass
-class StampMatcher:
-    """Matches image header stamps to keyframe stamps within a tolerance, each keyframe at most once."""
+_STAMP = re.compile(r"[0-9]+")
+_OTHER_IMAGES = (".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
-    stamps: list[int]  # sorted keyframe stamps
-    tolerance_ns: int = 0
-    matched: dict[int, int] = field(default_factory=dict)  # keyframe stamp -> image stamp
-    nearest: dict[int, int] = field(default_factory=dict)  # keyframe stamp -> closest image stamp seen
 
-    def match(self, image_stamp: int) -> int | None:
-        """The keyframe stamp this image carries the label of, or None."""
-        position = bisect.bisect_left(self.stamps, image_stamp)
-        neighbours = self.stamps[max(position - 1, 0) : position + 1]
-        for key in neighbours:
-            best = self.nearest.get(key)
-            if best is None or abs(image_stamp - key) < abs(best - key):
-                self.nearest[key] = image_stamp
-        candidates = [
-            k for k in neighbours if abs(k - image_stamp) <= self.tolerance_ns and k not in self.matched
-        ]
-        if not candidates:
-            return None
-        key = min(candidates, key=lambda k: abs(k - image_stamp))
-        self.matched[key] = image_stamp
-        return key
-
-    def unmatched(self, start_ns: int, end_ns: int) -> list[int]:
-        """Keyframe stamps inside [start_ns, end_ns] that no image matched."""
-        lo, hi = bisect.bisect_left(self.stamps, start_ns), bisect.bisect_right(self.stamps, end_ns)
-        return [k for k in self.stamps[lo:hi] if k not in self.matched]
-
-    def describe_misses(self, limit: int = 5) -> str:
-        """Keyframe stamps with the closest image stamp found, for an error message."""
-        lines = []
-        for key in self.stamps[:limit]:
-            near = self.nearest.get(key)
-            gap = (
-                f"closest image stamp {near} ({(near - key) / 1e6:+.3f} ms)"
-                if near is not None
-                else "no image"
-            )
-            lines.append(f"  keyframe {key}: {gap}")
-        return "\n".join(lines)
+def keyframe_stamp(path: Path) -> int | None:
+    """The header stamp a label file is named after; None for files that are not label images."""
+    suffix = path.suffix.lower()
+    if suffix in _OTHER_IMAGES:
+        raise DatasetError(
+            f"{path}: keyframe labels must be lossless PNGs (<stamp_ns>.png); a {suffix} file changes "
+            "class ids at edges — export the labels as PNG"
+        )
+    if suffix != ".png" or not path.is_file():
+        return None  # sub-directories of other cameras, notes, class specs
+    if not _STAMP.fullmatch(path.stem):
+        raise DatasetError(
+            f"{path}: keyframe labels must be named <stamp_ns>.png after the image's header stamp in "
+            f"nanoseconds (digits only, e.g. 1700000000100000000.png); rename {path.name!r}"
+        )
+    return int(path.stem)
