@@ -6,7 +6,8 @@ the driver appends the manifest as tasks finish, exactly as the local worker poo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from warp_refine_ros.errors import WarpRefineError
@@ -20,8 +21,9 @@ LOCAL = "local"
 
 def run_on_ray(
     tasks: Sequence[WindowTask], settings: Settings, files: FrameFiles, address: str, workers: int
-) -> Iterator[tuple[list[ManifestRecord], dict]]:
-    """Yield each task's (records, stage times) as it finishes; ``address`` 'local' starts Ray here."""
+) -> Iterator[tuple[WindowTask, Callable[[], tuple[list[ManifestRecord], dict]]]]:
+    """Yield each task as it finishes with a call that returns its (records, stage times) or raises its
+    error; ``address`` 'local' starts Ray here."""
     try:
         import ray
     except ImportError:
@@ -41,10 +43,11 @@ def run_on_ray(
                 raise WarpRefineError(f"cannot reach the Ray cluster at {address}: {err}") from None
     try:
         remote = ray.remote(num_cpus=1)(worker_run)
-        pending = [remote.remote(task, settings, files) for task in tasks]
+        by_ref = {remote.remote(task, settings, files): task for task in tasks}
+        pending = list(by_ref)
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(finished[0])
+            yield by_ref[finished[0]], functools.partial(ray.get, finished[0])
     finally:
         if started_here:
             ray.shutdown()

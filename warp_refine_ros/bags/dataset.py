@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
 from warp_refine_ros.errors import DatasetError
+from warp_refine_ros.fileio import atomic_write
 from warp_refine_ros.labels import LabelSpec, overlay
 from warp_refine_ros.propagation import Labeling
 
@@ -49,19 +47,6 @@ class ManifestRecord:
     offset: int
     method: str
     confidence_mean: float
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` through a temporary file in the same directory and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def encode(image: np.ndarray, suffix: str) -> bytes:
@@ -130,6 +115,11 @@ def read_manifest(path: Path, *, repair: bool = False) -> list[ManifestRecord]:
     return records
 
 
+def rewrite_manifest(path: Path, records: list[ManifestRecord]) -> None:
+    """Replace the manifest with ``records`` in one atomic write (frames to relabel are left out)."""
+    atomic_write(path, "".join(json.dumps(asdict(record)) + "\n" for record in records).encode())
+
+
 class Manifest:
     """OUT/manifest.jsonl: read on open (for resuming), appended one flushed line per frame."""
 
@@ -148,11 +138,6 @@ class Manifest:
 
     def methods(self) -> set[str]:
         return {record.method for record in self.records}
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Pretty JSON written atomically."""
-    atomic_write(path, (json.dumps(data, indent=2, default=str) + "\n").encode())
 
 
 def split_by_bag(records: list[ManifestRecord], val_fraction: float) -> dict[str, list[str]]:

@@ -6,9 +6,10 @@ bad input leaves no partial dataset. A bag that fails to read is reported and th
 
 from __future__ import annotations
 
+import math
 import multiprocessing
+import os
 import platform
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,19 +24,27 @@ from warp_refine_ros import __version__
 from warp_refine_ros.bags.dataset import (
     BackgroundWriter,
     FrameFiles,
-    Manifest,
     ManifestRecord,
     read_manifest,
-    write_json,
     write_splits,
 )
 from warp_refine_ros.bags.keyframes import KeyframeSet, camera_name, keyframes_from_directory
 from warp_refine_ros.bags.labeling import StreamPlan, StreamReport, label_window, plan_stream, report_for
+from warp_refine_ros.bags.output import (
+    NAMES,
+    DatasetFolder,
+    DatasetSettings,
+    StreamChange,
+    bag_bytes,
+    check_review_bag,
+    replace_review_bag,
+)
 from warp_refine_ros.bags.reader import BagReader, bag_name
 from warp_refine_ros.bags.review import write_review_bag
 from warp_refine_ros.bags.windows import Window
 from warp_refine_ros.engines.loading import EngineSet, EngineSources
 from warp_refine_ros.errors import BagError, DatasetError
+from warp_refine_ros.fileio import WriteError, write_json
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import DEFAULT_TAU, LabeledFrame, Method, Propagator, plan
 from warp_refine_ros.timing import StageTimes, TimedEngine
@@ -82,6 +91,8 @@ class JobResult:
     failures: dict[str, str]
     times: StageTimes
     seconds: float
+    changes: list[StreamChange] = field(default_factory=list)  # streams relabeled for changed keyframes
+    started: bool = True  # False when every bag failed before anything was written
 
     @property
     def frames_written(self) -> int:
@@ -111,13 +122,46 @@ def check_inputs(job: LabelJob) -> None:
         raise ValueError(f"--radius must be >= 0, got {job.radius}")
     if job.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {job.workers}")
-    if job.tau <= 0:
-        raise ValueError(f"--tau must be positive, got {job.tau}")
+    if not (math.isfinite(job.tau) and job.tau > 0):
+        raise ValueError(f"--tau must be a positive RGB distance (e.g. 40), got {job.tau}")
+    if not (math.isfinite(job.stamp_tolerance_ms) and job.stamp_tolerance_ms >= 0):
+        raise ValueError(f"--stamp-tolerance must be 0 or more milliseconds, got {job.stamp_tolerance_ms}")
     if job.split is not None and not 0 < job.split < 1:
         raise ValueError(f"--split takes the validation fraction in (0, 1), got {job.split}")
     for bag in job.bags:
         if not bag.exists():
             raise BagError(f"bag {bag} does not exist")
+    check_paths(job)
+
+
+def check_paths(job: LabelJob) -> None:
+    """Outputs never overlap an input or each other: nothing the user gave may be overwritten."""
+    inputs = [("bag", bag) for bag in job.bags] + ([("--labels", job.labels_dir)] if job.labels_dir else [])
+    outputs = [("--out", job.out)] + ([("--out-bag", job.out_bag)] if job.out_bag else [])
+    for flag, output in outputs:
+        for role, given in inputs:
+            if _overlap(output, given):
+                raise DatasetError(f"{flag} {output} overlaps the input {role} {given}; write somewhere else")
+    if job.out_bag is not None and _overlap(job.out_bag, job.out):
+        inside = _inside(job.out_bag, job.out) and not _inside(job.out, job.out_bag)
+        inner = (
+            Path(os.path.realpath(job.out_bag)).relative_to(os.path.realpath(job.out)).parts if inside else ()
+        )
+        if not inner or inner[0] in NAMES:
+            raise DatasetError(
+                f"--out-bag {job.out_bag} overlaps the dataset's own files in --out {job.out}; give the "
+                "review bag its own path (e.g. OUT/review)"
+            )
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (links resolved)."""
+    path, folder = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
+    return path == folder or folder in path.parents
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    return _inside(a, b) or _inside(b, a)
 
 
 def _keyframes_from_topics(reader: BagReader, job: LabelJob) -> dict[str, KeyframeSet]:
@@ -156,32 +200,10 @@ def plan_bags(job: LabelJob, spec: LabelSpec) -> tuple[list[BagPlan], dict[str, 
             plans.append(BagPlan(bag, streams))
         except BagError as err:
             failures[str(bag)] = str(err)
-            print(f"error: {err}", file=sys.stderr)
     return plans, failures
 
 
 # --- output ---------------------------------------------------------------------------------------
-
-
-def prepare_output(job: LabelJob, spec: LabelSpec) -> Manifest:
-    """Create or reopen OUT; a rerun must use the same method and class spec."""
-    job.out.mkdir(parents=True, exist_ok=True)
-    for leftover in job.out.rglob(".*.tmp"):  # files an interrupted run was writing; never listed
-        leftover.unlink()
-    classes = job.out / "classes.yaml"
-    if classes.exists():
-        if LabelSpec.from_yaml(classes) != spec:
-            raise DatasetError(f"{classes} holds another class spec than this run's; use a new --out")
-    else:
-        spec.to_yaml(classes)
-    manifest = Manifest(job.out / "manifest.jsonl")
-    if other := manifest.methods() - {str(job.method)}:
-        manifest.close()
-        raise DatasetError(
-            f"{job.out} holds labels made with {', '.join(sorted(other))}; this run uses {job.method}. "
-            "Write each method to its own --out."
-        )
-    return manifest
 
 
 def versions() -> dict[str, str]:
@@ -355,30 +377,49 @@ def execute(
     files: FrameFiles,
     sink: Callable[[ManifestRecord], None],
     times: StageTimes,
+    failures: dict[str, str],
     *,
     workers: int,
     ray_address: str | None,
-    loaded: EngineSet | None = None,
+    propagator: Propagator,
 ) -> None:
-    """Run the tasks here, in worker processes, or on Ray; records reach ``sink`` once their files exist."""
+    """Run the tasks here, in worker processes, or on Ray; records reach ``sink`` once their files exist.
+
+    A bag that fails while it is labeled (a corrupt chunk, an image that is not what its header says)
+    lands in ``failures`` and the other bags go on; its finished frames stay listed for a rerun."""
     if ray_address is not None:
         from warp_refine_ros.bags.cluster import run_on_ray
 
-        for records, summary in run_on_ray(tasks, settings, files, ray_address, workers):
-            _collect(records, summary, sink, times)
+        for task, outcome in run_on_ray(tasks, settings, files, ray_address, workers):
+            _collect(task, outcome, sink, times, failures)
     elif workers > 1:
         context = multiprocessing.get_context("spawn")  # engines and their thread pools do not survive fork
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(worker_run, task, settings, files) for task in tasks]
+            futures = {pool.submit(worker_run, task, settings, files): task for task in tasks}
             for future in as_completed(futures):
-                _collect(*future.result(), sink, times)
+                _collect(futures[future], future.result, sink, times, failures)
     else:
-        propagator = build_propagator(settings, times, loaded)
         for task in tasks:
-            run_task(task, propagator, settings.radius, files, sink, times)
+            if str(task.bag) in failures:
+                continue
+            try:
+                run_task(task, propagator, settings.radius, files, sink, times)
+            except BagError as err:
+                failures[str(task.bag)] = str(err)
 
 
-def _collect(records: list[ManifestRecord], summary: dict, sink, times: StageTimes) -> None:
+def _collect(
+    task: WindowTask,
+    outcome: Callable[[], tuple[list[ManifestRecord], dict]],
+    sink: Callable[[ManifestRecord], None],
+    times: StageTimes,
+    failures: dict[str, str],
+) -> None:
+    try:
+        records, summary = outcome()
+    except BagError as err:
+        failures.setdefault(str(task.bag), str(err))
+        return
     for record in records:
         sink(record)
     times.merge(summary)
@@ -388,19 +429,32 @@ def _collect(records: list[ManifestRecord], summary: dict, sink, times: StageTim
 
 
 def run(job: LabelJob, *, frames_per_task: int = 16) -> JobResult:
-    """Label every bag of the job into job.out and write run.json; returns what happened."""
+    """Label every bag of the job into job.out and write run.json; returns what happened.
+
+    Every check (arguments, engines against the class spec, the output folder and its settings, each
+    bag's topics and keyframes) comes before the first write, so a refused run leaves --out as it was.
+    """
     started = time.perf_counter()
     times = StageTimes()
     with times.stage("setup"):  # engines, bag indexes, keyframe checks, the output folder
         check_inputs(job)
-        loaded = load_engines(job.engines, job.method)  # fails early on a missing or bad engine file
+        loaded = load_engines(job.engines, job.method)
         spec = job.spec or (loaded.segmentation.spec if loaded.segmentation else LabelSpec.default())
+        settings = Settings(job.engines, job.method, spec, job.tau, job.radius)
+        propagator = build_propagator(settings, times, loaded)  # engines that do not fit the spec fail here
+        folder = DatasetFolder.inspect(job.out)
+        recorded = dataset_settings(job, spec)
+        folder.check_settings(recorded)
         plans, failures = plan_bags(job, spec)
         if not plans:  # every bag failed before anything was written: leave no output behind
-            return JobResult([], failures, times, time.perf_counter() - started)
-        manifest = prepare_output(job, spec)
+            return JobResult([], failures, times, time.perf_counter() - started, started=False)
+        sizes = {bag_name(p.bag): bag_bytes(p.bag) for p in plans}
+        streams = [stream for p in plans for stream in p.streams]
+        changes = folder.plan_changes(streams, sizes)
+        replace_bag = check_review_bag(job.out_bag, folder) if job.out_bag is not None else False
+        manifest = folder.prepare(recorded, spec, streams, sizes)
     done = {(r.bag, r.topic, r.stamp_ns) for r in manifest.records}
-    reports = {(s.index.bag, s.index.topic): report_for(s) for plan in plans for s in plan.streams}
+    reports = {(s.index.bag, s.index.topic): report_for(s) for s in streams}
     for record in manifest.records:
         if (report := reports.get((record.bag, record.topic))) is not None:
             report.frames_already_done += 1
@@ -415,7 +469,6 @@ def run(job: LabelJob, *, frames_per_task: int = 16) -> JobResult:
         report.offsets[record.offset] += 1
         progress.update(record)
 
-    settings = Settings(job.engines, job.method, spec, job.tau, job.radius)
     try:
         execute(
             tasks,
@@ -423,22 +476,68 @@ def run(job: LabelJob, *, frames_per_task: int = 16) -> JobResult:
             files_for(job, spec),
             sink,
             times,
+            failures,
             workers=job.workers,
             ray_address=job.ray_address,
+            propagator=propagator,
         )
+    except WriteError as err:
+        written = sum(r.frames_written for r in reports.values())
+        raise WriteError(
+            f"{err}. Free space or fix permissions and rerun the same command: the {written} frames "
+            "written so far are kept and not labeled again."
+        ) from err
     finally:
         progress.close()
         manifest.close()
-    result = JobResult(list(reports.values()), failures, times, time.perf_counter() - started)
+    result = JobResult(list(reports.values()), failures, times, time.perf_counter() - started, changes)
     record = run_record(job, result, loaded)
     if job.split is not None or job.out_bag is not None:
         records = read_manifest(job.out / "manifest.jsonl")
         if job.split is not None:
             record["split"] = write_splits(job.out, records, job.split)
         if job.out_bag is not None:
-            write_review_bag(job.out, records, job.out_bag, spec, progress=job.progress)
+            write_review(job, folder, records, spec, replace_bag)
     write_json(job.out / "run.json", record)
     return result
+
+
+def dataset_settings(job: LabelJob, spec: LabelSpec) -> DatasetSettings:
+    """The settings the dataset's labels depend on, as recorded in dataset.json."""
+    method = job.method
+    roles = [
+        role
+        for role, needed in (
+            ("motion", method.needs_motion),
+            ("segmentation", method.needs_segmentation),
+            ("refiner", method.needs_refiner),
+        )
+        if needed
+    ]
+    return DatasetSettings(
+        method=str(method),
+        radius=job.radius,
+        tau=float(job.tau),
+        engines=job.engines.identity(roles),
+        classes=spec.to_dict(),
+        image_format=job.image_format,
+        color=job.color,
+    )
+
+
+def write_review(
+    job: LabelJob, folder: DatasetFolder, records: list[ManifestRecord], spec: LabelSpec, replace: bool
+) -> None:
+    """The review bag of the whole dataset; this dataset's earlier one is replaced only once it is done."""
+
+    def write(path: Path) -> None:
+        write_review_bag(job.out, records, path, spec, progress=job.progress)
+
+    if replace:
+        replace_review_bag(job.out_bag, write)
+    else:
+        write(job.out_bag)
+    folder.remember_review_bag(job.out_bag)
 
 
 def files_for(job: LabelJob, spec: LabelSpec) -> FrameFiles:
@@ -481,7 +580,14 @@ def dry_run(job: LabelJob) -> tuple[str, dict[str, str]]:
     check_inputs(job)
     loaded = load_engines(job.engines, job.method)
     spec = job.spec or (loaded.segmentation.spec if loaded.segmentation else LabelSpec.default())
+    build_propagator(Settings(job.engines, job.method, spec, job.tau, job.radius), StageTimes(), loaded)
+    folder = DatasetFolder.inspect(job.out)
+    folder.check_settings(dataset_settings(job, spec))
     plans, failures = plan_bags(job, spec)
+    sizes = {bag_name(p.bag): bag_bytes(p.bag) for p in plans}
+    changes = {(c.bag, c.topic): c for c in folder.plan_changes([s for p in plans for s in p.streams], sizes)}
+    if job.out_bag is not None:
+        check_review_bag(job.out_bag, folder)
     done = {(r.bag, r.topic, r.stamp_ns) for r in read_manifest(job.out / "manifest.jsonl")}
     lines = [f"method {job.method}, radius {job.radius}, output {job.out}"]
     for bag_plan in plans:
@@ -491,22 +597,37 @@ def dry_run(job: LabelJob) -> tuple[str, dict[str, str]]:
         lines += [f"  topic {t.name}  {t.msgtype}  {t.count} msgs" for t in topics.values()]
         for stream in bag_plan.streams:
             index = stream.index
+            change = changes.get((index.bag, index.topic))
+            redo = change.relabel | change.unlabeled if change else frozenset()
             planned = {index.stamps[i] for w in stream.windows for i in w.planned}
-            already = sum((index.bag, index.topic, stamp) in done for stamp in planned)
+            already = sum((index.bag, index.topic, stamp) in done and stamp not in redo for stamp in planned)
             offsets = Counter(a for a in _offsets(stream))
             lines.append(
                 f"  camera {camera_name(index.topic)}: {len(index.stamps)} images"
-                + (f" ({index.dropped} with repeated/backwards stamps skipped)" if index.dropped else "")
+                + (f" ({index.dropped} out of stamp order skipped)" if index.dropped else "")
+                + (f" in {len(stream.segments)} sizes" if len(stream.segments) > 1 else "")
                 + f", {len(stream.match.by_index)} keyframes matched, {len(stream.match.missed)} unmatched, "
                 f"{len(planned)} frames to label ({already} already done, {len(planned) - already} to write)"
             )
+            if change:
+                lines.append("    " + describe_change(change))
             lines.append("    by offset: " + "  ".join(f"{k:+d}:{n}" for k, n in sorted(offsets.items())))
     for bag, error in failures.items():
         lines.append(f"\n{bag}: cannot be labeled: {error}")
     return "\n".join(lines), failures
 
 
+def describe_change(change: StreamChange) -> str:
+    """One line on what changed keyframes do to a stream on a rerun."""
+    return (
+        f"keyframes since the last run: {change.added} added, {change.changed} changed, {change.removed} "
+        f"removed -> {len(change.relabel)} frames relabeled, {len(change.unlabeled)} no longer labeled"
+    )
+
+
 def _offsets(stream: StreamPlan) -> Iterator[int]:
     """The offset each planned frame will be written with (its nearest keyframe)."""
-    for assignment in plan(len(stream.index.stamps), sorted(stream.match.by_index), stream.radius):
-        yield assignment.nearest.offset
+    for start, end, _ in stream.segments:
+        keyframes = [i - start for i in stream.match.by_index if start <= i < end]
+        for assignment in plan(end - start, keyframes, stream.radius):
+            yield assignment.nearest.offset

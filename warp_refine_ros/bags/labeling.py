@@ -8,6 +8,8 @@ runs, worker processes and Ray tasks all call :func:`label_window`.
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
@@ -23,9 +25,9 @@ from warp_refine_ros.bags.windows import (
     Window,
     index_stream,
     match_keyframes,
-    plan_windows,
+    plan_stream_windows,
 )
-from warp_refine_ros.errors import BagError
+from warp_refine_ros.errors import BagError, DatasetError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Frame, LabeledFrame, Propagator, WindowLabeler
 from warp_refine_ros.timing import StageTimes
@@ -39,12 +41,18 @@ class StreamPlan:
     keyframes: KeyframeSet
     match: KeyframeMatch
     windows: list[Window]
-    image_shape: tuple[int, int]
+    segments: list[tuple[int, int, tuple[int, int]]]  # [start, end) runs of one size: (height, width)
     radius: int
+    keyframe_hashes: dict[int, str]  # image stamp -> hash of the keyframe label it carries
 
     @property
     def planned(self) -> int:
         return sum(len(w.planned) for w in self.windows)
+
+    def shape_at(self, position: int) -> tuple[int, int]:
+        """The image size of the segment holding frame ``position``."""
+        segment = bisect.bisect_right([start for start, _, _ in self.segments], position) - 1
+        return self.segments[segment][2]
 
 
 @dataclass
@@ -63,6 +71,9 @@ class StreamReport:
     offsets: Counter = field(default_factory=Counter)
 
 
+MIN_IMAGE_SIDE = 16  # pixels: DIS flow and g's strided layers need at least this much
+
+
 def plan_stream(
     reader: BagReader,
     bag: str,
@@ -75,6 +86,7 @@ def plan_stream(
 ) -> StreamPlan:
     """Index one image topic, match and validate its keyframes, and split it into windows."""
     index = index_stream(bag, topic, reader.image_index(topic))
+    _check_tolerance(reader, index, tolerance_ns)
     match = match_keyframes(index.stamps, keyframes.stamps, tolerance_ns)
     if not match.by_index:
         nearest = "\n".join(
@@ -90,12 +102,42 @@ def plan_stream(
             + "\nLabel files are named by the image's header stamp in ns; raise --stamp-tolerance if "
             "the recorder drifts."
         )
-    first = next(reader.images([topic]))
-    shape = first.decode().shape[:2]
-    for key in match.by_index.values():
-        spec.validate(keyframes.load(key), shape=shape, name=keyframes.name(key))
-    windows = plan_windows(len(index.stamps), match.by_index, radius)
-    return StreamPlan(index, keyframes, match, windows, shape, radius)
+    segments = [(start, end, _segment_shape(reader, index, start)) for start, end in index.segments()]
+    plan = StreamPlan(index, keyframes, match, [], segments, radius, {})
+    for position, key in match.by_index.items():
+        labels = keyframes.load(key)
+        spec.validate(labels, shape=plan.shape_at(position), name=keyframes.name(key))
+        plan.keyframe_hashes[index.stamps[position]] = label_hash(labels)
+    plan.windows = plan_stream_windows(index, match.by_index, radius)
+    return plan
+
+
+def label_hash(labels: np.ndarray) -> str:
+    """A short hash of a label's ids and size: what tells a changed keyframe from the same one re-saved."""
+    return hashlib.sha1(np.ascontiguousarray(labels).tobytes() + str(labels.shape).encode()).hexdigest()[:16]
+
+
+def _check_tolerance(reader: BagReader, index: StreamIndex, tolerance_ns: int) -> None:
+    """A tolerance of half a frame period or more could give a keyframe label to the next image."""
+    gaps = np.diff(index.stamps)
+    if tolerance_ns and gaps.size and 2 * tolerance_ns >= (period := float(np.median(gaps))):
+        raise DatasetError(
+            f"--stamp-tolerance {tolerance_ns / 1e6:g} ms is half the frame period of {index.topic} in "
+            f"{reader.path} ({period / 1e6:.3g} ms) or more: a label could match a neighbouring image. "
+            f"Use less than {period / 2e6:.3g} ms."
+        )
+
+
+def _segment_shape(reader: BagReader, index: StreamIndex, start: int) -> tuple[int, int]:
+    """The decoded size of a segment's first image (the header's size may be absent or wrong)."""
+    message = next(reader.images([index.topic], start_ns=index.log_times[start]))
+    shape = message.decode().shape[:2]
+    if min(shape) < MIN_IMAGE_SIDE:
+        raise BagError(
+            f"{reader.path}: {index.topic} images are {shape[1]}x{shape[0]} from stamp {message.stamp_ns}; "
+            f"labeling needs at least {MIN_IMAGE_SIDE} pixels a side"
+        )
+    return shape
 
 
 def label_window(
@@ -190,6 +232,12 @@ def _window_frames(
             continue  # a message the index dropped (repeated or backwards stamp)
         with times.stage("decode"):
             image = message.decode()
+        if image.shape[:2] != (expected := plan.shape_at(position)):
+            raise BagError(
+                f"{reader.path}: {index.topic} image at stamp {message.stamp_ns} is "
+                f"{image.shape[1]}x{image.shape[0]} where its neighbours are {expected[1]}x{expected[0]} "
+                "(its header gave another size)"
+            )
         key = window.keyframes.get(position)
         yield position, Frame(image, message.stamp_ns), plan.keyframes.load(key) if key is not None else None
         position += 1

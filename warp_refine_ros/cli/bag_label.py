@@ -10,7 +10,7 @@ from pathlib import Path
 
 from warp_refine_ros.bags import job as label_job
 from warp_refine_ros.bags.cluster import LOCAL
-from warp_refine_ros.cli.common import EXIT_PARTIAL, run_cli
+from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, run_cli
 from warp_refine_ros.engines.loading import EngineSources
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import DEFAULT_TAU, Method
@@ -167,11 +167,13 @@ def print_summary(result: label_job.JobResult, method: str) -> None:
     print(f"keyframes: {matched} matched, {unmatched} in the bags' time span without a matching image")
     if offsets:
         print("frames by offset: " + "  ".join(f"{k:+d}:{v}" for k, v in sorted(offsets.items())))
+    for change in result.changes:
+        print(f"{change.bag} {change.topic}: {label_job.describe_change(change)}")
     for report in result.reports:
         if report.frames_out_of_order:
             print(
-                f"warning: {report.bag} {report.topic}: {report.frames_out_of_order} frames with a "
-                "repeated or backwards header stamp were skipped",
+                f"warning: {report.bag} {report.topic}: {report.frames_out_of_order} images out of header "
+                "stamp order (repeated, backwards or far ahead) were skipped",
                 file=sys.stderr,
             )
 
@@ -209,10 +211,19 @@ def _main(argv: Sequence[str] | None) -> int:
         print(text)
         return EXIT_PARTIAL if failures else 0
     result = label_job.run(job)
+    for bag, error in result.failures.items():
+        print(f"error: {error}" if bag in error else f"error: {bag}: {error}", file=sys.stderr)
+    if not result.started:
+        print(
+            f"error: none of the {len(args.bags)} bags can be labeled as asked; nothing was written",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     print_summary(result, str(method))
     if result.failures:
         print(
-            f"error: {len(result.failures)} of {len(args.bags)} bags failed; see above. Rerun to retry them.",
+            f"error: {len(result.failures)} of {len(args.bags)} bags failed (see above); the others are "
+            "labeled. Fix those bags' inputs and rerun the same command: finished frames are kept.",
             file=sys.stderr,
         )
         return EXIT_PARTIAL

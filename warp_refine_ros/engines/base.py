@@ -53,6 +53,8 @@ class Segmentation:
         """(N, C) probabilities of the image's pixels with flat indices ``pixels`` (N,)."""
         height, width = self.size
         (coarse_h, coarse_w), count = self.coarse.shape[:2], len(pixels)
+        if count == 0:  # every pixel trusted (a still camera, a repeated frame): OpenCV rejects empty maps
+            return np.empty((0, self.coarse.shape[2]), np.float32)
         rows, cols = np.divmod(pixels, width)
         padded = -(-count // _ROW) * _ROW  # OpenCV maps are at most 32767 wide: fold into rows
         map_x, map_y = (np.zeros(padded, np.float32) for _ in range(2))

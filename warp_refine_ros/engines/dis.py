@@ -12,12 +12,13 @@ PRESETS = {
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
+DEFAULT_PRESET = "fast"
 
 
 class DisMotion:
     """Dense Inverse Search flow on grey images; one OpenCV instance per thread (it is stateful)."""
 
-    def __init__(self, preset: str = "fast") -> None:
+    def __init__(self, preset: str = DEFAULT_PRESET) -> None:
         if preset not in PRESETS:
             raise ValueError(f"unknown DIS preset {preset!r}; choose one of {sorted(PRESETS)}")
         self.preset = preset

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,12 +105,21 @@ class EngineSources:
         if self.yaml and (self.motion or self.segmentation or self.refiner):
             raise EngineError("give either an engine set YAML or single engine files, not both")
 
+    def named(self) -> dict[str, str | None]:
+        """Each role's engine name or file, from the YAML or the single entries."""
+        if self.yaml:
+            return EngineSet.names_in_yaml(self.yaml)
+        return {"motion": self.motion, "segmentation": self.segmentation, "refiner": self.refiner}
+
+    def identity(self, roles: Iterable[str]) -> dict[str, str | None]:
+        """What each role's engine is, for telling one run's labels from another's: a file-less
+        engine by name (``dis:fast``), a file by the hash of its bytes (so a retrained model differs)."""
+        named = self.named()
+        return {role: _identity(named[role]) for role in roles}
+
     def load(self, *, motion: bool = True, segmentation: bool = True, refiner: bool = True) -> EngineSet:
         """Load the engines asked for; an engine the sources do not name stays None."""
-        if self.yaml:
-            named = EngineSet.names_in_yaml(self.yaml)
-        else:
-            named = {"motion": self.motion, "segmentation": self.segmentation, "refiner": self.refiner}
+        named = self.named()
         return EngineSet.from_files(
             motion=named["motion"] if motion else None,
             segmentation=named["segmentation"] if segmentation else None,
@@ -117,15 +128,35 @@ class EngineSources:
         )
 
 
+def _identity(name: str | None) -> str | None:
+    if name is None or not Path(name).suffix:
+        return None if name is None else canonical_motion(name)
+    path = Path(name)
+    if not path.is_file():
+        raise EngineError(f"engine file {path} does not exist")
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return f"{path.name} sha256:{digest.hexdigest()[:16]}"
+
+
+def canonical_motion(name: str) -> str:
+    """``dis`` names the default preset: ``dis:fast``; other names stay as they are."""
+    from warp_refine_ros.engines.dis import DEFAULT_PRESET
+
+    return f"dis:{DEFAULT_PRESET}" if name == "dis" else name
+
+
 def load_motion(name: str, *, device: str = "cpu") -> MotionEngine:
     """``dis[:preset]`` for OpenCV DIS, or a learned motion engine file (.onnx, .engine)."""
     if name == "dis" or name.startswith("dis:"):
         from warp_refine_ros.engines.dis import DisMotion
 
         try:
-            return DisMotion(name.partition(":")[2] or "fast")
+            return DisMotion(canonical_motion(name).partition(":")[2])
         except ValueError as err:
-            raise EngineError(str(err)) from None
+            raise EngineError(str(err)) from err
     path = _existing(name, "motion")
     if path.suffix == ".onnx":
         from warp_refine_ros.engines.onnx_backend import OnnxMotion

@@ -6,6 +6,7 @@ forward recursion, a backward recursion and a cycle never runs an engine twice o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -93,8 +94,8 @@ class Propagator:
                     f"{engine.spec.names[:4]}... but the class spec has {spec.num_classes} "
                     f"{spec.names[:4]}...; use the spec the engine was trained with (--classes)"
                 )
-        if tau <= 0:
-            raise ValueError(f"tau must be positive, got {tau}")
+        if not (math.isfinite(tau) and tau > 0):
+            raise ValueError(f"tau must be a positive RGB distance, got {tau}")
         self.spec = spec
         self.motion = motion
         self.segmentation = segmentation

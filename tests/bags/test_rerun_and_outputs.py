@@ -1,0 +1,317 @@
+"""Output safety and reruns: nothing the tool did not write is touched, and a dataset is one run's labels."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from warp_refine_ros import fileio
+from warp_refine_ros.bags.dataset import read_manifest
+from warp_refine_ros.cli import bag_label
+
+TOPIC = "/cam/image_raw"
+
+
+def run(capsys, bag, kf, out, *extra, method="motion-only", radius=3):
+    args = [bag, "--image-topic", TOPIC, "--labels", kf, "--out", out, "--method", method, "--radius", radius]
+    status = bag_label.main([*map(str, args), *map(str, extra), "--no-progress"])
+    captured = capsys.readouterr()
+    return status, captured.err, captured.out
+
+
+def frame_files(out):
+    """Every file of the dataset's frame folders, relative path -> bytes."""
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for folder in ("images", "labels", "confidence", "color")
+        for p in sorted((out / folder).rglob("*"))
+        if p.is_file()
+    }
+
+
+def assert_same_dataset(a, b):
+    """File by file: the same frames listed with the same records, and the same frame files."""
+    key = lambda r: (r.bag, r.topic, r.stamp_ns)  # noqa: E731
+    assert sorted(read_manifest(a / "manifest.jsonl"), key=key) == sorted(
+        read_manifest(b / "manifest.jsonl"), key=key
+    )
+    assert frame_files(a) == frame_files(b)
+
+
+@pytest.fixture
+def drive(tmp_path, tiny_drive):
+    return tiny_drive.write_bag(tmp_path), tiny_drive.write_keyframes(tmp_path / "kf")
+
+
+def test_a_folder_of_the_users_files_is_refused_and_left_alone(tmp_path, drive, capsys):
+    bag, kf = drive
+    out = tmp_path / "mine"
+    (out / "images").mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
+    (out / "images" / ".draft.abcdefgh.tmp").write_text("mine too")
+    status, err, _ = run(capsys, bag, kf, out)
+    assert status == 2 and f"--out {out} is not empty and holds no dataset.json" in err
+    assert sorted(p.name for p in out.rglob("*")) == [".draft.abcdefgh.tmp", "images", "notes.txt"]
+
+
+def test_out_that_is_a_file_is_refused(tmp_path, drive, capsys):
+    bag, kf = drive
+    (tmp_path / "file").write_text("x")
+    status, err, _ = run(capsys, bag, kf, tmp_path / "file")
+    assert status == 2 and "is a file" in err and (tmp_path / "file").read_text() == "x"
+
+
+@pytest.mark.parametrize("target", ["out", "bag", "users", "labels"])
+def test_out_bag_never_replaces_what_the_tool_did_not_write(tmp_path, drive, capsys, target):
+    bag, kf = drive
+    users = tmp_path / "users"
+    users.mkdir()
+    (users / "keep.txt").write_text("mine")
+    out = tmp_path / "out"
+    review = {"out": out, "bag": bag, "users": users, "labels": kf}[target]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    status, err, _ = run(capsys, bag, kf, out, "--out-bag", review)
+    assert status == 2 and "--out-bag" in err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_out_bag_inside_out_and_its_own_review_bag_is_replaced_on_a_rerun(tmp_path, drive, capsys):
+    bag, kf = drive
+    out = tmp_path / "out"
+    assert run(capsys, bag, kf, out, "--out-bag", out / "review")[0] == 0
+    assert run(capsys, bag, kf, out, "--out-bag", out / "review")[0] == 0
+    assert (out / "review" / "metadata.yaml").is_file()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # the old bag's folder is gone
+    status, err, _ = run(capsys, bag, kf, out, "--out-bag", out / "labels")
+    assert status == 2 and "dataset's own files" in err
+
+
+@pytest.mark.parametrize(
+    ("change", "said"), [(["--radius", "4"], "radius: 3 -> 4"), (["--tau", "80"], "tau: 40.0 -> 80.0")]
+)
+def test_a_rerun_with_other_settings_is_refused_and_changes_nothing(tmp_path, drive, capsys, change, said):
+    bag, kf = drive
+    out = tmp_path / "out"
+    assert run(capsys, bag, kf, out)[0] == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    status, err, _ = run(capsys, bag, kf, out, *change)  # the later flag wins
+    assert status == 2 and "was labeled with other settings" in err and said in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def _keyframe_subsets(tiny_drive, kf, tmp_path):
+    """The keyframe folder without its second keyframe, and one with another label for it."""
+    fewer = tmp_path / "fewer"
+    shutil.copytree(kf, fewer)
+    second = f"{tiny_drive.frames[8].stamp_ns}.png"
+    (fewer / second).unlink()
+    edited = tmp_path / "edited"
+    shutil.copytree(kf, edited)
+    labels = cv2.imread(str(kf / second), cv2.IMREAD_UNCHANGED)
+    labels[:20, :30] = 0  # a labeler fixed a corner: road
+    cv2.imwrite(str(edited / second), labels)
+    return fewer, edited
+
+
+@pytest.mark.parametrize(("first", "then"), [("fewer", "kf"), ("kf", "fewer"), ("kf", "edited")])
+def test_a_rerun_with_changed_keyframes_equals_a_clean_run(tmp_path, tiny_drive, drive, capsys, first, then):
+    bag, kf = drive
+    folders = dict(zip(("fewer", "edited"), _keyframe_subsets(tiny_drive, kf, tmp_path), strict=True), kf=kf)
+    assert run(capsys, bag, folders[first], tmp_path / "rerun", "--color", method="motion-only")[0] == 0
+    status, _, out = run(capsys, bag, folders[then], tmp_path / "rerun", "--color")
+    assert status == 0 and "keyframes since the last run" in out
+    assert run(capsys, bag, folders[then], tmp_path / "clean", "--color")[0] == 0
+    assert_same_dataset(tmp_path / "rerun", tmp_path / "clean")
+
+
+def test_an_added_keyframe_relabels_only_its_window(tmp_path, tiny_drive, drive, capsys):
+    bag, kf = drive
+    fewer, _ = _keyframe_subsets(tiny_drive, kf, tmp_path)
+    out = tmp_path / "out"
+    assert run(capsys, bag, fewer, out)[0] == 0
+    before = frame_files(out)
+    _, _, printed = run(capsys, bag, kf, out)
+    # keyframes 0, 16, 24 with radius 3: the new keyframe 8 labels frames 5..11 (7 frames, all new)
+    assert "1 added, 0 changed, 0 removed -> 0 frames relabeled, 0 no longer labeled" in printed
+    after = frame_files(out)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert len(after) - len(before) == 3 * 7
+
+
+def test_frames_whose_files_vanished_are_labeled_again(tmp_path, drive, capsys):
+    bag, kf = drive
+    out = tmp_path / "out"
+    assert run(capsys, bag, kf, out)[0] == 0
+    record = read_manifest(out / "manifest.jsonl")[3]
+    (out / record.label).unlink()
+    status, _, printed = run(capsys, bag, kf, out)
+    assert status == 0 and "wrote 1 frames" in printed and (out / record.label).is_file()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--tau", "nan", "--tau must be a positive RGB distance"),
+        ("--tau", "inf", "--tau must be a positive RGB distance"),
+        ("--stamp-tolerance", "-1", "--stamp-tolerance must be 0 or more"),
+        ("--stamp-tolerance", "50", "is half the frame period"),
+    ],
+)
+def test_values_that_cannot_work_are_refused(tmp_path, drive, capsys, flag, value, message):
+    bag, kf = drive
+    status, err, _ = run(capsys, bag, kf, tmp_path / "out", flag, value)
+    assert status == 2 and message in err and not (tmp_path / "out").exists()
+
+
+def test_one_image_stamped_far_ahead_costs_only_itself(tmp_path, tiny_drive, capsys):
+    from warp_refine_ros.bags.writer import ImageBagWriter
+
+    bag = tmp_path / "drive"
+    with ImageBagWriter(bag) as writer:
+        for frame in tiny_drive.frames:
+            stamp = frame.stamp_ns + (10**12 if frame.index == 3 else 0)  # a clock glitch on frame 3
+            writer.write(TOPIC, stamp, frame.image, log_ns=frame.stamp_ns)
+    kf = tiny_drive.write_keyframes(tmp_path / "kf")
+    status, err, _ = run(capsys, bag, kf, tmp_path / "out")
+    assert status == 0 and "1 images out of header stamp order" in err
+    stamps = {r.stamp_ns for r in read_manifest(tmp_path / "out" / "manifest.jsonl")}
+    assert len(stamps) == 23 and tiny_drive.frames[3].stamp_ns not in stamps  # every later frame is kept
+    assert tiny_drive.frames[25].stamp_ns in stamps
+
+
+def test_uppercase_png_keyframes_are_used(tmp_path, drive, capsys):
+    bag, kf = drive
+    for path in kf.iterdir():
+        path.rename(path.with_suffix(".PNG"))
+    assert run(capsys, bag, kf, tmp_path / "out")[0] == 0
+    assert sum(r.offset == 0 for r in read_manifest(tmp_path / "out" / "manifest.jsonl")) == 4
+
+
+def test_keyframe_names_and_formats_are_named(tmp_path, tiny_drive, drive, capsys):
+    bag, kf = drive
+    (kf / "frame_12.png").write_bytes((kf / f"{tiny_drive.frames[0].stamp_ns}.png").read_bytes())
+    status, err, _ = run(capsys, bag, kf, tmp_path / "out")
+    assert status == 2 and f"{kf / 'frame_12.png'}: keyframe labels must be named <stamp_ns>.png" in err
+    (kf / "frame_12.png").unlink()
+    rgba = np.zeros((72, 96, 4), np.uint8)
+    cv2.imwrite(str(kf / f"{tiny_drive.frames[8].stamp_ns}.png"), rgba)
+    status, err, _ = run(capsys, bag, kf, tmp_path / "out")
+    assert status == 2 and "a colour+alpha (RGBA) 8-bit image" in err
+
+
+def test_a_palette_png_gives_its_indices(tmp_path):
+    from PIL import Image
+
+    from warp_refine_ros.labels import read_label_png
+
+    ids = np.arange(72 * 96, dtype=np.uint8).reshape(72, 96) % 19
+    image = Image.fromarray(ids, mode="P")
+    image.putpalette([v for i in range(256) for v in (i, 255 - i, 7 * i % 256)])
+    image.save(tmp_path / "label.png")
+    assert np.array_equal(read_label_png(tmp_path / "label.png"), ids)
+
+
+def test_the_known_ids_are_listed_as_ranges():
+    from warp_refine_ros.errors import LabelError
+    from warp_refine_ros.labels import LabelSpec
+
+    spec = LabelSpec.from_dict(
+        {"classes": [{"id": i, "name": f"c{i}", "color": [0, 0, 0]} for i in [*range(18), 254]]}
+    )
+    with pytest.raises(LabelError, match=r"known: 0\.\.17, 254; 255 = ignore"):
+        spec.validate(np.full((2, 2), 40, np.uint8))
+
+
+def test_a_stationary_drive_keeps_the_keyframes_labels(tmp_path, tiny_drive, capsys, random_engines):
+    from warp_refine_ros.bags.writer import ImageBagWriter
+
+    still = tiny_drive.frames[0]
+    bag = tmp_path / "still"
+    with ImageBagWriter(bag) as writer:
+        for frame in tiny_drive.frames[:12]:  # a vehicle waiting at a light: the same picture every frame
+            writer.write(TOPIC, frame.stamp_ns, still.image)
+    kf = tmp_path / "kf"
+    kf.mkdir()
+    cv2.imwrite(str(kf / f"{still.stamp_ns}.png"), still.labels)
+    for method in ("warp-inpaint", "warp-refine"):
+        out = tmp_path / method
+        status, err, _ = run(capsys, bag, kf, out, "--engines", random_engines, method=method, radius=10)
+        assert status == 0, err
+        records = read_manifest(out / "manifest.jsonl")
+        assert len(records) == 11
+        if method == "warp-inpaint":
+            for record in records:
+                assert np.array_equal(cv2.imread(str(out / record.label), cv2.IMREAD_UNCHANGED), still.labels)
+
+
+def test_a_change_of_resolution_mid_bag_labels_both_parts(tmp_path, tiny_drive, capsys):
+    from warp_refine_ros.bags.writer import ImageBagWriter
+
+    bag = tmp_path / "resized"
+    kf = tmp_path / "kf"
+    kf.mkdir()
+    with ImageBagWriter(bag) as writer:
+        for frame in tiny_drive.frames:
+            image, labels = frame.image, frame.labels
+            if frame.index >= 10:  # the driver switched to a smaller mode
+                image = cv2.resize(image, (48, 36), interpolation=cv2.INTER_AREA)
+                labels = cv2.resize(labels, (48, 36), interpolation=cv2.INTER_NEAREST)
+            writer.write(TOPIC, frame.stamp_ns, image)
+            if frame.index in (8, 16):
+                cv2.imwrite(str(kf / f"{frame.stamp_ns}.png"), labels)
+    status, err, _ = run(capsys, bag, kf, tmp_path / "out")
+    assert status == 0, err
+    records = read_manifest(tmp_path / "out" / "manifest.jsonl")
+    # keyframe 8 reaches 5..9 (not 10, 11: another size), keyframe 16 reaches 13..19
+    assert sorted(r.offset for r in records) == sorted([-3, -2, -1, 0, 1, -3, -2, -1, 0, 1, 2, 3])
+
+
+def test_images_too_small_to_label_are_named(tmp_path, tiny_drive, capsys):
+    from warp_refine_ros.bags.writer import ImageBagWriter
+
+    bag = tmp_path / "tiny"
+    kf = tmp_path / "kf"
+    kf.mkdir()
+    with ImageBagWriter(bag) as writer:
+        for frame in tiny_drive.frames[:4]:
+            writer.write(TOPIC, frame.stamp_ns, frame.image[:10, :12])
+    cv2.imwrite(str(kf / f"{tiny_drive.frames[0].stamp_ns}.png"), tiny_drive.frames[0].labels[:10, :12])
+    status, err, _ = run(capsys, bag, kf, tmp_path / "out")
+    assert status == 2 and "images are 12x10" in err and "at least 16 pixels" in err
+
+
+def test_a_full_disk_stops_with_a_message_and_the_rerun_finishes_the_dataset(
+    tmp_path, drive, capsys, monkeypatch
+):
+    bag, kf = drive
+    assert run(capsys, bag, kf, tmp_path / "clean")[0] == 0
+    replace, calls = fileio.os.replace, []
+
+    def full_disk(source, target):
+        calls.append(target)
+        if len(calls) > 20:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        replace(source, target)
+
+    monkeypatch.setattr(fileio.os, "replace", full_disk)
+    status, err, _ = run(capsys, bag, kf, tmp_path / "out")
+    assert status == 2 and "No space left on device" in err and "rerun the same command" in err
+    assert "Traceback" not in err
+    monkeypatch.setattr(fileio.os, "replace", replace)
+    assert run(capsys, bag, kf, tmp_path / "out")[0] == 0
+    assert_same_dataset(tmp_path / "out", tmp_path / "clean")
+
+
+def test_an_engine_that_does_not_fit_the_spec_leaves_no_output(tmp_path, drive, capsys, random_engines):
+    bag, kf = drive
+    spec = tmp_path / "two.yaml"
+    spec.write_text(
+        "classes:\n- {id: 0, name: road, color: [1, 2, 3]}\n- {id: 1, name: car, color: [4, 5, 6]}\n"
+    )
+    status, err, _ = run(capsys, bag, kf, tmp_path / "out", "--engines", random_engines, "--classes", spec,
+                         method="warp-inpaint")  # fmt: skip
+    assert status == 2 and "class spec" in err and not (tmp_path / "out").exists()
