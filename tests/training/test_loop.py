@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from warp_refine_ros.engines.preprocess import IMAGENET
+from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
 from warp_refine_ros.networks.segmentation import SegmentationConfig, SegmentationNet
@@ -76,3 +77,24 @@ def test_learning_rate_warms_up_then_decays_to_zero() -> None:
     factors = [lr_factor(step, total=100, warmup=10) for step in range(101)]
     assert factors[0] == pytest.approx(0.1) and factors[9] == 1.0
     assert all(a >= b for a, b in pairwise(factors[9:])) and factors[100] == 0.0
+
+
+def test_resume_refuses_settings_it_would_ignore(tmp_path: Path, spec: LabelSpec) -> None:
+    def trainer(arguments: dict) -> Trainer:
+        return Trainer(
+            SegmentationNet(SegmentationConfig(width=0.5, feature_channels=16)),
+            name="seg",
+            out=tmp_path,
+            spec=spec,
+            normalization=IMAGENET,
+            hyper=Hyper(epochs=2, lr=arguments["lr"], progress=False, tensorboard=False),
+            dist=Distributed(),
+            steps_per_epoch=1,
+            metadata={"arguments": arguments},
+        )
+
+    started = {"lr": 2e-3, "epochs": 2, "no_progress": False, "command": "train_seg ..."}
+    trainer(started).end_epoch(0, {"train": {"loss": 1.0, "seconds": 0.0}})
+    assert trainer({**started, "no_progress": True, "command": "train_seg --resume"}).resume() == 1
+    with pytest.raises(EngineError, match=r"these differ: lr 0.002 -> 0.5\. Drop them"):
+        trainer({**started, "lr": 0.5}).resume()

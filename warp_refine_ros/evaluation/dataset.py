@@ -97,7 +97,7 @@ def load_pair(record: FrameRecord, truth_path: Path, spec: LabelSpec) -> tuple[n
     if not record.label.is_file():
         raise DatasetError(
             f"{record.where} lists label {record.label}, which does not exist; "
-            "rerun bag_label on this output or remove the line"
+            "rerun the same bag_label command: it labels again the frames whose files are missing"
         )
     label = spec.validate(read_label_png(record.label), name=str(record.label))
     truth = spec.validate(read_label_png(truth_path), name=str(truth_path))

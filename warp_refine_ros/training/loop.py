@@ -118,6 +118,13 @@ class Trainer:
                 f"{self.checkpoint} was trained with {loaded.config}, not {self.model.config}; "
                 "resume with the same settings"
             )
+        if changed := _changed_arguments(
+            loaded.metadata.get("arguments", {}), self.metadata.get("arguments", {})
+        ):
+            raise EngineError(
+                f"--resume continues {self.checkpoint} with the settings it was started with, and these "
+                f"differ: {', '.join(changed)}. Drop them to continue, or train into a new --out."
+            )
         self.model.load_state_dict(loaded.state_dict)
         state = loaded.training
         self.optimizer.load_state_dict(state.optimizer)
@@ -221,6 +228,20 @@ class Trainer:
                 return None
             self._writer = SummaryWriter(str(self.out / "tensorboard"))
         return self._writer
+
+
+RUN_ONLY = frozenset({"command", "resume", "init", "no_progress", "no_tensorboard", "workers", "cache_workers"})
+"""Arguments that change how a run executes, or are read only when it starts (--init): they may differ
+on --resume."""
+
+
+def _changed_arguments(started: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """``name started -> now`` for every training argument a resumed run would silently ignore."""
+    return [
+        f"{name} {started[name]!r} -> {now[name]!r}"
+        for name in sorted(started.keys() & now.keys() - RUN_ONLY)
+        if started[name] != now[name]
+    ]
 
 
 def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, float]:
