@@ -230,7 +230,9 @@ class Trainer:
         return self._writer
 
 
-RUN_ONLY = frozenset({"command", "resume", "init", "no_progress", "no_tensorboard", "workers", "cache_workers"})
+RUN_ONLY = frozenset(
+    {"command", "resume", "init", "no_progress", "no_tensorboard", "workers", "cache_workers"}
+)
 """Arguments that change how a run executes, or are read only when it starts (--init): they may differ
 on --resume."""
 
