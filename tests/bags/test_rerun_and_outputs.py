@@ -155,8 +155,8 @@ def test_frames_whose_files_vanished_are_labeled_again(tmp_path, drive, capsys):
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
-        ("--tau", "nan", "--tau must be a positive RGB distance"),
-        ("--tau", "inf", "--tau must be a positive RGB distance"),
+        ("--tau", "nan", "tau must be a positive RGB distance"),
+        ("--tau", "inf", "tau must be a positive RGB distance"),
         ("--stamp-tolerance", "-1", "--stamp-tolerance must be 0 or more"),
         ("--stamp-tolerance", "50", "is half the frame period"),
     ],

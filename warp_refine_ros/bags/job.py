@@ -46,7 +46,8 @@ from warp_refine_ros.engines.loading import EngineSet, EngineSources
 from warp_refine_ros.errors import BagError, DatasetError
 from warp_refine_ros.fileio import WriteError, write_json
 from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.propagation import DEFAULT_TAU, LabeledFrame, Method, Propagator, plan
+from warp_refine_ros.propagation import LabeledFrame, Method, Propagator, plan
+from warp_refine_ros.propagation.config import PropagationConfig
 from warp_refine_ros.timing import StageTimes, TimedEngine
 
 
@@ -60,9 +61,7 @@ class LabelJob:
     engines: EngineSources
     labels_dir: Path | None = None
     label_topics: list[str] = field(default_factory=list)
-    method: Method = field(default_factory=Method.default)
-    radius: int = 10
-    tau: float = DEFAULT_TAU
+    config: PropagationConfig = field(default_factory=PropagationConfig)
     spec: LabelSpec | None = None
     stamp_tolerance_ms: float = 0.0
     image_format: str = "png"
@@ -118,12 +117,8 @@ def check_inputs(job: LabelJob) -> None:
             f"{len(job.label_topics)} --label-topic for {len(job.image_topics)} --image-topic: give one "
             "label topic per image topic, in the same order"
         )
-    if job.radius < 0:
-        raise ValueError(f"--radius must be >= 0, got {job.radius}")
     if job.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {job.workers}")
-    if not (math.isfinite(job.tau) and job.tau > 0):
-        raise ValueError(f"--tau must be a positive RGB distance (e.g. 40), got {job.tau}")
     if not (math.isfinite(job.stamp_tolerance_ms) and job.stamp_tolerance_ms >= 0):
         raise ValueError(f"--stamp-tolerance must be 0 or more milliseconds, got {job.stamp_tolerance_ms}")
     if job.split is not None and not 0 < job.split < 1:
@@ -192,7 +187,7 @@ def plan_bags(job: LabelJob, spec: LabelSpec) -> tuple[list[BagPlan], dict[str, 
                         topic,
                         keyframes[camera_name(topic)],
                         spec,
-                        radius=job.radius,
+                        radius=job.config.radius,
                         tolerance_ns=tolerance,
                     )
                     for topic in job.image_topics
@@ -225,10 +220,8 @@ class Settings:
     """What a worker needs to build the same propagator as the driver (picklable)."""
 
     engines: EngineSources
-    method: Method
+    config: PropagationConfig
     spec: LabelSpec
-    tau: float
-    radius: int
 
 
 def load_engines(sources: EngineSources, method: Method) -> EngineSet:
@@ -240,7 +233,7 @@ def load_engines(sources: EngineSources, method: Method) -> EngineSet:
 
 def build_propagator(settings: Settings, times: StageTimes, loaded: EngineSet | None = None) -> Propagator:
     """A propagator over the method's engines (loaded here unless given), each timed into its stage."""
-    method = settings.method
+    method = settings.config.method
     loaded = loaded or load_engines(settings.engines, method)
     return Propagator(
         method,
@@ -250,7 +243,7 @@ def build_propagator(settings: Settings, times: StageTimes, loaded: EngineSet | 
         if loaded.segmentation
         else None,
         refiner=TimedEngine(loaded.refiner, "refine", "refine", times) if loaded.refiner else None,
-        tau=settings.tau,
+        tau=settings.config.tau,
     )
 
 
@@ -334,7 +327,7 @@ def worker_run(task: WindowTask, settings: Settings, files: FrameFiles) -> tuple
         propagator = _WORKER_PROPAGATORS[settings] = build_propagator(settings, _WORKER_TIMES)
     before = _WORKER_TIMES.summary()
     records: list[ManifestRecord] = []
-    run_task(task, propagator, settings.radius, files, records.append, _WORKER_TIMES)
+    run_task(task, propagator, settings.config.radius, files, records.append, _WORKER_TIMES)
     return records, _difference(_WORKER_TIMES.summary(), before)
 
 
@@ -403,7 +396,7 @@ def execute(
             if str(task.bag) in failures:
                 continue
             try:
-                run_task(task, propagator, settings.radius, files, sink, times)
+                run_task(task, propagator, settings.config.radius, files, sink, times)
             except BagError as err:
                 failures[str(task.bag)] = str(err)
 
@@ -438,9 +431,9 @@ def run(job: LabelJob, *, frames_per_task: int = 16) -> JobResult:
     times = StageTimes()
     with times.stage("setup"):  # engines, bag indexes, keyframe checks, the output folder
         check_inputs(job)
-        loaded = load_engines(job.engines, job.method)
+        loaded = load_engines(job.engines, job.config.method)
         spec = job.spec or (loaded.segmentation.spec if loaded.segmentation else LabelSpec.default())
-        settings = Settings(job.engines, job.method, spec, job.tau, job.radius)
+        settings = Settings(job.engines, job.config, spec)
         propagator = build_propagator(settings, times, loaded)  # engines that do not fit the spec fail here
         folder = DatasetFolder.inspect(job.out)
         recorded = dataset_settings(job, spec)
@@ -504,7 +497,7 @@ def run(job: LabelJob, *, frames_per_task: int = 16) -> JobResult:
 
 def dataset_settings(job: LabelJob, spec: LabelSpec) -> DatasetSettings:
     """The settings the dataset's labels depend on, as recorded in dataset.json."""
-    method = job.method
+    method = job.config.method
     roles = [
         role
         for role, needed in (
@@ -516,8 +509,8 @@ def dataset_settings(job: LabelJob, spec: LabelSpec) -> DatasetSettings:
     ]
     return DatasetSettings(
         method=str(method),
-        radius=job.radius,
-        tau=float(job.tau),
+        radius=job.config.radius,
+        tau=job.config.tau,
         engines=job.engines.identity(roles),
         classes=spec.to_dict(),
         image_format=job.image_format,
@@ -541,7 +534,7 @@ def write_review(
 
 
 def files_for(job: LabelJob, spec: LabelSpec) -> FrameFiles:
-    return FrameFiles(job.out, spec, str(job.method), job.image_format, job.color)
+    return FrameFiles(job.out, spec, str(job.config.method), job.image_format, job.color)
 
 
 def run_record(job: LabelJob, result: JobResult, engines: EngineSet) -> dict:
@@ -549,9 +542,7 @@ def run_record(job: LabelJob, result: JobResult, engines: EngineSet) -> dict:
     frames = max(result.frames_written, 1)
     return {
         "arguments": job.arguments,
-        "method": str(job.method),
-        "radius": job.radius,
-        "tau": job.tau,
+        **job.config.to_dict(),
         "versions": versions(),
         "engines": {"sources": asdict(job.engines), "loaded": engines.describe()},
         "timings": {
@@ -578,9 +569,9 @@ def run_record(job: LabelJob, result: JobResult, engines: EngineSet) -> dict:
 def dry_run(job: LabelJob) -> tuple[str, dict[str, str]]:
     """What a run would do, as text: topics, keyframes matched, frames to write. Writes nothing."""
     check_inputs(job)
-    loaded = load_engines(job.engines, job.method)
+    loaded = load_engines(job.engines, job.config.method)
     spec = job.spec or (loaded.segmentation.spec if loaded.segmentation else LabelSpec.default())
-    build_propagator(Settings(job.engines, job.method, spec, job.tau, job.radius), StageTimes(), loaded)
+    build_propagator(Settings(job.engines, job.config, spec), StageTimes(), loaded)
     folder = DatasetFolder.inspect(job.out)
     folder.check_settings(dataset_settings(job, spec))
     plans, failures = plan_bags(job, spec)
@@ -589,7 +580,8 @@ def dry_run(job: LabelJob) -> tuple[str, dict[str, str]]:
     if job.out_bag is not None:
         check_review_bag(job.out_bag, folder)
     done = {(r.bag, r.topic, r.stamp_ns) for r in read_manifest(job.out / "manifest.jsonl")}
-    lines = [f"method {job.method}, radius {job.radius}, output {job.out}"]
+    config = job.config
+    lines = [f"method {config.method}, radius {config.radius}, tau {config.tau:g}, output {job.out}"]
     for bag_plan in plans:
         with BagReader(bag_plan.bag) as reader:
             topics = reader.topics

@@ -11,9 +11,11 @@ from pathlib import Path
 from warp_refine_ros.bags import job as label_job
 from warp_refine_ros.bags.cluster import LOCAL
 from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, run_cli
-from warp_refine_ros.engines.loading import EngineSources
+from warp_refine_ros.engines.loading import EngineSet, EngineSources
+from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import DEFAULT_TAU, Method
+from warp_refine_ros.propagation.config import DEFAULT_RADIUS, ConfigError, PropagationConfig
 from warp_refine_ros.resources import share_path
 
 DEFAULT_ENGINES = "config/engines/default.yaml"
@@ -58,14 +60,13 @@ def get_parser() -> argparse.ArgumentParser:
         "--radius",
         "-K",
         type=int,
-        default=10,
-        help="label frames up to this many frames from a keyframe (default 10)",
+        help=f"label frames up to this many frames from a keyframe (default: the engine set's, else "
+        f"{DEFAULT_RADIUS})",
     )
     parser.add_argument(
         "--method",
         choices=[m.value for m in Method],
-        default=Method.default().value,
-        help=f"propagation method (default {Method.default()})",
+        help=f"propagation method (default: the engine set's, else {Method.default()})",
     )
     engines = parser.add_argument_group("engines (default: the shipped CPU engine set)")
     engines.add_argument(
@@ -87,8 +88,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--tau",
         type=float,
-        default=DEFAULT_TAU,
-        help=f"trust-mask colour distance threshold on 0..255 RGB (default {DEFAULT_TAU:g})",
+        help=f"trust-mask colour distance threshold on 0..255 RGB (default: the engine set's, else "
+        f"{DEFAULT_TAU:g})",
     )
     parser.add_argument(
         "--stamp-tolerance",
@@ -152,6 +153,16 @@ def engine_sources(args: argparse.Namespace) -> EngineSources:
     return EngineSources(yaml=str(share_path(DEFAULT_ENGINES)), device=args.device)
 
 
+def propagation_config(args: argparse.Namespace, sources: EngineSources) -> PropagationConfig:
+    """--method, --radius and --tau where given, else the engine set's calibrated values, else defaults."""
+    defaults = EngineSet.settings_in_yaml(sources.yaml) if sources.yaml else {}
+    try:
+        base = PropagationConfig(**defaults)
+    except ConfigError as err:
+        raise EngineError(f"engine set {sources.yaml}: {err}") from err
+    return base.with_changes(method=args.method, radius=args.radius, tau=args.tau)
+
+
 def print_summary(result: label_job.JobResult, method: str) -> None:
     offsets: Counter = Counter()
     for report in result.reports:
@@ -184,17 +195,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = get_parser().parse_args(argv)
-    method = Method.parse(args.method)
+    sources = engine_sources(args)
+    config = propagation_config(args, sources)
     job = label_job.LabelJob(
         bags=args.bags,
         image_topics=args.image_topics,
         out=args.out,
-        engines=engine_sources(args),
+        engines=sources,
         labels_dir=args.labels,
         label_topics=args.label_topics or [],
-        method=method,
-        radius=args.radius,
-        tau=args.tau,
+        config=config,
         spec=LabelSpec.from_yaml(args.classes) if args.classes else None,
         stamp_tolerance_ms=args.stamp_tolerance,
         image_format=args.image_format,
@@ -219,7 +229,7 @@ def _main(argv: Sequence[str] | None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    print_summary(result, str(method))
+    print_summary(result, str(config.method))
     if result.failures:
         print(
             f"error: {len(result.failures)} of {len(args.bags)} bags failed (see above); the others are "

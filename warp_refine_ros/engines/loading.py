@@ -19,6 +19,8 @@ from warp_refine_ros.engines.base import MotionEngine, RefinerEngine, Segmentati
 from warp_refine_ros.errors import EngineError
 
 SUFFIXES = (".pt", ".onnx", ".engine", ".plan")
+ROLES = ("motion", "segmentation", "refiner")
+SETTINGS = ("method", "radius", "tau")  # propagation defaults an engine set may carry
 
 
 @dataclass
@@ -38,30 +40,20 @@ class EngineSet:
     def names_in_yaml(path: str | Path) -> dict[str, str | None]:
         """The engine entries of an engine-set YAML, with file paths resolved against its folder."""
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise EngineError(f"engine set {path} does not exist") from None
-        except yaml.YAMLError as err:
-            raise EngineError(f"engine set {path} is not valid YAML: {err}") from None
-        if not isinstance(data, dict):
-            raise EngineError(f"engine set {path}: expected a mapping with motion, segmentation, refiner")
-        unknown = set(data) - {"motion", "segmentation", "refiner"}
-        if unknown:
-            raise EngineError(
-                f"engine set {path}: unknown keys {sorted(unknown)}; expected motion, segmentation, refiner"
-            )
+        data = _read_engine_set(path)
 
         def resolve(value: str | None) -> str | None:
             if value is None or not Path(value).suffix:
                 return value  # absent, or a file-less engine such as "dis"
             return str((path.parent / value).resolve())
 
-        return {
-            "motion": resolve(data.get("motion")),
-            "segmentation": resolve(data.get("segmentation")),
-            "refiner": resolve(data.get("refiner")),
-        }
+        return {role: resolve(data.get(role)) for role in ROLES}
+
+    @staticmethod
+    def settings_in_yaml(path: str | Path) -> dict[str, object]:
+        """The propagation settings an engine set carries (``method``, ``radius``, ``tau``, as
+        ``adapt_labeler`` calibrated them): the defaults of the runs that use it."""
+        return {key: value for key, value in _read_engine_set(Path(path)).items() if key in SETTINGS}
 
     @classmethod
     def from_files(
@@ -126,6 +118,23 @@ class EngineSources:
             refiner=named["refiner"] if refiner else None,
             device=self.device,
         )
+
+
+def _read_engine_set(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise EngineError(f"engine set {path} does not exist") from None
+    except (OSError, yaml.YAMLError) as err:
+        raise EngineError(f"engine set {path} is not readable YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise EngineError(f"engine set {path}: expected a mapping with {', '.join(ROLES)}")
+    if unknown := set(data) - {*ROLES, *SETTINGS}:
+        raise EngineError(
+            f"engine set {path}: unknown keys {sorted(unknown)}; expected {', '.join(ROLES)} and optionally "
+            f"{', '.join(SETTINGS)}"
+        )
+    return data
 
 
 def _identity(name: str | None) -> str | None:

@@ -1,0 +1,31 @@
+"""An engine set may carry calibrated propagation settings; bag_label uses them unless told otherwise."""
+
+from __future__ import annotations
+
+import json
+
+from warp_refine_ros.cli import bag_label
+
+
+def label(bag, kf, out, engines, *extra):
+    args = [bag, "--image-topic", "/cam/image_raw", "--labels", kf, "--out", out, "--engines", engines]
+    return bag_label.main([*map(str, args), *map(str, extra), "--no-progress"])
+
+
+def test_the_engine_sets_settings_are_the_defaults(tmp_path, tiny_drive, capsys):
+    bag, kf = tiny_drive.write_bag(tmp_path), tiny_drive.write_keyframes(tmp_path / "kf")
+    engines = tmp_path / "engines.yaml"
+    engines.write_text("motion: dis:medium\nmethod: motion-only\nradius: 2\ntau: 80\n")
+    assert label(bag, kf, tmp_path / "a", engines) == 0
+    run = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert (run["method"], run["radius"], run["tau"]) == ("motion-only", 2, 80.0)
+    assert label(bag, kf, tmp_path / "b", engines, "--radius", "3") == 0
+    assert json.loads((tmp_path / "b" / "run.json").read_text())["radius"] == 3
+
+
+def test_a_bad_setting_in_the_engine_set_names_the_file(tmp_path, tiny_drive, capsys):
+    bag, kf = tiny_drive.write_bag(tmp_path), tiny_drive.write_keyframes(tmp_path / "kf")
+    engines = tmp_path / "engines.yaml"
+    engines.write_text("motion: dis\nmethod: motion-only\ntau: -3\n")
+    assert label(bag, kf, tmp_path / "out", engines) == 2
+    assert f"engine set {engines}: tau must be a positive RGB distance" in capsys.readouterr().err
