@@ -140,3 +140,17 @@ def test_a_bad_dataset_file_is_named_and_leaves_no_bag(tmp_path, spec, tiny_driv
     with pytest.raises(DatasetError, match=rf"{wrong}: expected a one-channel 8-bit 96x72 PNG"):
         write_review_bag(tmp_path / "ds", records, tmp_path / "review", spec, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]  # no bag, no half-written temporary
+
+
+def test_jpeg_quality_is_the_callers(tmp_path, spec, tiny_drive) -> None:
+    records = write_dataset(tmp_path / "ds", tiny_drive.frames[:2])
+    sizes = []
+    for quality in (30, 95):
+        path = tmp_path / f"review{quality}"
+        write_review_bag(tmp_path / "ds", records, path, spec, progress=False, jpeg_quality=quality)
+        found = read_review(path)
+        sizes.append({topic: sum(len(m.data) for _, m in found[topic]) for topic in review_topics(TOPIC)})
+    low, high = sizes
+    image, labels, colored, confidence = review_topics(TOPIC)
+    assert low[image] < high[image] / 2 and low[colored] < high[colored] / 2
+    assert (low[labels], low[confidence]) == (high[labels], high[confidence])  # PNG has no quality
