@@ -70,6 +70,7 @@ class LabelJob:
     ray_address: str | None = None  # "local" for a Ray started on this machine
     split: float | None = None  # validation fraction: write train/val lists by bag
     out_bag: Path | None = None  # review bag (.mcap) of the whole dataset
+    validate: bool = False  # estimate label quality by keyframe cross-validation, into run.json
     progress: bool = True
     arguments: dict = field(default_factory=dict)  # as given on the command line, for run.json
 
@@ -92,6 +93,7 @@ class JobResult:
     seconds: float
     changes: list[StreamChange] = field(default_factory=list)  # streams relabeled for changed keyframes
     started: bool = True  # False when every bag failed before anything was written
+    validation: dict | None = None  # the keyframe cross-validation estimate, with --validate
 
     @property
     def frames_written(self) -> int:
@@ -445,6 +447,7 @@ def run(job: LabelJob, *, frames_per_task: int = 16) -> JobResult:
         streams = [stream for p in plans for stream in p.streams]
         changes = folder.plan_changes(streams, sizes)
         replace_bag = check_review_bag(job.out_bag, folder) if job.out_bag is not None else False
+        validation = validate(job, plans, spec, loaded) if job.validate else None
         manifest = folder.prepare(recorded, spec, streams, sizes)
     done = {(r.bag, r.topic, r.stamp_ns) for r in manifest.records}
     reports = {(s.index.bag, s.index.topic): report_for(s) for s in streams}
@@ -483,7 +486,9 @@ def run(job: LabelJob, *, frames_per_task: int = 16) -> JobResult:
     finally:
         progress.close()
         manifest.close()
-    result = JobResult(list(reports.values()), failures, times, time.perf_counter() - started, changes)
+    result = JobResult(
+        list(reports.values()), failures, times, time.perf_counter() - started, changes, validation=validation
+    )
     record = run_record(job, result, loaded)
     if job.split is not None or job.out_bag is not None:
         records = read_manifest(job.out / "manifest.jsonl")
@@ -493,6 +498,30 @@ def run(job: LabelJob, *, frames_per_task: int = 16) -> JobResult:
             write_review(job, folder, records, spec, replace_bag)
     write_json(job.out / "run.json", record)
     return result
+
+
+def validate(job: LabelJob, plans: list[BagPlan], spec: LabelSpec, loaded: EngineSet) -> dict:
+    """Keyframe cross-validation of this run's settings and engines (see adaptation.crossval)."""
+    from warp_refine_ros.adaptation.crossval import Candidate, Models, cross_validate
+    from warp_refine_ros.adaptation.streams import LabeledStream, held_out_windows
+
+    streams = [
+        LabeledStream(p.bag, s.index.topic, s.index, s.match.by_index, s.keyframes)
+        for p in plans
+        for s in p.streams
+    ]
+    windows = held_out_windows(streams)
+    if not windows:
+        raise DatasetError(
+            "--validate needs at least two keyframes in one stream: one is held out, one reaches it"
+        )
+    motion = job.engines.identity(["motion"])["motion"] or "none"
+    candidate = Candidate(job.config.method, job.config.tau, motion)
+    models = Models(loaded.segmentation, loaded.refiner)
+    (estimate,) = cross_validate(
+        windows, [candidate], spec, {motion: loaded.motion}, lambda _: models, progress=job.progress
+    )
+    return estimate.to_dict()
 
 
 def dataset_settings(job: LabelJob, spec: LabelSpec) -> DatasetSettings:
@@ -563,6 +592,7 @@ def run_record(job: LabelJob, result: JobResult, engines: EngineSet) -> dict:
             for report in result.reports
         ],
         "failures": result.failures,
+        **({"validation": result.validation} if result.validation else {}),
     }
 
 
@@ -604,9 +634,22 @@ def dry_run(job: LabelJob) -> tuple[str, dict[str, str]]:
             if change:
                 lines.append("    " + describe_change(change))
             lines.append("    by offset: " + "  ".join(f"{k:+d}:{n}" for k, n in sorted(offsets.items())))
+    if job.validate and plans:
+        lines.append("\n" + describe_validation(validate(job, plans, spec, loaded)))
     for bag, error in failures.items():
         lines.append(f"\n{bag}: cannot be labeled: {error}")
     return "\n".join(lines), failures
+
+
+def describe_validation(estimate: dict) -> str:
+    """The cross-validation estimate in words: what was measured and over how many frames."""
+    return (
+        f"keyframe cross-validation: estimated mIoU {estimate['estimated_miou']} % "
+        f"(fused from both sides: {estimate['estimated_fused_miou']} %) over "
+        f"{estimate['held_out_keyframes']} held-out keyframes, each labeled from its neighbouring keyframes "
+        f"a median {estimate['median_frames_travelled']:g} frames away; labels within --radius travel less "
+        "far and score higher"
+    )
 
 
 def describe_change(change: StreamChange) -> str:

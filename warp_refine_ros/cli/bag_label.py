@@ -132,6 +132,12 @@ def get_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list topics, keyframes matched and frames that would be written; write nothing",
     )
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="estimate label quality from the keyframes alone (each held out and labeled from its "
+        "neighbours), print it and record it in run.json",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -213,6 +219,7 @@ def _main(argv: Sequence[str] | None) -> int:
         out_bag=args.out_bag,
         workers=args.workers,
         ray_address=args.ray,
+        validate=args.validate,
         progress=not args.no_progress,
         arguments={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
     )
@@ -230,6 +237,8 @@ def _main(argv: Sequence[str] | None) -> int:
         )
         return EXIT_USAGE
     print_summary(result, str(config.method))
+    if result.validation:
+        print(label_job.describe_validation(result.validation))
     if result.failures:
         print(
             f"error: {len(result.failures)} of {len(args.bags)} bags failed (see above); the others are "

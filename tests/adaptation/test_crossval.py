@@ -1,0 +1,151 @@
+"""Keyframe cross-validation: picks the known best setting, scores what bag_label would write, reads
+no label but the keyframes'."""
+
+from __future__ import annotations
+
+import builtins
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import make_panning_sequence
+from doubles import NoisyTruthSegmentation, image_key
+
+from warp_refine_ros.adaptation.crossval import Candidate, Models, best, cross_validate
+from warp_refine_ros.adaptation.streams import LabeledStream, held_out_windows
+from warp_refine_ros.bags.keyframes import keyframes_from_directory
+from warp_refine_ros.bags.reader import BagReader
+from warp_refine_ros.bags.windows import index_stream, match_keyframes
+from warp_refine_ros.bags.writer import ImageBagWriter
+from warp_refine_ros.propagation import Frame, Method, Propagator, WindowLabeler
+
+TOPIC = "/cam/image_raw"
+EVERY = 8
+
+
+class StillMotion:
+    """A motion engine that sees no motion at all: the wrong answer for a panning camera."""
+
+    name = "still"
+
+    def flow(self, image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        return np.zeros((*image.shape[:2], 2), np.float32)
+
+
+@pytest.fixture
+def noisy_pan(tmp_path: Path, spec):
+    """A panning camera with strong sensor noise, exact motion, and a g that knows nothing (equal
+    probabilities: 'road' everywhere): trusting the warp (a large tau) is right, and motion that
+    sees no motion is wrong."""
+    sequence = make_panning_sequence(spec, count=33, step=2, size=(64, 96))
+    rng = np.random.default_rng(3)
+    segmentation = NoisyTruthSegmentation(spec, margin=0.0, noise=0.0)
+    bag, keyframes, truth = tmp_path / "drive", tmp_path / "keyframes", tmp_path / "truth"
+    keyframes.mkdir()
+    truth.mkdir()
+    frames = []
+    with ImageBagWriter(bag) as writer:
+        for index, (frame, labels) in enumerate(zip(sequence.frames, sequence.truth, strict=True)):
+            noise = rng.normal(0, 25, frame.image.shape)
+            image = np.clip(frame.image + noise, 0, 255).astype(np.uint8)
+            x, y = sequence.motion._position[image_key(frame.image)]
+            sequence.motion.remember(image, x, y)
+            segmentation.remember(image, labels)
+            writer.write(TOPIC, frame.stamp_ns, image)
+            cv2.imwrite(str(truth / f"{frame.stamp_ns}.png"), labels)
+            if index % EVERY == 0:
+                cv2.imwrite(str(keyframes / f"{frame.stamp_ns}.png"), labels)
+            frames.append(Frame(image, frame.stamp_ns))
+    with BagReader(bag) as reader:
+        index = index_stream("drive", TOPIC, reader.image_index(TOPIC))
+    labels = keyframes_from_directory(keyframes, ["cam_image_raw"])["cam_image_raw"]
+    stream = LabeledStream(
+        bag, TOPIC, index, match_keyframes(index.stamps, labels.stamps, 0).by_index, labels
+    )
+    return stream, sequence, segmentation, frames, truth
+
+
+CANDIDATES = [
+    Candidate(Method.WARP_INPAINT, tau, motion) for motion in ("exact", "still") for tau in (10.0, 300.0)
+]
+
+
+def test_calibration_picks_the_known_best_setting(spec, noisy_pan):
+    stream, sequence, segmentation, _, _ = noisy_pan
+    windows = held_out_windows([stream])
+    assert len(windows) == 5 and [w.distances for w in windows[:2]] == [[8], [8, 8]]
+    motions = {"exact": sequence.motion, "still": StillMotion()}
+    estimates = cross_validate(
+        windows, CANDIDATES, spec, motions, lambda w: Models(segmentation), progress=False
+    )
+    assert best(estimates).candidate == Candidate(Method.WARP_INPAINT, 300.0, "exact")
+    by = {e.candidate: e.miou for e in estimates}
+    assert by[CANDIDATES[1]] > by[CANDIDATES[0]] + 0.05  # the colour test rejects most good warps at 10
+
+
+def test_the_estimate_ranks_settings_as_the_per_frame_truth_does(spec, noisy_pan):
+    stream, sequence, segmentation, frames, truth = noisy_pan
+    from warp_refine_ros.evaluation.confusion import ConfusionMatrix
+
+    motions = {"exact": sequence.motion, "still": StillMotion()}
+    estimates = cross_validate(
+        held_out_windows([stream]), CANDIDATES, spec, motions, lambda w: Models(segmentation), progress=False
+    )
+    truth_scores = {}
+    for candidate in CANDIDATES:  # what bag_label writes for every frame, scored against its truth
+        propagator = Propagator(
+            candidate.method,
+            spec,
+            motion=motions[candidate.motion],
+            segmentation=segmentation,
+            tau=candidate.tau,
+        )
+        labeler, matrix = WindowLabeler(propagator, EVERY // 2), ConfusionMatrix.for_spec(spec)
+        pushed = [Frame(f.image, f.stamp_ns) for f in frames]
+        done = []
+        for index, frame in enumerate(pushed):
+            key = (
+                cv2.imread(str(truth / f"{frame.stamp_ns}.png"), cv2.IMREAD_UNCHANGED)
+                if index % EVERY == 0
+                else None
+            )
+            done += labeler.push(frame, key)
+        done += labeler.finish()
+        for item in done:
+            if item.labeling.offset:
+                matrix.update(
+                    cv2.imread(str(truth / f"{item.frame.stamp_ns}.png"), cv2.IMREAD_UNCHANGED),
+                    item.labeling.labels,
+                )
+        truth_scores[candidate] = matrix.compute().miou
+    estimated = {e.candidate: e.miou for e in estimates}
+    pairs = [(a, b) for a in CANDIDATES for b in CANDIDATES if truth_scores[a] > truth_scores[b] + 0.02]
+    assert len(pairs) >= 4  # the settings really differ
+    assert all(estimated[a] > estimated[b] for a, b in pairs)  # every clear difference in the same order
+
+
+def test_cross_validation_reads_no_label_but_the_keyframes(spec, noisy_pan, monkeypatch):
+    stream, sequence, segmentation, _, truth = noisy_pan
+    opened: list[str] = []
+    real_open, real_imread = builtins.open, cv2.imread
+
+    def recording_open(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    def recording_imread(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_imread(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", recording_open)
+    monkeypatch.setattr(cv2, "imread", recording_imread)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: recording_open(self, "rb").read())
+    cross_validate(
+        held_out_windows([stream]), CANDIDATES[:1], spec, {"exact": sequence.motion}, lambda w: Models(segmentation),
+        progress=False,
+    )  # fmt: skip
+    labels_read = {f for f in opened if f.endswith(".png")}
+    keyframes = {str(p) for p in stream.labels._files.values()}
+    assert labels_read and labels_read <= keyframes
+    assert not [f for f in opened if f.startswith(str(truth))]

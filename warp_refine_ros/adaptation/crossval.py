@@ -1,0 +1,158 @@
+"""Keyframe cross-validation: an estimate of label quality from the keyframes alone.
+
+Each keyframe is held out in turn and labeled from its neighbouring keyframes exactly as bag_label
+labels a frame between two keyframes (:mod:`warp_refine_ros.propagation.holdout`), then scored
+against its own label. What it measures is the mIoU of labels carried over the keyframe spacing (S
+frames, typically twice the radius K), pooled over every held-out keyframe and both directions; the
+fused estimate is for a frame both neighbours reach. Absolute values are lower than bag_label's
+mean over |k| = 1..K, which travel at most K frames; what the estimate is for is ranking methods and
+settings on the user's own camera without any per-frame truth.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from tqdm import tqdm
+
+from warp_refine_ros.adaptation.streams import Window, median_distance
+from warp_refine_ros.engines.base import MotionEngine, RefinerEngine, SegmentationEngine
+from warp_refine_ros.evaluation.confusion import ConfusionMatrix, Scores
+from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.propagation import Frame, Method, Propagator
+from warp_refine_ros.propagation.holdout import label_held_out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One labeler setting to estimate: the propagation step, the trust threshold and the motion."""
+
+    method: Method
+    tau: float
+    motion: str
+
+    def __str__(self) -> str:
+        return f"{self.method} tau {self.tau:g} {self.motion}"
+
+
+@dataclass(frozen=True)
+class Models:
+    """The networks a held-out window is labeled with (trained without its keyframe when cross-fitted)."""
+
+    segmentation: SegmentationEngine | None = None
+    refiner: RefinerEngine | None = None
+
+
+@dataclass
+class Estimate:
+    """A candidate's cross-validated scores."""
+
+    candidate: Candidate
+    one_sided: ConfusionMatrix
+    fused: ConfusionMatrix
+    held_out: int = 0
+    distance: float | None = None  # median frames travelled
+    scores: dict[str, Scores] = field(default_factory=dict)
+
+    @property
+    def miou(self) -> float | None:
+        """The estimate: mIoU of held-out keyframes labeled from one neighbour S frames away."""
+        return self.scores["one_sided"].miou
+
+    def finish(self) -> Estimate:
+        self.scores = {"one_sided": self.one_sided.compute(), "fused": self.fused.compute()}
+        return self
+
+    def to_dict(self) -> dict:
+        """For report.json and run.json."""
+        one_sided, fused = self.scores["one_sided"], self.scores["fused"]
+        return {
+            "method": str(self.candidate.method),
+            "tau": self.candidate.tau,
+            "motion": self.candidate.motion,
+            "estimated_miou": _pct(one_sided.miou),
+            "estimated_fused_miou": _pct(fused.miou),
+            "estimated_pixel_accuracy": _pct(one_sided.pixel_accuracy),
+            "held_out_keyframes": self.held_out,
+            "median_frames_travelled": self.distance,
+        }
+
+
+def cross_validate(
+    windows: Sequence[Window],
+    candidates: Sequence[Candidate],
+    spec: LabelSpec,
+    motions: dict[str, MotionEngine],
+    models: Callable[[Window], Models],
+    *,
+    progress: bool = True,
+    description: str = "keyframe cross-validation",
+) -> list[Estimate]:
+    """Estimate every candidate on the held-out windows; engines run once per window and motion."""
+    estimates = {
+        c: Estimate(c, ConfusionMatrix.for_spec(spec), ConfusionMatrix.for_spec(spec)) for c in candidates
+    }
+    by_motion: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        by_motion.setdefault(candidate.motion, []).append(candidate)
+    bar = tqdm(
+        windows, desc=description, unit="keyframe", file=sys.stderr, disable=not progress, dynamic_ncols=True
+    )
+    for window in bar:
+        stream, position = window.stream, window.position - window.first
+        truth = stream.labels.load(window.keyframe)  # the held-out keyframe's own (human) label
+        before = (
+            stream.labels.load(stream.keyframes[window.first]) if window.first < window.position else None
+        )
+        after = stream.labels.load(stream.keyframes[window.last]) if window.last > window.position else None
+        images = stream.read(window.first, window.last)
+        chosen = models(window)
+        shared: list[Frame] | None = None
+        for motion_name, group in by_motion.items():
+            frames = _fresh(images, shared)  # flows belong to one motion engine; g's output is shared
+            for candidate in group:
+                propagator = _propagator(candidate, spec, motions[motion_name], chosen)
+                held = label_held_out(propagator, frames, position, before, after)
+                estimate = estimates[candidate]
+                estimate.held_out += 1
+                for side in (held.forward, held.backward):
+                    if side is not None:
+                        estimate.one_sided.update(truth, side.labels)
+                if (fused := held.fused) is not None:
+                    estimate.fused.update(truth, fused.labels)
+            shared = frames
+    distance = median_distance(windows)
+    for estimate in estimates.values():
+        estimate.distance = distance
+    return [estimate.finish() for estimate in estimates.values()]
+
+
+def best(estimates: Iterable[Estimate]) -> Estimate:
+    """The candidate with the highest estimate (ties: the earlier, i.e. simpler, one)."""
+    return max(estimates, key=lambda e: -1.0 if e.miou is None else e.miou)
+
+
+def _fresh(images: Sequence[Frame], shared: Sequence[Frame] | None) -> list[Frame]:
+    """New frames (no flows cached) carrying the segmentations already computed for these images."""
+    return [
+        Frame(frame.image, frame.stamp_ns, segmentation=None if shared is None else shared[i].segmentation)
+        for i, frame in enumerate(images)
+    ]
+
+
+def _propagator(candidate: Candidate, spec: LabelSpec, motion: MotionEngine, models: Models) -> Propagator:
+    method = candidate.method
+    return Propagator(
+        method,
+        spec,
+        motion=motion if method.needs_motion else None,
+        segmentation=models.segmentation if method.needs_segmentation else None,
+        refiner=models.refiner if method.needs_refiner else None,
+        tau=candidate.tau,
+    )
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 2)

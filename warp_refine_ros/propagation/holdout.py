@@ -1,0 +1,59 @@
+"""A keyframe held out and labeled from its neighbouring keyframes: the unit of keyframe cross-validation.
+
+The held-out frame is reached exactly as ``bag_label`` reaches a frame between two keyframes: the
+forward recursion from the keyframe before it, the backward recursion from the keyframe after it
+(eq. 1 and 9-11), and the two fused. Its own label is never an input, so comparing the result with
+it measures how well the labels survive that many frames of propagation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+
+from warp_refine_ros.propagation.propagator import Frame, Propagator
+from warp_refine_ros.propagation.window import Labeling, fuse
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The held-out frame's labels from each side that reaches it (None where none does), and fused."""
+
+    forward: Labeling | None
+    backward: Labeling | None
+
+    @property
+    def fused(self) -> Labeling | None:
+        """What bag_label writes when both keyframes reach the frame."""
+        if self.forward is None or self.backward is None:
+            return None
+        return fuse(self.forward, self.backward)
+
+
+def label_held_out(
+    propagator: Propagator,
+    frames: Sequence[Frame],
+    position: int,
+    before: np.ndarray | None,
+    after: np.ndarray | None,
+) -> HeldOut:
+    """Label ``frames[position]`` from the keyframe label ``before`` of ``frames[0]`` (forward) and
+    ``after`` of ``frames[-1]`` (backward); either may be None when there is no keyframe on that side."""
+    forward = None if before is None else _reach(propagator, frames[: position + 1], before, position)
+    backward = (
+        None
+        if after is None
+        else _reach(propagator, frames[position:][::-1], after, position - len(frames) + 1)
+    )
+    return HeldOut(forward, backward)
+
+
+def _reach(propagator: Propagator, path: Sequence[Frame], labels: np.ndarray, offset: int) -> Labeling:
+    """The recursion from the keyframe ``path[0]`` along ``path`` to its last frame (eq. 1)."""
+    track = propagator.start(labels)
+    for source, target in pairwise(path):
+        track = propagator.advance(track, source, target)
+    return Labeling.of_track(propagator.spec, track, path[0].stamp_ns, offset)
