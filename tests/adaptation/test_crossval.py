@@ -141,10 +141,8 @@ def test_cross_validation_reads_no_label_but_the_keyframes(spec, noisy_pan, monk
     monkeypatch.setattr(builtins, "open", recording_open)
     monkeypatch.setattr(cv2, "imread", recording_imread)
     monkeypatch.setattr(Path, "read_bytes", lambda self: recording_open(self, "rb").read())
-    cross_validate(
-        held_out_windows([stream]), CANDIDATES[:1], spec, {"exact": sequence.motion}, lambda w: Models(segmentation),
-        progress=False,
-    )  # fmt: skip
+    windows, motions = held_out_windows([stream]), {"exact": sequence.motion}
+    cross_validate(windows, CANDIDATES[:1], spec, motions, lambda w: Models(segmentation), progress=False)
     labels_read = {f for f in opened if f.endswith(".png")}
     keyframes = {str(p) for p in stream.labels._files.values()}
     assert labels_read and labels_read <= keyframes

@@ -123,7 +123,8 @@ def test_another_method_into_the_same_output_is_refused(tmp_path, tiny_drive, ca
     status = bag_label.main([*map(str, args), "--method", "warp-inpaint", "--engines", str(random_engines),
                              "--no-progress"])  # fmt: skip
     err = capsys.readouterr().err
-    assert status == 2 and "was labeled with other settings" in err and "method: motion-only -> warp-inpaint" in err
+    assert status == 2 and "was labeled with other settings" in err
+    assert "method: motion-only -> warp-inpaint" in err
 
 
 def test_dry_run_lists_what_would_be_written_and_writes_nothing(tmp_path, tiny_drive, capsys):
