@@ -35,6 +35,12 @@ class RefinerConfig:
         if self.bottleneck_blocks < 0 or self.bottleneck_expansion < 1:
             raise ValueError(f"refiner bottleneck needs blocks >= 0 and expansion >= 1, got {self}")
 
+    @property
+    def stride(self) -> int:
+        """Image pixels per cell of the deepest map, where the features join (2x2 pooling, then a
+        halving at every encoder level after the first)."""
+        return 2 ** len(self.widths)
+
 
 class Level(nn.Module):
     """One encoder scale: a (strided) depthwise-separable conv to ``out_channels``, then one more."""

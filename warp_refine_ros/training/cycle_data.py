@@ -3,8 +3,9 @@
 Each item is one keyframe with a cycle direction and length l drawn uniformly among those cached in
 [min_length, max_length] (section 4.2 samples l up to 6, both directions). With ``min_length = 0`` and
 ``max_length = 0`` the input is the keyframe's own label (no cycle): the ablation the cycle loss is
-measured against. Crops are aligned to the feature grid so features stay registered with the image.
-Only keyframe labels are ever read.
+measured against. Crops have exactly the requested size at any camera size, and g's features are
+resampled over each crop as the refiner sees them at inference (:mod:`.crops`). Only keyframe labels
+are ever read.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from torch.utils.data import Dataset
 from warp_refine_ros.engines.preprocess import IMAGENET, Normalization, image_tensor, one_hot_planes
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.propagation.probabilities import NO_CLASS
+from warp_refine_ros.training.crops import crop_array, crop_features, crop_origin
 from warp_refine_ros.training.cycle_cache import DIRECTIONS, CycleEntry, load_cycle, load_entry
 from warp_refine_ros.training.data import IGNORE_INDEX, target_channels
 
@@ -26,6 +29,11 @@ Sample = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 class CycleDataset(Dataset):
     """Items ``(labels (C, h, w), image (3, h, w), features (D, fh, fw), target (h, w))`` for Omega.
 
+    With a ``crop`` every item is exactly (h, w) = ``crop``, so batches stack whatever the camera
+    sizes: an image smaller than the crop is padded at the bottom and right (its edge pixels repeated
+    in image and labels, target ignored there), and the features are g's feature field sampled on the
+    grid of cells of ``feature_stride`` pixels over the crop (the refiner's deepest map: its own
+    resize is then the identity). Without a crop, items are whole frames with g's features unchanged.
     ``samples_per_keyframe`` items per keyframe and epoch; the choice of direction, length, crop and
     flip depends on (seed, epoch, index) only. Call :meth:`set_epoch` before each epoch.
     """
@@ -38,6 +46,7 @@ class CycleDataset(Dataset):
         normalization: Normalization = IMAGENET,
         lengths: tuple[int, int] = (1, 6),
         crop: tuple[int, int] | None = (256, 320),
+        feature_stride: int = RefinerConfig().stride,
         flip: bool = True,
         samples_per_keyframe: int = 1,
         seed: int = 0,
@@ -49,6 +58,7 @@ class CycleDataset(Dataset):
         self.normalization = normalization
         self.lengths = lengths
         self.crop = crop
+        self.feature_stride = feature_stride
         self.flip = flip
         self.samples_per_keyframe = samples_per_keyframe
         self.seed = seed
@@ -110,21 +120,14 @@ class CycleDataset(Dataset):
         target: np.ndarray,
         features: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """A random window whose edges fall on the feature grid (whole image if it is smaller)."""
+        """A random ``crop`` window of the frame, and g's features resampled over it."""
         if self.crop is None:
             return image, cycled, target, features
-        height, width = target.shape
-        grid_h, grid_w = features.shape[1:]
-        cell_y, cell_x = height / grid_h, width / grid_w
-        cells_h = min(grid_h, max(1, round(self.crop[0] / cell_y)))
-        cells_w = min(grid_w, max(1, round(self.crop[1] / cell_x)))
-        gy = int(rng.integers(0, grid_h - cells_h + 1))
-        gx = int(rng.integers(0, grid_w - cells_w + 1))
-        y0, y1 = round(gy * cell_y), round((gy + cells_h) * cell_y)
-        x0, x1 = round(gx * cell_x), round((gx + cells_w) * cell_x)
+        origin = crop_origin(rng, target.shape, self.crop)
+        grid = tuple(-(-side // self.feature_stride) for side in self.crop)  # ceil
         return (
-            image[y0:y1, x0:x1],
-            cycled[y0:y1, x0:x1],
-            target[y0:y1, x0:x1],
-            features[:, gy : gy + cells_h, gx : gx + cells_w],
+            crop_array(image, origin, self.crop),
+            crop_array(cycled, origin, self.crop),
+            crop_array(target, origin, self.crop, fill=IGNORE_INDEX),
+            crop_features(features, target.shape, origin, self.crop, grid),
         )
