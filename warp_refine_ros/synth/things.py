@@ -15,9 +15,10 @@ import numpy as np
 
 from warp_refine_ros.synth.classes import Class
 from warp_refine_ros.synth.materials import FacadeStyle
+from warp_refine_ros.synth.people import PHASES, CyclistLook, PersonLook
 from warp_refine_ros.synth.quads import Quad, billboard, vertical_quad
-from warp_refine_ros.synth.sprites import PHASES, CyclistLook, PersonLook, VehicleLook
 from warp_refine_ros.synth.texture import Texture
+from warp_refine_ros.synth.vehicles import VehicleLook
 
 
 class Zone(IntEnum):

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from warp_refine_ros.synth import things
-from warp_refine_ros.synth.sprites import CyclistLook, PersonLook, VehicleLook
+from warp_refine_ros.synth.people import CyclistLook, PersonLook
+from warp_refine_ros.synth.vehicles import VehicleLook
 
 
 @dataclass(frozen=True)
