@@ -1,8 +1,9 @@
 """Photometric and geometric augmentation of (image, label) pairs for the segmentation network.
 
 g runs on the camera image resized by its ``input_scale``, so training resizes by that scale times
-a random factor, crops a fixed window (padding with the ignore id where the image is smaller),
-flips and jitters colours. Validation uses :meth:`Augmentation.resize` alone.
+a random factor, crops a fixed window (padding with black and the ignore id where the image is
+smaller, so every camera size gives the same crop size), flips and jitters colours. Validation uses
+:meth:`Augmentation.resize` alone.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import cv2
 import numpy as np
 
 from warp_refine_ros.engines.preprocess import scaled_size
+from warp_refine_ros.training.crops import crop_array, crop_origin
 
 
 @dataclass(frozen=True)
@@ -27,13 +29,16 @@ class Augmentation:
     ignore_id: int = 255
 
     def resize(self, image: np.ndarray, labels: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-        """Image (area/linear) and labels (nearest) resized by ``scale``."""
+        """Image (area/linear) and labels (nearest) resized by ``scale``.
+
+        Both sample around each output pixel's centre; OpenCV's plain nearest takes the pixel at its
+        top-left corner instead, which shifted labels up and left of the image by up to half a pixel."""
         height, width = scaled_size(*image.shape[:2], scale)
         shrink = height < image.shape[0]
         image = cv2.resize(
             image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
         )
-        labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
+        labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
         return image, labels
 
     def __call__(
@@ -53,14 +58,11 @@ class Augmentation:
     def _crop(
         self, image: np.ndarray, labels: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
-        crop_h, crop_w = self.crop
-        pad_h, pad_w = max(crop_h - image.shape[0], 0), max(crop_w - image.shape[1], 0)
-        if pad_h or pad_w:
-            image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-            labels = cv2.copyMakeBorder(labels, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=self.ignore_id)
-        y = int(rng.integers(0, image.shape[0] - crop_h + 1))
-        x = int(rng.integers(0, image.shape[1] - crop_w + 1))
-        return image[y : y + crop_h, x : x + crop_w], labels[y : y + crop_h, x : x + crop_w]
+        origin = crop_origin(rng, labels.shape, self.crop)
+        return (
+            crop_array(image, origin, self.crop, fill=0),
+            crop_array(labels, origin, self.crop, fill=self.ignore_id),
+        )
 
     def _jitter(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """x' = contrast * (x - mean) + mean * brightness, saturation blended with the grey image."""
