@@ -91,9 +91,13 @@ def label_drive(propagator: Propagator, drive: ValidationDrive, radius: int) -> 
         for message in reader.images([drive.topic]):
             if message.stamp_ns not in in_stream:
                 continue  # a repeated or backwards stamp, skipped as bag_label skips it
+            frame = Frame(message.decode(), message.stamp_ns)
             key = keyframe_of.get(message.stamp_ns)
-            labels = None if key is None else stream.labels.load(key)
-            yield from labeler.push(Frame(message.decode(), message.stamp_ns), labels)
+            labels = None
+            if key is not None:
+                name = stream.labels.name(key)
+                labels = propagator.spec.validate(stream.labels.load(key), shape=frame.image.shape, name=name)
+            yield from labeler.push(frame, labels)
     yield from labeler.finish()
 
 
@@ -108,7 +112,8 @@ def propagated_scores(
             offset = abs(item.labeling.offset)
             if offset == 0:
                 continue
-            truth = spec.validate(read_label_png(truth_path(drive, item.frame.stamp_ns)))
+            path = truth_path(drive, item.frame.stamp_ns)
+            truth = spec.validate(read_label_png(path), shape=item.frame.image.shape, name=str(path))
             matrices.setdefault(offset, ConfusionMatrix.for_spec(spec)).update(truth, item.labeling.labels)
     return {offset: matrices[offset].compute() for offset in sorted(matrices)}
 
