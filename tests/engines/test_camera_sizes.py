@@ -7,12 +7,16 @@ accepts (8 pixels one way, 12 the other), where warp-refine must still label eve
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import onnx
 import pytest
 
 from warp_refine_ros.engines.dis import DisMotion
 from warp_refine_ros.engines.onnx_backend import OnnxRefiner, OnnxSegmentation
 from warp_refine_ros.engines.torch_backend import TorchRefiner, TorchSegmentation
+from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Frame, Method, Propagator, WindowLabeler
 from warp_refine_ros.synth import DriveConfig, render_drive
@@ -77,3 +81,14 @@ def test_warp_refine_labels_the_smallest_images(engines, spec: LabelSpec, size: 
     assert {item.labeling.labels.shape for item in labeled} == {size}
     first = next(item for item in labeled if item.frame.stamp_ns == frames[0].stamp_ns)
     np.testing.assert_array_equal(first.labeling.labels, frames[0].labels[cut])
+
+
+def test_a_refiner_built_for_one_feature_size_is_refused(network_files, tmp_path: Path) -> None:
+    """g's feature grid changes with the camera size, so a refiner must accept any."""
+    model = onnx.load(str(network_files["refiner.onnx"]))
+    features = next(tensor for tensor in model.graph.input if tensor.name == "features")
+    for axis, size in ((2, 30), (3, 40)):
+        features.type.tensor_type.shape.dim[axis].dim_value = size
+    onnx.save(model, str(tmp_path / "fixed.onnx"))
+    with pytest.raises(EngineError, match=r"input 'features' has the fixed shape \[.*, 30, 40\]"):
+        OnnxRefiner(tmp_path / "fixed.onnx")

@@ -195,7 +195,7 @@ class OnnxRefiner(NetworkRefiner):
         self._model.check_channels("image", 3)
         if self.feature_channels:
             self._model.check_channels("features", self.feature_channels)
-        for name in ("labels", "image"):
+        for name in self._model.metadata.inputs:  # g's feature grid follows the camera size too
             self._model.require_dynamic_size(name)
         self.name = self._model.name
         self.normalization = metadata.normalization
