@@ -278,10 +278,12 @@ def test_images_too_small_to_label_are_named(tmp_path, tiny_drive, capsys):
     kf.mkdir()
     with ImageBagWriter(bag) as writer:
         for frame in tiny_drive.frames[:4]:
-            writer.write(TOPIC, frame.stamp_ns, frame.image[:10, :12])
-    cv2.imwrite(str(kf / f"{tiny_drive.frames[0].stamp_ns}.png"), tiny_drive.frames[0].labels[:10, :12])
+            writer.write(TOPIC, frame.stamp_ns, frame.image[:7, :30])
+    cv2.imwrite(str(kf / f"{tiny_drive.frames[0].stamp_ns}.png"), tiny_drive.frames[0].labels[:7, :30])
     status, err, _ = run(capsys, bag, kf, tmp_path / "out")
-    assert status == 2 and "images are 12x10" in err and "at least 16 pixels" in err
+    assert (
+        status == 2 and "images of 30x7 are too small to label" in err and "8 pixels on the short side" in err
+    )
 
 
 def test_a_full_disk_stops_with_a_message_and_the_rerun_finishes_the_dataset(

@@ -27,6 +27,7 @@ from warp_refine_ros.bags.windows import (
     match_keyframes,
     plan_stream_windows,
 )
+from warp_refine_ros.engines.dis import too_small
 from warp_refine_ros.errors import BagError, DatasetError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Frame, LabeledFrame, Propagator, WindowLabeler
@@ -69,9 +70,6 @@ class StreamReport:
     frames_written: int = 0
     frames_already_done: int = 0  # written by an earlier run of the same command
     offsets: Counter = field(default_factory=Counter)
-
-
-MIN_IMAGE_SIDE = 16  # pixels: DIS flow and g's strided layers need at least this much
 
 
 def plan_stream(
@@ -132,11 +130,8 @@ def _segment_shape(reader: BagReader, index: StreamIndex, start: int) -> tuple[i
     """The decoded size of a segment's first image (the header's size may be absent or wrong)."""
     message = next(reader.images([index.topic], start_ns=index.log_times[start]))
     shape = message.decode().shape[:2]
-    if min(shape) < MIN_IMAGE_SIDE:
-        raise BagError(
-            f"{reader.path}: {index.topic} images are {shape[1]}x{shape[0]} from stamp {message.stamp_ns}; "
-            f"labeling needs at least {MIN_IMAGE_SIDE} pixels a side"
-        )
+    if problem := too_small(*shape):
+        raise BagError(f"{reader.path}: {index.topic} from stamp {message.stamp_ns}: {problem}")
     return shape
 
 

@@ -13,6 +13,17 @@ PRESETS = {
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
 DEFAULT_PRESET = "fast"
+MIN_SHORT_SIDE, MIN_LONG_SIDE = 8, 12  # OpenCV's DIS refuses smaller images (its patch is 8 pixels)
+
+
+def too_small(height: int, width: int) -> str | None:
+    """Why an image of this size cannot be labeled, or None: DIS flow is the smallest-image limit."""
+    if min(height, width) < MIN_SHORT_SIDE or max(height, width) < MIN_LONG_SIDE:
+        return (
+            f"images of {width}x{height} are too small to label: optical flow needs at least "
+            f"{MIN_SHORT_SIDE} pixels on the short side and {MIN_LONG_SIDE} on the long side"
+        )
+    return None
 
 
 class DisMotion:

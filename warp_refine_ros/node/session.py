@@ -34,6 +34,7 @@ from itertools import islice
 
 import numpy as np
 
+from warp_refine_ros.engines.dis import too_small
 from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.errors import LabelError, WarpRefineError
 from warp_refine_ros.labels import LabelSpec
@@ -274,6 +275,8 @@ class LabelingSession:
                 f"frame at {stamp_ns} ns: expected an (H, W, 3) uint8 RGB image, "
                 f"got shape {image.shape} {image.dtype}"
             )
+        if problem := too_small(*image.shape[:2]):
+            raise SessionError(f"frame at {stamp_ns} ns: {problem}")
         if self._slots and not self._accepts(image, stamp_ns):
             return []
         if len(self._slots) >= self.config.buffer_size:

@@ -113,6 +113,11 @@ class WindowLabeler:
         """Add the next frame (with its human label if it is a keyframe); yield frames now final."""
         self._index += 1
         if keyframe_labels is not None:
+            if keyframe_labels.shape != frame.image.shape[:2]:  # callers validate labels: this is a bug
+                raise ValueError(
+                    f"keyframe label at {frame.stamp_ns} has shape {keyframe_labels.shape}, its frame "
+                    f"{frame.image.shape[:2]}"
+                )
             yield from self._keyframe(frame, keyframe_labels)
             return
         forward = self._advance_chain(frame)
