@@ -25,6 +25,7 @@ COMMANDS = {
     "train_seg": "train_seg",
     "train_refiner": "train_refiner",
     "build_engines": "build_engines",
+    "adapt_labeler": "adapt_labeler",
     "label_node": "label_node",
 }
 

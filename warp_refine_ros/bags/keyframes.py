@@ -55,6 +55,12 @@ class KeyframeSet:
         path = self._files.get(stamp_ns)
         return str(path) if path is not None else f"{self.origin} @ {stamp_ns}"
 
+    def save(self, stamp_ns: int, path: Path) -> None:
+        """Write one keyframe's label PNG to ``path`` (a copy of its file, or the topic's label)."""
+        source = self._files.get(stamp_ns)
+        data = source.read_bytes() if source is not None else self._encoded[stamp_ns]
+        path.write_bytes(data)
+
     def load(self, stamp_ns: int) -> np.ndarray:
         """The label ids (H, W) uint8 of one keyframe."""
         path = self._files.get(stamp_ns)

@@ -9,7 +9,7 @@ adapting, and a decoder and classifier learn quickly on top of it.
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import torch
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.checkpoint import FORMAT, Checkpoint, _load_failure, load_checkpoint
-from warp_refine_ros.networks.segmentation import SegmentationNet
+from warp_refine_ros.networks.segmentation import SegmentationConfig, SegmentationNet
 
 TORCHVISION_FILE = "mobilenet_v3_small-047dcff4.pth"
 TORCHVISION_URL = f"https://download.pytorch.org/models/{TORCHVISION_FILE}"  # MobileNet_V3_Small_Weights
@@ -68,6 +68,17 @@ def init_segmentation(model: SegmentationNet, path: str | Path, *, spec: LabelSp
     if _is_state_dict(data) and any(name.startswith("features.") for name in data):
         return _from_torchvision(model, path, data)
     raise EngineError(f"{path} holds neither kind of weights g can start from; {ACCEPTED}")
+
+
+def starting_config(path: str | Path, spec: LabelSpec) -> SegmentationConfig:
+    """The architecture a g that starts from ``path`` must have, learning ``spec``'s classes: the
+    checkpoint's own, or the default one torchvision's encoder fits."""
+    path = Path(path)
+    data = _read(path)
+    if isinstance(data, dict) and data.get("format") == FORMAT:
+        found = load_checkpoint(path, arch="segmentation").config
+        return replace(found, num_classes=spec.num_classes)
+    return SegmentationConfig(num_classes=spec.num_classes)
 
 
 def _torchvision_names(model: SegmentationNet) -> dict[str, str]:

@@ -24,6 +24,7 @@ from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.engines.preprocess import IMAGENET
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.networks.checkpoint import load_checkpoint
 from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
 from warp_refine_ros.propagation import DEFAULT_TAU, Method, Propagator
 from warp_refine_ros.training.cycle_cache import CycleSettings, build_cycle_cache
@@ -68,6 +69,8 @@ class RefinerRun:
     val_radius: int = 10
     val_every: int = 1
     resume: bool = False
+    init: Path | None = None  # a refiner checkpoint to start from (same architecture and classes)
+    epoch_size: int | None = None  # samples per epoch (default: every keyframe samples_per_keyframe times)
     arguments: dict[str, Any] = field(default_factory=dict)
 
 
@@ -126,9 +129,16 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
         crop=run.crop,
         samples_per_keyframe=run.samples_per_keyframe,
         seed=run.hyper.seed,
+        feature_stride=model.config.stride,
     )
+    if run.init is not None and not run.resume:
+        start_from(model, run.init, run.spec)
     sampler = MixedSampler.uniform(
-        len(dataset), seed=run.hyper.seed, rank=dist.rank, world_size=dist.world_size
+        len(dataset),
+        epoch_size=run.epoch_size,
+        seed=run.hyper.seed,
+        rank=dist.rank,
+        world_size=dist.world_size,
     )
     loader = DataLoader(
         dataset,
@@ -152,6 +162,7 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
             "segmentation": Path(run.segmentation).name,
             "motion": run.motion,
             "tau": run.tau,
+            "init": None if run.init is None else str(run.init),
             "arguments": run.arguments,
         },
     )
@@ -201,6 +212,17 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
     }
     trainer.finish(summary)
     return summary
+
+
+def start_from(model: RefinerNet, path: Path, spec: LabelSpec) -> None:
+    """Load a trained refiner's weights into ``model``: fine-tuning needs the same network and classes."""
+    loaded = load_checkpoint(path, arch=model.arch)
+    if loaded.config != model.config or loaded.spec.ids.tolist() != spec.ids.tolist():
+        raise EngineError(
+            f"{path} is a refiner for {loaded.spec.num_classes} classes with {loaded.config}; this run "
+            f"trains one for {spec.num_classes} classes with {model.config}: start from scratch instead"
+        )
+    model.load_state_dict(loaded.state_dict)
 
 
 def _row(scores: dict[str, float | None]) -> str:

@@ -1,0 +1,72 @@
+"""Calibration: which motion, tau and method suit this camera, chosen by keyframe cross-validation.
+
+The grids hold the settings worth trying on any camera: DIS at three presets (and a learned motion
+engine when given), trust thresholds from strict (most warps redone by g) to lenient (sensor noise
+and compression make correct warps differ by tens of grey levels), and the three propagating methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from warp_refine_ros.adaptation.crossval import Candidate, Estimate, Models, best, cross_validate
+from warp_refine_ros.adaptation.data import Keyframes
+from warp_refine_ros.adaptation.streams import held_out_windows
+from warp_refine_ros.engines.base import MotionEngine
+from warp_refine_ros.engines.loading import load_motion
+from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.propagation import DEFAULT_TAU, Method
+
+DIS_PRESETS = ("dis:ultrafast", "dis:fast", "dis:medium")
+TAUS = (20.0, 40.0, 80.0, 150.0, 300.0)
+MOTION_ONLY_TAU = DEFAULT_TAU  # motion-only never tests the warp: its candidates carry the default
+
+
+def warp_inpaint_grid(
+    motions: Sequence[str],
+    taus: Sequence[float] = TAUS,
+    methods: Sequence[Method] = (Method.MOTION_ONLY, Method.WARP_INPAINT),
+) -> list[Candidate]:
+    """Motion-only for each motion engine and warp-inpaint for each motion engine and tau (of ``methods``)."""
+    grid = [Candidate(Method.MOTION_ONLY, MOTION_ONLY_TAU, motion) for motion in motions]
+    grid += [Candidate(Method.WARP_INPAINT, tau, motion) for motion in motions for tau in taus]
+    return [candidate for candidate in grid if candidate.method in methods]
+
+
+def neighbours(tau: float, taus: Sequence[float] = TAUS) -> list[float]:
+    """tau and the grid values next to it: the search after the first calibration."""
+    position = min(range(len(taus)), key=lambda i: abs(taus[i] - tau))
+    return list(taus[max(0, position - 1) : position + 2])
+
+
+def load_motions(names: Iterable[str], device: str) -> dict[str, MotionEngine]:
+    """One motion engine per candidate motion name."""
+    return {name: load_motion(name, device=device) for name in dict.fromkeys(names)}
+
+
+def estimate(
+    keyframes: Keyframes,
+    candidates: Sequence[Candidate],
+    spec: LabelSpec,
+    motions: dict[str, MotionEngine],
+    models: dict[str, Models],
+    *,
+    progress: bool,
+    description: str,
+) -> list[Estimate]:
+    """Cross-validate candidates, each held-out keyframe labeled by the models of the part without it."""
+    windows = held_out_windows(keyframes.streams)
+    return cross_validate(
+        windows,
+        [c for c in candidates if c.motion in motions],
+        spec,
+        motions,
+        lambda window: models[keyframes.model_for(window)],
+        progress=progress,
+        description=description,
+    )
+
+
+def best_of(estimates: Iterable[Estimate], method: Method | None = None) -> Estimate:
+    """The best estimate, of one method if given."""
+    return best(e for e in estimates if method is None or e.candidate.method is method)

@@ -1,0 +1,352 @@
+"""adapt_labeler: fit g, Omega, motion, tau and method to a team's camera from its keyframes.
+
+1. Today's defaults and the shipped engines are cross-validated on the keyframes (the baseline).
+2. g is trained on each fold's complement (from the shipped g when the class spec matches, from
+   ``--seg-init`` when given, else from scratch) and motion x tau x method calibrated with it.
+3. Self-training rounds: the drives are labeled from each fold's complement with its g, and g is
+   trained again on those propagated frames mixed 70/30 with the manual ones, while the estimate rises.
+4. Omega is trained by cycle consistency through the calibrated engines and kept only where it
+   beats warp-inpaint in cross-validation.
+5. The chosen recipe is replayed on all keyframes: those are the models that ship in ``OUT``.
+Every estimate labels a keyframe with models that never saw it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from warp_refine_ros.adaptation import calibrate
+from warp_refine_ros.adaptation.crossval import Candidate, Models
+from warp_refine_ros.adaptation.data import FOLDS, Inputs, Keyframes, match
+from warp_refine_ros.adaptation.models import Schedule, label_drives, seconds_per_step, train_g, train_omega
+from warp_refine_ros.adaptation.state import State
+from warp_refine_ros.engines.loading import load_refiner, load_segmentation
+from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.networks.pretrained import starting_config
+from warp_refine_ros.networks.refiner import RefinerConfig
+from warp_refine_ros.networks.segmentation import SegmentationConfig
+from warp_refine_ros.propagation import DEFAULT_TAU, Method
+from warp_refine_ros.propagation.config import DEFAULT_RADIUS
+from warp_refine_ros.resources import share_path
+
+TODAY = Candidate(Method.WARP_REFINE, DEFAULT_TAU, "dis:fast")  # the shipped engine set, bag_label's defaults
+IMPROVEMENT = 0.5  # estimated mIoU points a self-training round or Omega must add to be kept
+TRAINING_SHARE = 0.65  # of the budget, for the trainings; the rest labels and cross-validates
+
+
+@dataclass(frozen=True)
+class Options:
+    """adapt_labeler's settings beyond its data."""
+
+    out: Path
+    radius: int = DEFAULT_RADIUS
+    budget_minutes: float = 30.0
+    seg_init: Path | None = None
+    motion: Path | None = None  # a learned motion engine file to calibrate beside DIS
+    rounds: int = 2  # self-training rounds at most
+    seg_steps: int | None = None  # training steps of g and Omega: default from the budget and the
+    refiner_steps: int | None = None  # speed measured on this machine
+    device: str = "cpu"
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """The shipped networks, when they speak the user's classes: checkpoints to start from, ONNX to run."""
+
+    seg: Path
+    refiner: Path
+
+    @classmethod
+    def fitting(cls, spec: LabelSpec) -> Shipped | None:
+        seg, refiner = share_path("models/seg.pt"), share_path("models/refiner.pt")
+        return cls(seg, refiner) if load_segmentation(str(seg)).spec == spec else None
+
+
+@dataclass
+class Outcome:
+    """What the adaptation chose and why: the models to ship and every estimate made on the way."""
+
+    chosen: dict
+    today: dict
+    records: list[dict]
+    segmentation: Path
+    refiner: Path | None
+    g_source: str  # "trained" or "shipped"
+    rounds: int
+    refiner_source: str | None  # "trained", "shipped" or None (the chosen method needs no refiner)
+    notes: list[str]
+
+
+class Adaptation:
+    """One adaptation run: its data, options, stages on disk and the estimates made so far."""
+
+    def __init__(self, inputs: Inputs, options: Options, arguments: dict[str, Any]) -> None:
+        self.inputs, self.options = inputs, options
+        self.work = options.out / "work"
+        self.state = State(self.work / "state.json", arguments)
+        self.keyframes: Keyframes = match(inputs, self.work)
+        self.shipped = Shipped.fitting(inputs.spec)
+        self.init = options.seg_init or (self.shipped.seg if self.shipped else None)
+        self.config = (
+            starting_config(self.init, inputs.spec)
+            if self.init
+            else SegmentationConfig(inputs.spec.num_classes)
+        )
+        names = [*calibrate.DIS_PRESETS, *([str(options.motion)] if options.motion else [])]
+        self.motions = calibrate.load_motions(names, options.device)
+        plan = self.state.stage("plan", self._plan)
+        self.schedule = Schedule(**plan["schedule"])
+        self.step_seconds: list[float] = plan["seconds_per_step"]
+        self.records: list[dict] = []
+        self.notes: list[str] = []
+        self.chosen: dict = {}
+
+    # --- the run -------------------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        """Every stage in order (finished ones are read back); the models and settings to ship."""
+        today, shipped_best = self._baseline()
+        segs = {part: self._g(part, 0, self.init, None) for part in FOLDS}
+        grid = calibrate.warp_inpaint_grid(list(self.motions), methods=(Method.WARP_INPAINT,))
+        self.chosen = _best(self.estimate("calibration", grid, self._models(segs)))
+        g_source, refiner_source = "trained", None
+        if shipped_best is not None and _score(shipped_best) >= _score(self.chosen):
+            g_source, self.chosen = "shipped", shipped_best
+            refiner_source = "shipped" if shipped_best["method"] == str(Method.WARP_REFINE) else None
+            self.notes.append(
+                "g trained on the keyframes did not beat the shipped g in cross-validation: kept it"
+            )
+        rounds = self._self_training(segs) if g_source == "trained" else 0
+        if g_source == "shipped":
+            segs = {part: self.shipped.seg for part in FOLDS}
+        if self._refiner(segs, g_source):
+            refiner_source = "trained"
+        segmentation, refiner = self._final(g_source, rounds, refiner_source)
+        return Outcome(
+            self.chosen,
+            today,
+            self.records,
+            segmentation,
+            refiner,
+            g_source,
+            rounds,
+            refiner_source,
+            self.notes,
+        )
+
+    def _baseline(self) -> tuple[dict, dict | None]:
+        """Today's defaults and the shipped engines at every motion and tau (motion-only if they do not
+        fit the class spec)."""
+        motions = list(calibrate.DIS_PRESETS)
+        if self.shipped is None:
+            grid = [Candidate(Method.MOTION_ONLY, calibrate.MOTION_ONLY_TAU, motion) for motion in motions]
+            found = self.estimate("baseline", grid, {part: Models() for part in FOLDS})
+            today = next(r for r in found if r["motion"] == TODAY.motion)
+            return today, None
+        shipped = {
+            part: Models(
+                load_segmentation(_onnx(self.shipped.seg)), load_refiner(_onnx(self.shipped.refiner))
+            )
+            for part in FOLDS
+        }
+        found = self.estimate("baseline", calibrate.warp_inpaint_grid(motions), shipped)
+        best = _best(found)
+        refine = [TODAY] + (
+            [Candidate(Method.WARP_REFINE, best["tau"], best["motion"])]
+            if best["method"] != "motion-only"
+            else []
+        )
+        found = [*found, *self.estimate("baseline refiner", refine, shipped)]
+        today = next(r for r in found if _candidate(r) == TODAY)
+        return today, _best(found)
+
+    def _self_training(self, segs: dict[str, Path]) -> int:
+        """Rounds of labeling the drives and training g on the result, while cross-validation improves."""
+        rounds = 0
+        while rounds < self.options.rounds and self.chosen["method"] == str(Method.WARP_INPAINT):
+            cost = 3.5 * self.state.seconds("g fold0 round 0") + 0.5 * self.state.seconds("calibration")
+            if not self._affordable(cost, f"self-training round {rounds + 1}"):
+                break
+            label = (self.chosen["motion"], self.chosen["tau"])
+            new = {
+                part: self._g(part, rounds + 1, segs[part].with_suffix(".pt"), segs[part], label)
+                for part in FOLDS
+            }
+            grid = [
+                Candidate(Method.WARP_INPAINT, tau, self.chosen["motion"])
+                for tau in calibrate.neighbours(self.chosen["tau"])
+            ]
+            found = self.estimate(f"calibration round {rounds + 1}", grid, self._models(new))
+            if _score(_best(found)) < _score(self.chosen) + IMPROVEMENT:
+                self.notes.append(
+                    f"self-training round {rounds + 1} did not raise the estimate: stopped after {rounds}"
+                )
+                break
+            segs.update(new)
+            self.chosen, rounds = _best(found), rounds + 1
+            self.state.stage(f"labels for round {rounds}", lambda used=label: list(used))
+        return rounds
+
+    def _refiner(self, segs: dict[str, Path], g_source: str) -> bool:
+        """Train Omega on each fold's complement through the chosen engines; True if it beats the best."""
+        if self.chosen["method"] == str(Method.MOTION_ONLY):
+            self.notes.append("motion-only was best: no refiner trained (it refines warp-inpaint)")
+            return False
+        final_g = (
+            0.0
+            if g_source == "shipped"
+            else self.state.seconds("g fold0 round 0") * (1 + self._rounds_kept())
+        )
+        cost = self.schedule.refiner_steps * self.step_seconds[1] * 3.5 + final_g
+        if not self._affordable(cost, "training the refiner"):
+            return False
+        refiners = {part: self._omega(part, _onnx(segs[part])) for part in FOLDS}
+        grid = [
+            Candidate(Method.WARP_REFINE, tau, self.chosen["motion"])
+            for tau in calibrate.neighbours(self.chosen["tau"])
+        ]
+        best = _best(self.estimate("calibration refiner", grid, self._models(segs, refiners)))
+        if _score(best) < _score(self.chosen) + IMPROVEMENT:
+            self.notes.append(
+                f"Omega trained on the keyframes reached {_score(best):.1f} against "
+                f"{_score(self.chosen):.1f} for {self.chosen['method']}: not kept"
+            )
+            return False
+        self.chosen = best
+        return True
+
+    def _rounds_kept(self) -> int:
+        return sum(name.startswith("labels for round") for name in self.state.data["stages"])
+
+    def _final(self, g_source: str, rounds: int, refiner_source: str | None) -> tuple[Path, Path | None]:
+        """The chosen recipe on all keyframes: g (and its rounds), then Omega if one was trained and kept."""
+        if g_source == "shipped":
+            segmentation = self.shipped.seg
+        else:
+            segmentation = self._g("all", 0, self.init, None)
+            for number in range(1, rounds + 1):
+                label = tuple(self.state.data["stages"][f"labels for round {number}"])
+                segmentation = self._g("all", number, segmentation, segmentation, label)
+        if refiner_source == "trained":
+            return segmentation, self._omega("all", _onnx(segmentation))
+        return segmentation, self.shipped.refiner if refiner_source == "shipped" else None
+
+    # --- pieces ------------------------------------------------------------------------------------
+
+    def estimate(self, name: str, candidates: list[Candidate], models: dict[str, Models]) -> list[dict]:
+        """Cross-validate (once: the result is stored with the stage); each estimate names its stage."""
+        found = self.state.stage(
+            name,
+            lambda: [
+                {**e.to_dict(), "stage": name}
+                for e in calibrate.estimate(
+                    self.keyframes, candidates, self.inputs.spec, self.motions, models,
+                    progress=self.options.progress, description=name,
+                )
+            ],
+        )  # fmt: skip
+        self.records += found
+        return list(found)
+
+    def _g(
+        self,
+        part: str,
+        round_: int,
+        init: Path | None,
+        labeler: Path | None,
+        label: tuple[str, float] | None = None,
+    ) -> Path:
+        """g of a part after ``round_`` self-training rounds, trained now unless already."""
+
+        def run() -> str:
+            propagated = []
+            if labeler is not None:
+                motion, tau = label
+                out = self.work / "labels" / f"{part}-r{round_}"
+                propagated = label_drives(
+                    out, self.keyframes, part, self.inputs, _onnx(labeler), motion, tau, self.options.radius,
+                    self.options.progress,
+                )  # fmt: skip
+            return str(
+                train_g(
+                    self.work / "g" / f"{part}-r{round_}", manual=self.keyframes.manual(part, self.inputs),
+                    propagated=propagated, inputs=self.inputs, config=self.config, init=init,
+                    schedule=self.schedule, progress=self.options.progress,
+                ).with_suffix(".pt")
+            )  # fmt: skip
+
+        return Path(self.state.stage(f"g {part} round {round_}", run))
+
+    def _omega(self, part: str, segmentation: Path) -> Path:
+        def run() -> str:
+            return str(
+                train_omega(
+                    self.work / "refiner" / part, keyframes=self.keyframes, part=part, inputs=self.inputs,
+                    segmentation=segmentation, motion=self.chosen["motion"], tau=self.chosen["tau"],
+                    init=self.shipped.refiner if self.shipped else None, schedule=self.schedule,
+                    cache=self.work / "cycles", progress=self.options.progress,
+                ).with_suffix(".pt")
+            )  # fmt: skip
+
+        return Path(self.state.stage(f"refiner {part}", run))
+
+    def _models(self, segs: dict[str, Path], refiners: dict[str, Path] | None = None) -> dict[str, Models]:
+        device = self.options.device
+        return {
+            part: Models(
+                load_segmentation(_onnx(segs[part]), device=device),
+                load_refiner(_onnx(refiners[part]), device=device) if refiners else None,
+            )
+            for part in FOLDS
+        }
+
+    def _affordable(self, seconds: float, what: str) -> bool:
+        """Whether ``what`` (about ``seconds``) still fits the budget; says so when it does not."""
+        left = 60 * self.options.budget_minutes - self.state.elapsed
+        if seconds <= left:
+            return True
+        self.notes.append(
+            f"{what} skipped: it needs about {seconds / 60:.0f} min and {max(left, 0) / 60:.0f} min of the "
+            "budget were left (--budget-minutes)"
+        )
+        return False
+
+    def _plan(self) -> dict:
+        """Steps for every training, from this machine's measured speed and the budget."""
+        refiner = RefinerConfig(self.inputs.spec.num_classes, feature_channels=self.config.feature_channels)
+        given = self.options.seg_steps and self.options.refiner_steps
+        seg_seconds, refiner_seconds = (
+            (0.0, 0.0) if given else seconds_per_step(self.config, refiner, (256, 320))
+        )
+        share = 60 * self.options.budget_minutes * TRAINING_SHARE
+        seg_trainings, refiner_trainings = 3 * (1 + self.options.rounds), 3  # two folds and the final one
+        seg_steps = int(share * 0.6 / seg_trainings / max(seg_seconds, 1e-3))
+        refiner_steps = int(share * 0.4 / refiner_trainings / max(refiner_seconds, 1e-3))
+        schedule = Schedule(
+            seg_steps=self.options.seg_steps or min(max(seg_steps, 25), 3000),
+            refiner_steps=self.options.refiner_steps or min(max(refiner_steps, 25), 2000),
+            seg_lr=2e-3 if self.init is None else 5e-4,
+            refiner_lr=2e-3 if self.shipped is None else 5e-4,
+        )
+        return {"schedule": asdict(schedule), "seconds_per_step": [seg_seconds, refiner_seconds]}
+
+
+def _candidate(record: dict) -> Candidate:
+    return Candidate(Method(record["method"]), record["tau"], record["motion"])
+
+
+def _score(record: dict) -> float:
+    return -1.0 if record["estimated_miou"] is None else record["estimated_miou"]
+
+
+def _best(records: list[dict]) -> dict:
+    """The highest estimate; ties go to the earlier (simpler) candidate."""
+    return max(records, key=_score)
+
+
+def _onnx(checkpoint: Path) -> str:
+    """The ONNX export written beside a checkpoint: what the engines run."""
+    return str(checkpoint.with_suffix(".onnx"))
