@@ -16,7 +16,9 @@ from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
-METHODS = ["motion-only", "semantic-only", "warp-inpaint", "warp-refine"]
+from warp_refine_ros.node.settings import BY_NAME
+
+METHODS = list(BY_NAME["method"].choices)  # "" is the engine set's calibrated method
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -34,11 +36,9 @@ def generate_launch_description() -> LaunchDescription:
             description="Engine-set YAML (motion, segmentation, refiner); empty: the shipped CPU set.",
         ),
         DeclareLaunchArgument(
-            "method", default_value="warp-inpaint", choices=METHODS, description="Propagation method."
+            "method", default_value="", choices=METHODS, description=BY_NAME["method"].description
         ),
-        DeclareLaunchArgument(
-            "radius", default_value="10", description="Frames labeled before and after each keyframe."
-        ),
+        DeclareLaunchArgument("radius", default_value="-1", description=BY_NAME["radius"].description),
         DeclareLaunchArgument(
             "namespace", default_value="", description="Namespace of the node and its output topics."
         ),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -60,11 +58,11 @@ def test_values_become_session_settings_in_nanoseconds():
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("radius", -1, "radius = -1; must be >= 0"),
+        ("radius", -2, "radius = -2; must be >= -1"),
         ("radius", 2.5, "radius must be of type int"),
         ("radius", True, "radius must be of type int"),
-        ("tau", 0.0, "tau = 0.0; must be > 0"),
-        ("method", "optical-magic", "one of: motion-only, semantic-only, warp-inpaint, warp-refine"),
+        ("tau", -1.0, "tau = -1.0; must be >= 0"),
+        ("method", "optical-magic", 'one of: "", motion-only, semantic-only, warp-inpaint, warp-refine'),
         ("beyond_radius", "all", "one of: semantic, none"),
         ("image_queue_size", 0, "must be >= 1"),
         ("use_compressed", "yes", "use_compressed must be of type bool"),
@@ -84,12 +82,27 @@ def test_help_text_lists_every_parameter():
     text = describe()
     for parameter in PARAMETERS:
         assert f"  {parameter.name} ({parameter.type_name}, default" in text
-    assert "radius (int, default 10, changeable at run time; >= 0)" in text
+    assert "radius (int, default -1, changeable at run time; >= -1)" in text
 
 
-def test_without_an_engine_set_the_node_loads_the_shipped_cpu_set():
+def test_without_an_engine_set_the_node_loads_the_shipped_cpu_set(tmp_path):
     assert engine_set_path(settings({})) == share_path("config/engines/default.yaml")
-    assert engine_set_path(settings({"engines": "mine.yaml"})) == Path("mine.yaml")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("motion: dis\n", encoding="utf-8")
+    assert engine_set_path(settings({"engines": str(mine)})) == mine
+
+
+def test_the_engine_sets_calibrated_settings_are_the_defaults(tmp_path):
+    engine_set = tmp_path / "engines.yaml"
+    engine_set.write_text("motion: dis:medium\nmethod: motion-only\ntau: 80\nradius: 6\n", encoding="utf-8")
+    node = settings({"engines": str(engine_set)})
+    assert (node.session.method, node.session.radius, node.session.tau) == (Method.MOTION_ONLY, 6, 80.0)
+    node = settings({"engines": str(engine_set), "radius": 3})
+    assert node.session.radius == 3  # a parameter that is set wins
+    assert session_changes({"tau": 0.0}, node.defaults) == {"tau": 80}  # back to the calibrated value
+    engine_set.write_text("motion: dis\ntau: -5\n", encoding="utf-8")
+    with pytest.raises(SessionError, match=f"engine set {engine_set}: tau must be a positive"):
+        settings({"engines": str(engine_set)})
 
 
 def test_a_motion_only_engine_set_gets_the_default_classes(tmp_path):

@@ -147,7 +147,7 @@ class LabelNode(Node):
         """Run-time changes of method, radius and tau; anything invalid is refused with the reason."""
         values = {p.name: p.value for p in parameters if p.name in BY_NAME}
         try:
-            changes = session_changes(values)
+            changes = session_changes(values, self.settings.defaults)
             with self._lock:
                 config = self.session.reconfigure(**changes)
         except WarpRefineError as err:

@@ -15,6 +15,7 @@ from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.node.session import BeyondRadius, SessionConfig, SessionError
 from warp_refine_ros.propagation import DEFAULT_TAU, Method
+from warp_refine_ros.propagation.config import ConfigError, PropagationConfig
 from warp_refine_ros.resources import share_path
 
 NS_PER_S = 1_000_000_000
@@ -41,13 +42,15 @@ class Parameter:
     def constraints(self) -> str:
         """The limits in words, as ROS 2 shows them in ``ros2 param describe``."""
         if self.choices:
-            return "one of: " + ", ".join(self.choices)
+            return "one of: " + ", ".join(choice or '""' for choice in self.choices)
         if self.minimum is not None:
             return f"{'>' if self.exclusive else '>='} {self.minimum}"
         return ""
 
 
 _DEFAULTS = SessionConfig()
+FROM_ENGINE_SET = {"method": "", "radius": -1, "tau": 0.0}
+"""Values of the propagation parameters that mean: the engine set's calibrated value, else the default."""
 
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
@@ -64,25 +67,27 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter(
         "method",
-        str(_DEFAULTS.method),
-        "Propagation step between frames.",
+        FROM_ENGINE_SET["method"],
+        f"Propagation step between frames. Empty: the engine set's (as adapt_labeler calibrated it), else "
+        f"{_DEFAULTS.method}.",
         dynamic=True,
-        choices=tuple(m.value for m in Method),
+        choices=("", *(m.value for m in Method)),
     ),
     Parameter(
         "radius",
-        _DEFAULTS.radius,
-        "K: frames labeled after (forward) and before (backward) each keyframe.",
+        FROM_ENGINE_SET["radius"],
+        f"K: frames labeled after (forward) and before (backward) each keyframe. -1: the engine set's, else "
+        f"{_DEFAULTS.radius}.",
         dynamic=True,
-        minimum=0,
+        minimum=-1,
     ),
     Parameter(
         "tau",
-        DEFAULT_TAU,
-        "Trust-mask threshold: RGB distance (0-255 scale) under which the warp is trusted.",
+        FROM_ENGINE_SET["tau"],
+        "Trust-mask threshold: RGB distance (0-255 scale) under which the warp is trusted. 0: the engine "
+        f"set's, else {DEFAULT_TAU:g}.",
         dynamic=True,
         minimum=0,
-        exclusive=True,
     ),
     Parameter(
         "beyond_radius",
@@ -144,6 +149,7 @@ class NodeSettings:
     publish_confidence: bool
     diagnostics_period: float
     session: SessionConfig
+    defaults: Mapping[str, object]  # the engine set's method, radius and tau, for run-time changes
 
 
 def check(name: str, value: object) -> object:
@@ -164,11 +170,16 @@ def check(name: str, value: object) -> object:
     return value
 
 
-def session_changes(values: Mapping[str, object]) -> dict[str, object]:
-    """SessionConfig fields for the given parameter values (checked), e.g. after a run-time change."""
+def session_changes(
+    values: Mapping[str, object], defaults: Mapping[str, object] | None = None
+) -> dict[str, object]:
+    """SessionConfig fields for the given parameter values (checked), e.g. after a run-time change;
+    a propagation parameter at its 'from the engine set' value takes ``defaults``' value."""
     changes: dict[str, object] = {}
     for name, value in values.items():
         value = check(name, value)
+        if name in FROM_ENGINE_SET and value == FROM_ENGINE_SET[name]:
+            value = (defaults or {}).get(name, getattr(_DEFAULTS, name))
         if name in ("method", "radius", "tau", "beyond_radius", "buffer_size", "keyframe_memory"):
             changes[name] = value
         elif name == "stamp_tolerance":
@@ -182,7 +193,10 @@ def settings(values: Mapping[str, object]) -> NodeSettings:
     """All parameters, defaults filled in and checked, as NodeSettings."""
     merged = {parameter.name: parameter.default for parameter in PARAMETERS} | dict(values)
     checked = {name: check(name, value) for name, value in merged.items()}
-    session = SessionConfig(**session_changes(checked))
+    defaults = engine_set_defaults(
+        Path(checked["engines"]) if checked["engines"] else share_path(DEFAULT_ENGINES)
+    )
+    session = SessionConfig(**session_changes(checked, defaults))
     return NodeSettings(
         engines=checked["engines"],
         device=checked["device"],
@@ -195,7 +209,18 @@ def settings(values: Mapping[str, object]) -> NodeSettings:
         publish_confidence=checked["publish_confidence"],
         diagnostics_period=checked["diagnostics_period"],
         session=session,
+        defaults=defaults,
     )
+
+
+def engine_set_defaults(path: Path) -> dict[str, object]:
+    """The method, radius and tau an engine set carries (adapt_labeler's calibration), checked."""
+    found = EngineSet.settings_in_yaml(path)
+    try:
+        PropagationConfig(**found)
+    except ConfigError as err:
+        raise SessionError(f"engine set {path}: {err}") from err
+    return found
 
 
 def describe() -> str:
