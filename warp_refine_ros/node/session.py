@@ -3,8 +3,8 @@
 A bounded ring buffer holds the most recent frames, each with the cues the engines computed for it
 (segmentation, flows to its neighbours), so a frame reached forward, then backward, then forward
 again from a late keyframe never runs an engine twice. The propagation itself is
-:class:`~warp_refine_ros.propagation.Propagator` and :func:`~warp_refine_ros.propagation.fuse`, the
-same code ``bag_label`` drives through :class:`~warp_refine_ros.propagation.WindowLabeler`:
+:class:`~warp_refine_ros.propagation.KeyframePropagation`, the core ``bag_label`` drives through
+:class:`~warp_refine_ros.propagation.WindowLabeler`; this session adds stamps, late labels and resets:
 
 - a new frame is labeled at once by the forward recursion (eq. 1) from the newest keyframe at or
   before it, if that keyframe is at most ``radius`` frames back; beyond that it gets g's
@@ -26,11 +26,10 @@ frame are exactly those ``WindowLabeler`` writes for it.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
-from itertools import islice
 
 import numpy as np
 
@@ -41,11 +40,10 @@ from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import (
     DEFAULT_TAU,
     Frame,
-    Labeling,
+    KeyframePropagation,
     Method,
     Propagator,
-    Track,
-    fuse,
+    Slot,
     ids_and_confidence,
 )
 
@@ -142,28 +140,6 @@ class SessionStats:
     keyframes_invalid: int = 0  # wrong size or unknown class ids
 
 
-@dataclass(eq=False)
-class _Slot:
-    """A buffered frame and the labelings that reach it so far."""
-
-    frame: Frame
-    frame_id: str
-    keyframe: Labeling | None = None
-    forward: Labeling | None = None
-    backward: Labeling | None = None
-    published: bool = False
-
-
-@dataclass
-class _Chain:
-    """The forward recursion as far as the newest frame: its track and keyframe."""
-
-    frame: Frame
-    track: Track
-    keyframe_stamp_ns: int
-    offset: int
-
-
 @dataclass
 class _Remembered:
     labels: np.ndarray
@@ -227,8 +203,9 @@ class LabelingSession:
         self.config = config or SessionConfig()
         self.propagator = self._propagator(self.config)
         self.stats = SessionStats()
-        self._slots: deque[_Slot] = deque()
-        self._chain: _Chain | None = None
+        self._core = KeyframePropagation(self.propagator, self.config.radius)
+        self._frame_ids: dict[int, str] = {}  # stamp -> header frame_id of each buffered frame
+        self._published: set[int] = set()  # stamps of buffered frames published at least once
         self._keyframes = _KeyframeMemory()
 
     # --- settings --------------------------------------------------------------------------------
@@ -240,10 +217,10 @@ class LabelingSession:
             raise SessionError(f"unknown session settings {sorted(unknown)}")
         config = replace(self.config, **changes)
         propagator = self._propagator(config)
-        if config.buffer_size < len(self._slots):
-            for _ in range(len(self._slots) - config.buffer_size):
-                self._evict()
+        while len(self._core.slots) > config.buffer_size:
+            self._evict()
         self.config, self.propagator = config, propagator
+        self._core.propagator, self._core.radius = propagator, config.radius
         return config
 
     def _propagator(self, config: SessionConfig) -> Propagator:
@@ -277,38 +254,38 @@ class LabelingSession:
             )
         if problem := too_small(*image.shape[:2]):
             raise SessionError(f"frame at {stamp_ns} ns: {problem}")
-        if self._slots and not self._accepts(image, stamp_ns):
+        if self._core.slots and not self._accepts(image, stamp_ns):
             return []
-        if len(self._slots) >= self.config.buffer_size:
+        if len(self._core.slots) >= self.config.buffer_size:
             self._evict()
-        slot = _Slot(Frame(image, stamp_ns), frame_id)
-        self._slots.append(slot)
+        self._frame_ids[stamp_ns] = frame_id
         self.stats.frames += 1
         labels = self._remembered_labels(stamp_ns, image.shape)
         if labels is not None:
-            return self._outputs(self._apply_keyframe(len(self._slots) - 1, labels, stamp_ns))
-        return self._outputs(self._extend_chain(slot))
+            self.stats.keyframes_applied += 1
+        return self._outputs(self._core.add_frame(Frame(image, stamp_ns), labels))
 
     def add_keyframe(self, labels: np.ndarray, stamp_ns: int) -> list[LabelOutput]:
         """A human label for the frame stamped ``stamp_ns``, whenever it arrives."""
-        shape = self._slots[-1].frame.image.shape if self._slots else None
+        slots = self._core.slots
+        shape = slots[-1].frame.image.shape if slots else None
         try:
             self.spec.validate(labels, shape=shape, name=f"keyframe label at {stamp_ns} ns")
         except LabelError:
             self.stats.keyframes_invalid += 1
             raise
         tolerance = self.config.stamp_tolerance_ns
-        if not self._slots or stamp_ns > self._slots[-1].frame.stamp_ns + tolerance:
+        if not slots or stamp_ns > slots[-1].frame.stamp_ns + tolerance:
             self._remember(stamp_ns, labels, applied=False)
             return []
         position = self._find(stamp_ns)
         if position is None:
-            oldest = self._slots[0].frame.stamp_ns
+            oldest = slots[0].frame.stamp_ns
             if stamp_ns < oldest - tolerance:
                 self.stats.keyframes_too_old += 1
                 self._warn(
                     f"keyframe label at {stamp_ns} ns is older than every buffered frame (oldest "
-                    f"{oldest} ns, {len(self._slots)} frames kept); raise buffer_size to accept later labels"
+                    f"{oldest} ns, {len(slots)} frames kept); raise buffer_size to accept later labels"
                 )
             else:
                 self.stats.keyframes_unmatched += 1
@@ -317,28 +294,29 @@ class LabelingSession:
                     f"{tolerance} ns; it must carry its image's header stamp"
                 )
             return []
-        frame_stamp = self._slots[position].frame.stamp_ns
-        self._remember(frame_stamp, labels, applied=True)
-        return self._outputs(self._apply_keyframe(position, labels, frame_stamp))
+        self._remember(slots[position].frame.stamp_ns, labels, applied=True)
+        self.stats.keyframes_applied += 1
+        return self._outputs(self._core.set_keyframe(position, labels))
 
     def reset(self, reason: str = "requested") -> None:
         """Forget every buffered frame and the forward recursion; remembered keyframe labels stay."""
-        if not self._slots:
+        if not self._core.slots:
             return
         self._warn(f"labeling starts over: {reason}")
-        self._slots.clear()
-        self._chain = None
+        self._core.clear()
+        self._frame_ids.clear()
+        self._published.clear()
         self.stats.resets += 1
 
     @property
     def buffered(self) -> int:
         """Frames in the ring buffer now."""
-        return len(self._slots)
+        return len(self._core.slots)
 
     # --- stream bookkeeping ----------------------------------------------------------------------
 
     def _accepts(self, image: np.ndarray, stamp_ns: int) -> bool:
-        newest = self._slots[-1].frame
+        newest = self._core.slots[-1].frame
         delta = stamp_ns - newest.stamp_ns
         if abs(delta) <= self.config.stamp_tolerance_ns:
             self.stats.frames_rejected += 1
@@ -352,14 +330,14 @@ class LabelingSession:
         return True
 
     def _evict(self) -> None:
-        evicted = self._slots.popleft()
-        if self._slots:  # the flow back to the evicted frame can never be used again
-            self._slots[0].frame.flows.pop(evicted.frame.stamp_ns, None)
+        stamp = self._core.pop_oldest().frame.stamp_ns
+        self._frame_ids.pop(stamp, None)
+        self._published.discard(stamp)
 
     def _find(self, stamp_ns: int) -> int | None:
         """Index of the buffered frame nearest ``stamp_ns`` within the tolerance."""
         best, best_delta = None, self.config.stamp_tolerance_ns
-        for position, slot in enumerate(self._slots):
+        for position, slot in enumerate(self._core.slots):
             delta = abs(slot.frame.stamp_ns - stamp_ns)
             if delta <= best_delta:
                 best, best_delta = position, delta
@@ -402,111 +380,51 @@ class LabelingSession:
 
     # --- propagation -----------------------------------------------------------------------------
 
-    def _extend_chain(self, slot: _Slot) -> Iterator[_Slot]:
-        """Forward label for the newest frame from the chain (eq. 1), or the beyond-radius policy.
-
-        The chain always ends at the frame received before this one (or is None), since every frame
-        extends or ends it and a reset clears it.
-        """
-        chain = self._chain
-        if chain is not None and chain.offset < self.config.radius:
-            track = self.propagator.advance(chain.track, chain.frame, slot.frame)
-            self._chain = _Chain(slot.frame, track, chain.keyframe_stamp_ns, chain.offset + 1)
-            slot.forward = self._labeling(track, chain.keyframe_stamp_ns, chain.offset + 1)
-        else:
-            self._chain = None
-        yield slot
-
-    def _apply_keyframe(self, position: int, labels: np.ndarray, stamp_ns: int) -> Iterator[_Slot]:
-        """Make a buffered frame a keyframe; propagate forward and backward from it (eq. 1, 9-11)."""
-        slot = self._slots[position]
-        slot.keyframe = Labeling.of_keyframe(labels, stamp_ns)
-        self.stats.keyframes_applied += 1
-        yield slot
-        track = self.propagator.start(labels)
-        yield from self._forward_from(position, track, stamp_ns)
-        yield from self._backward_from(position, track, stamp_ns)
-
-    def _forward_from(self, position: int, track: Track, stamp_ns: int) -> Iterator[_Slot]:
-        """Forward labels for the frames after a new keyframe, up to the next keyframe or radius."""
-        source, offset = self._slots[position].frame, 0
-        later = list(islice(self._slots, position + 1, None))
-        for slot in later:
-            if slot.keyframe is not None or offset >= self.config.radius:
-                break
-            track = self.propagator.advance(track, source, slot.frame)
-            source, offset = slot.frame, offset + 1
-            slot.forward = self._labeling(track, stamp_ns, offset)
-            yield slot
-        if not any(slot.keyframe is not None for slot in later):  # else a newer keyframe owns the chain
-            reached_newest = source is self._slots[-1].frame
-            self._chain = _Chain(source, track, stamp_ns, offset) if reached_newest else None
-
-    def _backward_from(self, position: int, track: Track, stamp_ns: int) -> Iterator[_Slot]:
-        """Backward labels for the frames before a new keyframe, down to the previous one or radius."""
-        source = self._slots[position].frame
-        earlier = reversed(list(islice(self._slots, 0, position)))
-        for distance, slot in enumerate(earlier, start=1):
-            if slot.keyframe is not None or distance > self.config.radius:
-                return
-            track = self.propagator.advance(track, source, slot.frame)
-            source = slot.frame
-            slot.backward = self._labeling(track, stamp_ns, -distance)
-            yield slot
-
-    def _labeling(self, track: Track, keyframe_stamp_ns: int, offset: int) -> Labeling:
-        return Labeling.of_track(self.spec, track, keyframe_stamp_ns, offset)
-
     # --- output ----------------------------------------------------------------------------------
 
-    def _outputs(self, slots: Iterator[_Slot]) -> list[LabelOutput]:
+    def _outputs(self, slots: list[Slot]) -> list[LabelOutput]:
         outputs = []
         for slot in slots:
             output = self._output(slot)
             if output is None:
                 continue
-            slot.published = True
+            self._published.add(slot.frame.stamp_ns)
             self.stats.published += 1
             self.stats.updates += output.update
             outputs.append(output)
         return outputs
 
-    def _output(self, slot: _Slot) -> LabelOutput | None:
+    def _output(self, slot: Slot) -> LabelOutput | None:
         """What the frame is labeled with now: keyframe, fused, one direction, or the fallback."""
-        if slot.keyframe is not None:
-            labeling, source = slot.keyframe, Source.KEYFRAME
-        elif slot.forward is not None and slot.backward is not None:
-            labeling, source = fuse(slot.forward, slot.backward), Source.FUSED
-        elif slot.forward is not None:
-            labeling, source = slot.forward, Source.FORWARD
-        elif slot.backward is not None:
-            labeling, source = slot.backward, Source.BACKWARD
+        labeling = slot.labeling
+        if labeling is not None:
+            labels, confidence = labeling.labels, labeling.confidence
+            keyframe_stamp_ns, offset = labeling.keyframe_stamp_ns, labeling.offset
         elif self.config.beyond_radius is BeyondRadius.SEMANTIC:
             labels, confidence = ids_and_confidence(self.spec, self.propagator.semantic(slot.frame))
-            return self._make(slot, labels, confidence, Source.SEMANTIC, None, None)
+            keyframe_stamp_ns = offset = None
         else:
             return None
-        return self._make(
-            slot, labeling.labels, labeling.confidence, source, labeling.keyframe_stamp_ns, labeling.offset
-        )
-
-    def _make(
-        self,
-        slot: _Slot,
-        labels: np.ndarray,
-        confidence: np.ndarray,
-        source: Source,
-        keyframe_stamp_ns: int | None,
-        offset: int | None,
-    ) -> LabelOutput:
+        stamp = slot.frame.stamp_ns
         return LabelOutput(
-            stamp_ns=slot.frame.stamp_ns,
-            frame_id=slot.frame_id,
+            stamp_ns=stamp,
+            frame_id=self._frame_ids.get(stamp, ""),
             image=slot.frame.image,
             labels=labels,
             confidence=confidence,
-            source=source,
+            source=_source(slot),
             keyframe_stamp_ns=keyframe_stamp_ns,
             offset=offset,
-            update=slot.published,
+            update=stamp in self._published,
         )
+
+
+def _source(slot: Slot) -> Source:
+    """Which of the labelings reaching a frame it is published with."""
+    if slot.keyframe is not None:
+        return Source.KEYFRAME
+    if slot.forward is not None and slot.backward is not None:
+        return Source.FUSED
+    if slot.forward is not None:
+        return Source.FORWARD
+    return Source.BACKWARD if slot.backward is not None else Source.SEMANTIC

@@ -1,6 +1,8 @@
 """Label propagation on arrays only: warp, trust mask, inpaint, refine, scheduling, cycles. No I/O."""
 
+from warp_refine_ros.propagation.core import KeyframePropagation, Slot
 from warp_refine_ros.propagation.cycle import cycle_propagate
+from warp_refine_ros.propagation.labelings import LabeledFrame, Labeling, fuse, ids_and_confidence
 from warp_refine_ros.propagation.methods import Method
 from warp_refine_ros.propagation.propagator import SEMANTIC_CONFIDENCE, Frame, Propagator, Track
 from warp_refine_ros.propagation.schedule import Assignment, Reach, plan
@@ -11,19 +13,21 @@ from warp_refine_ros.propagation.warp import (
     warp_image,
     warp_probabilities,
 )
-from warp_refine_ros.propagation.window import LabeledFrame, Labeling, WindowLabeler, fuse, ids_and_confidence
+from warp_refine_ros.propagation.window import WindowLabeler
 
 __all__ = [
     "DEFAULT_TAU",
     "SEMANTIC_CONFIDENCE",
     "Assignment",
     "Frame",
+    "KeyframePropagation",
     "LabeledFrame",
     "Labeling",
     "Method",
     "Propagator",
     "Reach",
     "SamplingMap",
+    "Slot",
     "Track",
     "WindowLabeler",
     "cycle_propagate",

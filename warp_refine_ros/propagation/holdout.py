@@ -14,8 +14,8 @@ from itertools import pairwise
 
 import numpy as np
 
+from warp_refine_ros.propagation.labelings import Labeling, fuse
 from warp_refine_ros.propagation.propagator import Frame, Propagator
-from warp_refine_ros.propagation.window import Labeling, fuse
 
 
 @dataclass(frozen=True)
