@@ -31,6 +31,7 @@ from warp_refine_ros.engines.dis import too_small
 from warp_refine_ros.errors import BagError, DatasetError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Frame, LabeledFrame, Propagator, WindowLabeler
+from warp_refine_ros.propagation import plan as schedule
 from warp_refine_ros.timing import StageTimes
 
 
@@ -152,6 +153,8 @@ def label_window(
     """
     labeler = WindowLabeler(propagator, radius)
     write_from = plan.index.stamps[window.write_from]
+    keyframes = [position - window.first for position in window.keyframes]
+    reached = {a.index + window.first: a for a in schedule(window.last - window.first + 1, keyframes, radius)}
     ahead: deque[tuple[Frame, np.ndarray | None, Future | None]] = deque()
     previous: Frame | None = None
 
@@ -165,7 +168,9 @@ def label_window(
     for position, frame, labels in _window_frames(reader, plan, window, times):
         job = None
         if cues is not None:
-            job = cues.submit(_compute_cues, propagator, _needs(window, radius, position), frame, previous)
+            here, before = reached.get(position), reached.get(position - 1)
+            forward, backward = here is not None and here.forward, before is not None and before.backward
+            job = cues.submit(_compute_cues, propagator, forward, backward, frame, previous)
         ahead.append((frame, labels, job))
         previous = frame
         if len(ahead) > READ_AHEAD:
@@ -180,31 +185,18 @@ def label_window(
 READ_AHEAD = 2  # frames decoded and handed to the engines before the propagation needs them
 
 
-@dataclass(frozen=True)
-class _Needs:
-    forward: bool  # reached from the keyframe before it: flow to the previous frame
-    previous_backward: bool  # the previous frame is reached from the keyframe after: its flow to this one
-
-
-def _needs(window: Window, radius: int, position: int) -> _Needs:
-    left = window.first if window.first in window.keyframes else None
-    right = window.last if window.last in window.keyframes else None
-    return _Needs(
-        forward=left is not None and 0 < position - left <= radius and position not in window.keyframes,
-        previous_backward=right is not None
-        and 0 < right - (position - 1) <= radius
-        and position - 1 > (left if left is not None else window.first - 1),
-    )
-
-
-def _compute_cues(propagator: Propagator, needs: _Needs, frame: Frame, previous: Frame | None) -> None:
-    """Fill the frames' caches with what the window's propagation will ask for (each computed once)."""
+def _compute_cues(
+    propagator: Propagator, forward: bool, previous_backward: bool, frame: Frame, previous: Frame | None
+) -> None:
+    """Fill the frames' caches with what the window's propagation will ask for (each computed once):
+    ``forward``, the frame is reached from the keyframe before it; ``previous_backward``, the frame
+    before it is reached from the keyframe after it."""
     method = propagator.method
-    if needs.forward and method.needs_segmentation:
+    if forward and method.needs_segmentation:
         propagator.segment(frame)
-    if needs.forward and method.needs_motion and previous is not None:
+    if forward and method.needs_motion and previous is not None:
         propagator.flow(frame, previous)
-    if needs.previous_backward and previous is not None:
+    if previous_backward and previous is not None:
         if method.needs_segmentation:
             propagator.segment(previous)
         if method.needs_motion:

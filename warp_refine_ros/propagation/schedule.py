@@ -29,6 +29,18 @@ class Assignment:
     nearest: Reach
     other: Reach | None = None
 
+    @property
+    def forward(self) -> bool:
+        """Reached by the forward recursion of the keyframe before it: it needs g and its flow to the
+        frame before."""
+        return any(reach.offset > 0 for reach in (self.nearest, self.other) if reach is not None)
+
+    @property
+    def backward(self) -> bool:
+        """Reached by the backward recursion of the keyframe after it: it needs g and its flow to the
+        frame after."""
+        return any(reach.offset < 0 for reach in (self.nearest, self.other) if reach is not None)
+
 
 def plan(num_frames: int, keyframes: Sequence[int], radius: int) -> list[Assignment]:
     """The frames that receive labels, in order, with the keyframes that reach them."""
