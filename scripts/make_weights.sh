@@ -76,11 +76,11 @@ run "$PYTHON" -m warp_refine_ros.cli.train_seg "${train_args[@]}" --image-topic 
 DATA="Synthetic drives ${WIDTH}x${HEIGHT} at 10 fps, $TRAIN_FRAMES frames, a keyframe every 10: g trains on seeds \
 0..$((TRAIN_DRIVES - 1)), the refiner on seeds 200..$((200 + REFINER_DRIVES - 1)); validation seeds \
 100..$((100 + VAL_DRIVES - 1)); evaluation seeds (1000+) are never used here."
-run "$PYTHON" -m warp_refine_ros.training.release "$WORK/seg/seg.pt" --models "$MODELS" --data "$DATA"
+run "$PYTHON" -m warp_refine_ros.cli.release "$WORK/seg/seg.pt" --models "$MODELS" --data "$DATA"
 
 run "$PYTHON" -m warp_refine_ros.cli.train_refiner "${refiner_args[@]}" --image-topic "$TOPIC" \
     --seg "$MODELS/seg.onnx" "${val_refiner[@]}" --classes "$CLASSES" --out "$WORK/refiner" \
     --epochs "$REFINER_EPOCHS" --samples-per-keyframe "$REFINER_SAMPLES" --val-every "$REFINER_EPOCHS" --cache "$WORK/cycle-cache" --cache-workers "$JOBS" --no-progress
-run "$PYTHON" -m warp_refine_ros.training.release "$WORK/refiner/refiner.pt" --models "$MODELS" --data "$DATA"
+run "$PYTHON" -m warp_refine_ros.cli.release "$WORK/refiner/refiner.pt" --models "$MODELS" --data "$DATA"
 
 echo "make weights: done in $(($(date +%s) - start)) s" >&2

@@ -5,19 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from warp_refine_ros.engines.devices import parse_device
 from warp_refine_ros.engines.preprocess import (
-    IMAGENET,
-    PIXELS,
-    Normalization,
     channels_last,
     check_image,
     image_tensor,
     one_hot_planes,
-    parse_device,
     resize_planes,
     scaled_size,
 )
 from warp_refine_ros.errors import EngineError
+from warp_refine_ros.modelspec import IMAGENET, PIXELS, Normalization
 from warp_refine_ros.propagation.probabilities import NO_CLASS
 
 

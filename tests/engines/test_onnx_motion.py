@@ -12,9 +12,8 @@ from onnx import TensorProto, helper
 from warp_refine_ros.engines.base import MotionEngine
 from warp_refine_ros.engines.loading import load_motion
 from warp_refine_ros.engines.onnx_backend import OnnxMotion
-from warp_refine_ros.engines.preprocess import Normalization
 from warp_refine_ros.errors import EngineError
-from warp_refine_ros.networks.metadata import ModelMetadata
+from warp_refine_ros.modelspec import ModelMetadata, Normalization
 
 
 def channel_mean_model(

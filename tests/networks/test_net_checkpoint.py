@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from warp_refine_ros.engines.preprocess import Normalization
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.modelspec import Normalization
 from warp_refine_ros.networks.checkpoint import (
     FORMAT,
     TrainingState,

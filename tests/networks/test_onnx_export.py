@@ -10,13 +10,12 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from warp_refine_ros.engines.preprocess import IMAGENET, Normalization
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.modelspec import IMAGENET, ModelMetadata, Normalization, read_onnx_metadata
 from warp_refine_ros.networks.checkpoint import load_checkpoint, save_checkpoint
 from warp_refine_ros.networks.export import OPSET, export_onnx
 from warp_refine_ros.networks.inference import inference_module
-from warp_refine_ros.networks.metadata import ModelMetadata, read_onnx_metadata
 from warp_refine_ros.networks.random_init import random_network
 from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.networks.segmentation import SegmentationConfig

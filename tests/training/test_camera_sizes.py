@@ -15,9 +15,10 @@ from torch.utils.data import DataLoader
 
 from warp_refine_ros.cli import train_refiner, train_seg
 from warp_refine_ros.engines.onnx_backend import OnnxRefiner, OnnxSegmentation
-from warp_refine_ros.engines.preprocess import PIXELS, scaled_size
+from warp_refine_ros.engines.preprocess import scaled_size
 from warp_refine_ros.engines.torch_backend import TorchRefiner, TorchSegmentation
 from warp_refine_ros.labels import LabelSpec, read_label_png
+from warp_refine_ros.modelspec import PIXELS
 from warp_refine_ros.networks.blocks import resize_to
 from warp_refine_ros.synth import DriveConfig, DriveFiles, write_drive
 from warp_refine_ros.training.cycle_cache import CycleEntry

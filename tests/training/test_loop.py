@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from warp_refine_ros.engines.preprocess import IMAGENET
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.modelspec import IMAGENET
 from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
 from warp_refine_ros.networks.segmentation import SegmentationConfig, SegmentationNet
 from warp_refine_ros.synth import DriveFiles

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from warp_refine_ros.cli import train_refiner
+from warp_refine_ros.cli.release import release
 from warp_refine_ros.engines.onnx_backend import OnnxRefiner
 from warp_refine_ros.engines.torch_backend import TorchRefiner
 from warp_refine_ros.labels import LabelSpec
@@ -18,7 +19,6 @@ from warp_refine_ros.networks.checkpoint import load_checkpoint
 from warp_refine_ros.synth import DriveFiles
 from warp_refine_ros.training.cycle_cache import load_entry, read_entry
 from warp_refine_ros.training.loop import Trainer
-from warp_refine_ros.training.release import release
 
 from .conftest import bag_arguments
 

@@ -17,7 +17,7 @@ from warp_refine_ros.engines.dis import DisMotion
 from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.engines.onnx_backend import OnnxMotion, OnnxRefiner, OnnxSegmentation
 from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.networks.metadata import read_onnx_metadata
+from warp_refine_ros.modelspec import read_onnx_metadata
 from warp_refine_ros.propagation import Frame, Method, Propagator
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ import torch
 from warp_refine_ros.engines.loading import load_motion
 from warp_refine_ros.engines.onnx_backend import OnnxMotion
 from warp_refine_ros.errors import EngineError
-from warp_refine_ros.networks.metadata import read_onnx_metadata
+from warp_refine_ros.modelspec import read_onnx_metadata
 from warp_refine_ros.networks.motion_export import (
     OPSET,
     RAFT_NORMALIZATION,

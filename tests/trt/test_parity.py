@@ -8,8 +8,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from warp_refine_ros.modelspec import read_onnx_metadata
 from warp_refine_ros.networks.export import export_onnx
-from warp_refine_ros.networks.metadata import read_onnx_metadata
 from warp_refine_ros.networks.random_init import random_network
 from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.trt.parity import (

@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 
 from warp_refine_ros.errors import EngineError
-from warp_refine_ros.networks.metadata import read_onnx_metadata
+from warp_refine_ros.modelspec import read_onnx_metadata
 from warp_refine_ros.trt.profiles import CameraSizes, format_size, input_profile, parse_size
 from warp_refine_ros.trt.samples import SHIFT, sample_feeds, sample_frames
 

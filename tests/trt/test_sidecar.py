@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from warp_refine_ros.engines.loading import load_refiner, load_segmentation
-from warp_refine_ros.engines.preprocess import IMAGENET
 from warp_refine_ros.engines.sidecar import (
     Environment,
     Sidecar,
@@ -21,7 +20,7 @@ from warp_refine_ros.engines.sidecar import (
 )
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.networks.metadata import ModelMetadata
+from warp_refine_ros.modelspec import IMAGENET, ModelMetadata
 
 BUILT = Environment(tensorrt="10.7.0", cuda="12.6", gpu="NVIDIA A10", compute_capability="8.6")
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None

@@ -1,6 +1,6 @@
 """Release a trained network: weights-only .pt, .onnx and a model card (data, command, metrics).
 
-``python -m warp_refine_ros.training.release OUT/seg.pt --models models`` writes models/seg.pt (no
+``python -m warp_refine_ros.cli.release OUT/seg.pt --models models`` writes models/seg.pt (no
 optimiser state: a few MB), models/seg.onnx and models/seg.md from the run's metrics.json. ``--data``
 lines describe the data; markdown in ``--append FILE`` (e.g. a held-out evaluation) ends the card.
 """

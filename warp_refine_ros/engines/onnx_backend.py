@@ -16,14 +16,10 @@ import numpy as np
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
-from warp_refine_ros.engines.preprocess import (
-    NetworkMotion,
-    NetworkRefiner,
-    NetworkSegmentation,
-    parse_device,
-)
+from warp_refine_ros.engines.devices import parse_device
+from warp_refine_ros.engines.network_backend import NetworkMotion, NetworkRefiner, NetworkSegmentation
 from warp_refine_ros.errors import EngineError
-from warp_refine_ros.networks.metadata import ModelMetadata
+from warp_refine_ros.modelspec import ModelMetadata
 
 ORT_ERRORS = (
     ort_state.Fail,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from warp_refine_ros.errors import EngineError
-from warp_refine_ros.networks.metadata import ModelMetadata
+from warp_refine_ros.modelspec import ModelMetadata
 
 FORMAT = "warp_refine_ros/tensorrt-sidecar"
 VERSION = 1

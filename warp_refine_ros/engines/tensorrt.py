@@ -29,13 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from warp_refine_ros.engines.preprocess import (
-    NetworkMotion,
-    NetworkRefiner,
-    NetworkSegmentation,
-    Normalization,
-    parse_device,
-)
+from warp_refine_ros.engines.devices import parse_device, torch_device
+from warp_refine_ros.engines.network_backend import NetworkMotion, NetworkRefiner, NetworkSegmentation
 from warp_refine_ros.engines.sidecar import (
     Environment,
     TensorSpec,
@@ -43,8 +38,8 @@ from warp_refine_ros.engines.sidecar import (
     read_sidecar,
     sidecar_path,
 )
-from warp_refine_ros.engines.torch_backend import torch_device
 from warp_refine_ros.errors import EngineError
+from warp_refine_ros.modelspec import Normalization
 
 
 def import_tensorrt() -> ModuleType:

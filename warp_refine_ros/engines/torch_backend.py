@@ -1,7 +1,7 @@
 """PyTorch engines: run our .pt checkpoints directly (training machines, quick checks, CUDA via torch).
 
 They run the same inference modules that are exported to ONNX and share pre- and post-processing
-with the other backends (:mod:`warp_refine_ros.engines.preprocess`), so a .pt and its .onnx give
+with the other backends (:mod:`warp_refine_ros.engines.network_backend`), so a .pt and its .onnx give
 the same labels.
 """
 
@@ -12,24 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from warp_refine_ros.engines.preprocess import NetworkRefiner, NetworkSegmentation, parse_device
-from warp_refine_ros.errors import EngineError
+from warp_refine_ros.engines.devices import torch_device
+from warp_refine_ros.engines.network_backend import NetworkRefiner, NetworkSegmentation
 from warp_refine_ros.networks.checkpoint import NetworkConfig, load_checkpoint
 from warp_refine_ros.networks.inference import inference_module
-
-
-def torch_device(device: str) -> torch.device:
-    """``cpu``, ``cuda`` or ``cuda:N`` as a torch device that exists on this machine."""
-    kind, index = parse_device(device)
-    if kind == "cpu":
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise EngineError(f"device {device!r} asked for, but this torch has no CUDA; use --device cpu")
-    if index >= torch.cuda.device_count():
-        raise EngineError(
-            f"device {device!r} asked for, but only {torch.cuda.device_count()} GPU(s) are visible"
-        )
-    return torch.device("cuda", index)
 
 
 class _TorchNetwork:

@@ -1,7 +1,7 @@
 """PyTorch definitions of the segmentation network g and the refiner Omega, their checkpoints and export.
 
 Importing this package does not import torch: the names below load their module on first use, so
-ONNX and TensorRT deployments (which only read :mod:`warp_refine_ros.networks.metadata`) run without it.
+ONNX and TensorRT deployments (which only read :mod:`warp_refine_ros.modelspec`) run without it.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from warp_refine_ros.modelspec import ModelMetadata, read_onnx_metadata
     from warp_refine_ros.networks.checkpoint import (
         Checkpoint,
         TrainingState,
@@ -19,24 +20,23 @@ if TYPE_CHECKING:
     )
     from warp_refine_ros.networks.export import export_onnx
     from warp_refine_ros.networks.inference import inference_module
-    from warp_refine_ros.networks.metadata import ModelMetadata, read_onnx_metadata
     from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
     from warp_refine_ros.networks.segmentation import SegmentationConfig, SegmentationNet
 
 _MODULES = {
-    "Checkpoint": "checkpoint",
-    "TrainingState": "checkpoint",
-    "build_model": "checkpoint",
-    "load_checkpoint": "checkpoint",
-    "save_checkpoint": "checkpoint",
-    "export_onnx": "export",
-    "inference_module": "inference",
-    "ModelMetadata": "metadata",
-    "read_onnx_metadata": "metadata",
-    "RefinerConfig": "refiner",
-    "RefinerNet": "refiner",
-    "SegmentationConfig": "segmentation",
-    "SegmentationNet": "segmentation",
+    "Checkpoint": ".checkpoint",
+    "TrainingState": ".checkpoint",
+    "build_model": ".checkpoint",
+    "load_checkpoint": ".checkpoint",
+    "save_checkpoint": ".checkpoint",
+    "export_onnx": ".export",
+    "inference_module": ".inference",
+    "ModelMetadata": "warp_refine_ros.modelspec",  # the model contract, re-exported
+    "read_onnx_metadata": "warp_refine_ros.modelspec",
+    "RefinerConfig": ".refiner",
+    "RefinerNet": ".refiner",
+    "SegmentationConfig": ".segmentation",
+    "SegmentationNet": ".segmentation",
 }
 
 __all__ = [
@@ -60,4 +60,4 @@ def __getattr__(name: str) -> Any:
     """Import the defining module of a public name when it is first asked for."""
     if name not in _MODULES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+    return getattr(importlib.import_module(_MODULES[name], __name__), name)

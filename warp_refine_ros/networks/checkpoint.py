@@ -25,9 +25,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from warp_refine_ros.engines.preprocess import IMAGENET, Normalization
 from warp_refine_ros.errors import EngineError, LabelError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.modelspec import IMAGENET, Normalization
 from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
 from warp_refine_ros.networks.segmentation import SegmentationConfig, SegmentationNet
 

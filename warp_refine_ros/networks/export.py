@@ -22,12 +22,11 @@ import onnx
 import torch
 from torch import nn
 
-from warp_refine_ros.engines.preprocess import IMAGENET, Normalization
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.modelspec import IMAGENET, ModelMetadata, Normalization
 from warp_refine_ros.networks.checkpoint import Checkpoint, load_checkpoint
 from warp_refine_ros.networks.inference import inference_module
-from warp_refine_ros.networks.metadata import ModelMetadata
 
 OPSET = 17
 EXAMPLE_SIZE = (64, 96)  # (H, W) traced; every spatial axis is dynamic in the exported graph

@@ -1,7 +1,7 @@
 """The networks as the engines run them: probabilities instead of logits, one graph for torch and ONNX.
 
 The PyTorch backend runs these modules and the exporter traces them, so both backends compute
-exactly the same function (the tensor contract is in :mod:`warp_refine_ros.networks.metadata`).
+exactly the same function (the tensor contract is in :mod:`warp_refine_ros.modelspec`).
 """
 
 from __future__ import annotations

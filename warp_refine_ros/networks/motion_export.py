@@ -24,10 +24,9 @@ import onnx
 import torch
 from torch import nn
 
-from warp_refine_ros.engines.preprocess import Normalization
 from warp_refine_ros.errors import EngineError
+from warp_refine_ros.modelspec import ModelMetadata, Normalization
 from warp_refine_ros.networks.export import save_onnx
-from warp_refine_ros.networks.metadata import ModelMetadata
 
 OPSET = 17
 VARIANTS = ("raft_small", "raft_large")

@@ -14,9 +14,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from warp_refine_ros.engines.preprocess import IMAGENET, Normalization, image_tensor, one_hot_planes
+from warp_refine_ros.engines.preprocess import image_tensor, one_hot_planes
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.modelspec import IMAGENET, Normalization
 from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.propagation.probabilities import NO_CLASS
 from warp_refine_ros.training.crops import crop_array, crop_features, crop_origin

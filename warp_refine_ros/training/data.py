@@ -20,10 +20,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from warp_refine_ros.engines.preprocess import IMAGENET, Normalization, image_tensor
+from warp_refine_ros.engines.preprocess import image_tensor
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.evaluation.dataset import read_classes
 from warp_refine_ros.labels import LabelSpec, read_label_png
+from warp_refine_ros.modelspec import IMAGENET, Normalization
 from warp_refine_ros.training.augment import Augmentation
 from warp_refine_ros.training.sources import LabeledImage, autolabeled_items, read_rgb
 

@@ -14,8 +14,7 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
-from warp_refine_ros.engines.preprocess import parse_device
-from warp_refine_ros.engines.torch_backend import torch_device
+from warp_refine_ros.engines.devices import parse_device, torch_device
 
 # Rank 0 may build data caches while the others wait at a barrier; allow for slow caches.
 BARRIER_TIMEOUT = timedelta(hours=4)

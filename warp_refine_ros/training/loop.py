@@ -19,10 +19,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from warp_refine_ros.engines.preprocess import Normalization
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.fileio import write_json
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.modelspec import Normalization
 from warp_refine_ros.networks.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from warp_refine_ros.networks.export import export_onnx
 from warp_refine_ros.training.distributed import Distributed

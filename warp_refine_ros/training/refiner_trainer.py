@@ -21,9 +21,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from warp_refine_ros.engines.loading import EngineSet
-from warp_refine_ros.engines.preprocess import IMAGENET
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.modelspec import IMAGENET
 from warp_refine_ros.networks.checkpoint import load_checkpoint
 from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
 from warp_refine_ros.propagation import DEFAULT_TAU, Method, Propagator

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from warp_refine_ros.engines.preprocess import IMAGENET
 from warp_refine_ros.evaluation.confusion import ConfusionMatrix, Scores
 from warp_refine_ros.labels import LabelSpec, read_label_png
+from warp_refine_ros.modelspec import IMAGENET
 from warp_refine_ros.networks.checkpoint import load_checkpoint
 from warp_refine_ros.networks.pretrained import init_segmentation
 from warp_refine_ros.networks.segmentation import SegmentationConfig, SegmentationNet

@@ -17,10 +17,11 @@ from torch import nn
 
 from warp_refine_ros.bags.keyframes import camera_name
 from warp_refine_ros.bags.reader import BagReader
-from warp_refine_ros.engines.preprocess import NetworkRefiner, NetworkSegmentation, Normalization
+from warp_refine_ros.engines.network_backend import NetworkRefiner, NetworkSegmentation
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.evaluation.confusion import ConfusionMatrix, Scores
 from warp_refine_ros.labels import LabelSpec, read_label_png
+from warp_refine_ros.modelspec import Normalization
 from warp_refine_ros.networks.inference import inference_module
 from warp_refine_ros.propagation import Frame, LabeledFrame, Propagator, WindowLabeler
 from warp_refine_ros.training.sources import KeyframeSource, match_source

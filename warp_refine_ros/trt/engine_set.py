@@ -20,7 +20,7 @@ from google.protobuf.message import DecodeError
 
 from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.errors import EngineError
-from warp_refine_ros.networks.metadata import ModelMetadata, read_onnx_metadata
+from warp_refine_ros.modelspec import ModelMetadata, read_onnx_metadata
 from warp_refine_ros.trt.build import BuildOptions, BuiltEngine, build_engine
 from warp_refine_ros.trt.profiles import CameraSizes, Size, input_profile
 from warp_refine_ros.trt.samples import sample_feeds

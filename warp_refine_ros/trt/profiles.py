@@ -1,7 +1,7 @@
 """Optimisation profiles: the input shapes an engine accepts, derived from the camera sizes it serves.
 
 Engines see camera images after the same preparation the engines apply (see
-:mod:`warp_refine_ros.engines.preprocess`): the segmentation network gets the image resized by its
+:mod:`warp_refine_ros.engines.network_backend`): the segmentation network gets the image resized by its
 ``input_scale``, the refiner full-size labels and image plus the segmentation features (1/8 of the
 segmentation input), a motion network both frames padded to a multiple of its ``pad_multiple``.
 Batch is always 1: the propagation labels one frame at a time.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from warp_refine_ros.engines.preprocess import scaled_size
 from warp_refine_ros.errors import EngineError
-from warp_refine_ros.networks.metadata import ModelMetadata
+from warp_refine_ros.modelspec import ModelMetadata
 
 Size = tuple[int, int]  # (H, W)
 Shape = tuple[int, ...]

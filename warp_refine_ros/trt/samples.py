@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from warp_refine_ros.engines.preprocess import image_tensor, scaled_size
-from warp_refine_ros.networks.metadata import ModelMetadata
+from warp_refine_ros.modelspec import ModelMetadata
 from warp_refine_ros.trt.profiles import Size, feature_size, padded_size
 
 SHIFT = (2, 3)  # (dy, dx) camera motion between the two sample frames, pixels
