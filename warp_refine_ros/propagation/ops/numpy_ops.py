@@ -74,5 +74,8 @@ class NumpyOps(ArrayOps[np.ndarray, SamplingMap]):
     def to_uint8(self, values: np.ndarray) -> np.ndarray:
         return confidence_to_uint8(values)
 
+    def from_numpy(self, probabilities: np.ndarray) -> np.ndarray:
+        return probabilities
+
     def to_numpy(self, probabilities: np.ndarray) -> np.ndarray:
         return probabilities

@@ -86,6 +86,10 @@ class ArrayOps(Protocol[ArrayT, SamplingT]):
         """A [0, 1] map (H, W) as uint8, 255 = 1: clip(v * 255 + 0.5, 0, 255) truncated."""
         ...
 
+    def from_numpy(self, probabilities: np.ndarray) -> ArrayT:
+        """Channels-last (H, W, C) float32 probabilities, e.g. a caller's state, as the backend holds them."""
+        ...
+
     def to_numpy(self, probabilities: ArrayT) -> np.ndarray:
         """Probabilities as channels-last (H, W, C) float32 numpy, e.g. as a refiner's training input."""
         ...
