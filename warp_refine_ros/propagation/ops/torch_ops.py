@@ -1,7 +1,7 @@
 """The torch backend of :class:`ArrayOps`: channels-first tensors on one device (a GPU, or the CPU).
 
 It reproduces the numpy backend's arithmetic, not just its maths: sampling follows cv2.remap bit for
-bit on its fixed-point path (:mod:`.torch_remap`), arg-max ties go to the highest channel, thresholds
+bit on its fixed-point path (:mod:`.torch_bilinear`), arg-max ties go to the highest channel, thresholds
 are compared in float32, and uint8 outputs round as numpy does. Only uint8 maps leave the device
 while a track runs.
 """
@@ -12,13 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from warp_refine_ros.engines.base import Segmentation
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation.ops.numpy_ops import present_classes
 from warp_refine_ros.propagation.ops.protocol import ArrayOps
-from warp_refine_ros.propagation.ops.torch_remap import remap
+from warp_refine_ros.propagation.ops.torch_bilinear import remap, resize
 from warp_refine_ros.propagation.probabilities import NO_CLASS
 
 
@@ -90,9 +89,8 @@ class TorchOps(ArrayOps[torch.Tensor, TorchSampling]):
 
     def semantic(self, segmentation: Segmentation, threshold: float) -> torch.Tensor:
         probabilities = self._channels_first(segmentation.coarse)  # (C, h, w)
-        if probabilities.shape[1:] != segmentation.size:  # cv2.resize INTER_LINEAR: pixel centres aligned
-            size = segmentation.size
-            probabilities = F.interpolate(probabilities[None], size, mode="bilinear", align_corners=False)[0]
+        if probabilities.shape[1:] != segmentation.size:
+            probabilities = resize(probabilities, segmentation.size)  # as Segmentation.probabilities
         best = probabilities.amax(dim=0)
         return probabilities * (best >= float(np.float32(threshold)))
 
@@ -113,6 +111,9 @@ class TorchOps(ArrayOps[torch.Tensor, TorchSampling]):
 
     def to_uint8(self, values: torch.Tensor) -> np.ndarray:
         return (values * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).cpu().numpy()
+
+    def from_numpy(self, probabilities: np.ndarray) -> torch.Tensor:
+        return self._channels_first(probabilities)  # (C, H, W)
 
     def to_numpy(self, probabilities: torch.Tensor) -> np.ndarray:
         return probabilities.permute(1, 2, 0).contiguous().cpu().numpy()  # (H, W, C)
