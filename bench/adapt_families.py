@@ -63,7 +63,7 @@ def truth(
         "--out",
         str(out),
     ]
-    args += ["--engines", str(engines), "--radius", "10", "--no-progress", *extra]
+    args += ["--radius", "10", "--no-progress", *engines]
     print(f"$ bag_label {' '.join(args)}", flush=True)
     if bag_label.main(args) != 0:
         raise SystemExit(f"bag_label failed for {out}")

@@ -31,6 +31,7 @@ from warp_refine_ros.propagation import DEFAULT_TAU, Method
 from warp_refine_ros.propagation.config import DEFAULT_RADIUS
 from warp_refine_ros.resources import share_path
 
+SCRATCH = "scratch"  # --seg-init value: g from random weights
 TODAY = Candidate(Method.WARP_REFINE, DEFAULT_TAU, "dis:fast")  # the shipped engine set, bag_label's defaults
 IMPROVEMENT = 0.5  # estimated mIoU points a self-training round or Omega must add to be kept
 TRAINING_SHARE = 0.65  # of the budget, for the trainings; the rest labels and cross-validates
@@ -43,7 +44,7 @@ class Options:
     out: Path
     radius: int = DEFAULT_RADIUS
     budget_minutes: float = 30.0
-    seg_init: Path | None = None
+    seg_init: Path | str | None = None  # a file g starts from, SCRATCH, or None: the shipped g
     motion: Path | None = None  # a learned motion engine file to calibrate beside DIS
     rounds: int = 2  # self-training rounds at most
     seg_steps: int | None = None  # training steps of g and Omega: default from the budget and the
@@ -89,7 +90,9 @@ class Adaptation:
         self.state = State(self.work / "state.json", arguments)
         self.keyframes: Keyframes = match(inputs, self.work)
         self.shipped = Shipped.fitting(inputs.spec)
-        self.init = options.seg_init or (self.shipped.seg if self.shipped else None)
+        # The shipped g is the default start even for other classes: its encoder knows streets, and
+        # only the classifier starts anew (a g from scratch learns little from a few keyframes).
+        self.init = _start(options.seg_init)
         self.config = (
             starting_config(self.init, inputs.spec)
             if self.init
@@ -328,10 +331,17 @@ class Adaptation:
         schedule = Schedule(
             seg_steps=self.options.seg_steps or min(max(seg_steps, 25), 3000),
             refiner_steps=self.options.refiner_steps or min(max(refiner_steps, 25), 2000),
-            seg_lr=2e-3 if self.init is None else 5e-4,
+            seg_lr=2e-3 if self.init is None else 5e-4 if self.shipped else 1e-3,
             refiner_lr=2e-3 if self.shipped is None else 5e-4,
         )
         return {"schedule": asdict(schedule), "seconds_per_step": [seg_seconds, refiner_seconds]}
+
+
+def _start(seg_init: Path | str | None) -> Path | None:
+    """The file g starts from: the one given, none for SCRATCH, else the shipped g."""
+    if seg_init == SCRATCH:
+        return None
+    return Path(seg_init) if seg_init is not None else share_path("models/seg.pt")
 
 
 def _candidate(record: dict) -> Candidate:

@@ -38,10 +38,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True, help="output folder (new, or this command's)")
     parser.add_argument(
         "--seg-init",
-        type=Path,
-        metavar="FILE",
+        metavar="FILE|scratch",
         help="start g from this file: a segmentation checkpoint (.pt) or torchvision's ImageNet "
-        "mobilenet_v3_small weights (default: the shipped g when the class spec matches, else scratch)",
+        "mobilenet_v3_small weights; 'scratch' for random weights (default: the shipped g, whose "
+        "classifier starts anew when your classes differ)",
     )
     parser.add_argument(
         "--motion", type=Path, metavar="FILE", help="a learned motion engine (.onnx) to calibrate beside DIS"
