@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 
@@ -64,3 +65,20 @@ class TimedEngine:
     def _call(self, *args: Any) -> Any:
         with self._times.stage(self._stage):
             return self._method(*args)
+
+
+STAGES = {
+    "motion": ("flow", "motion"),
+    "segmentation": ("segment", "segmentation"),
+    "refiner": ("refine", "refine"),
+}
+"""Each engine role: the method to time and the stage its time counts toward."""
+
+
+def timed(engines: Any, times: StageTimes) -> Any:
+    """A copy of an engine set (a dataclass with motion, segmentation, refiner) whose engines are timed."""
+    wrapped = {
+        role: TimedEngine(engine, method, stage, times) if (engine := getattr(engines, role)) else None
+        for role, (method, stage) in STAGES.items()
+    }
+    return replace(engines, **wrapped)

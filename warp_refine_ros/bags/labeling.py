@@ -51,6 +51,13 @@ class StreamPlan:
     def planned(self) -> int:
         return sum(len(w.planned) for w in self.windows)
 
+    def offsets(self) -> Iterator[int]:
+        """The offset each planned frame is written with (from its nearest keyframe), segment by segment."""
+        for start, end, _ in self.segments:
+            keyframes = [i - start for i in self.match.by_index if start <= i < end]
+            for assignment in schedule(end - start, keyframes, self.radius):
+                yield assignment.nearest.offset
+
     def shape_at(self, position: int) -> tuple[int, int]:
         """The image size of the segment holding frame ``position``."""
         segment = bisect.bisect_right([start for start, _, _ in self.segments], position) - 1

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from warp_refine_ros.bags import job as label_job
-from warp_refine_ros.bags.cluster import LOCAL
+from warp_refine_ros.cli import labeling_report as report
 from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, run_cli
 from warp_refine_ros.engines.loading import EngineSet, EngineSources
 from warp_refine_ros.errors import EngineError
@@ -17,6 +16,7 @@ from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import DEFAULT_TAU, Method
 from warp_refine_ros.propagation.config import DEFAULT_RADIUS, ConfigError, PropagationConfig
 from warp_refine_ros.resources import share_path
+from warp_refine_ros.runners import LOCAL
 
 DEFAULT_ENGINES = "config/engines/default.yaml"
 
@@ -169,32 +169,6 @@ def propagation_config(args: argparse.Namespace, sources: EngineSources) -> Prop
     return base.with_changes(method=args.method, radius=args.radius, tau=args.tau)
 
 
-def print_summary(result: label_job.JobResult, method: str) -> None:
-    offsets: Counter = Counter()
-    for report in result.reports:
-        offsets.update(report.offsets)
-    matched = sum(r.keyframes_matched for r in result.reports)
-    unmatched = sum(len(r.keyframes_unmatched) for r in result.reports)
-    skipped = sum(r.frames_already_done for r in result.reports)
-    print(
-        f"{method}: wrote {result.frames_written} frames in {result.seconds:.1f} s "
-        f"({result.frames_written / max(result.seconds, 1e-9):.1f} frames/s)"
-        + (f", {skipped} already done" if skipped else "")
-    )
-    print(f"keyframes: {matched} matched, {unmatched} in the bags' time span without a matching image")
-    if offsets:
-        print("frames by offset: " + "  ".join(f"{k:+d}:{v}" for k, v in sorted(offsets.items())))
-    for change in result.changes:
-        print(f"{change.bag} {change.topic}: {label_job.describe_change(change)}")
-    for report in result.reports:
-        if report.frames_out_of_order:
-            print(
-                f"warning: {report.bag} {report.topic}: {report.frames_out_of_order} images out of header "
-                "stamp order (repeated, backwards or far ahead) were skipped",
-                file=sys.stderr,
-            )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     return run_cli(_main, argv)
 
@@ -224,10 +198,10 @@ def _main(argv: Sequence[str] | None) -> int:
         arguments={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
     )
     if args.dry_run:
-        text, failures = label_job.dry_run(job)
-        print(text)
-        return EXIT_PARTIAL if failures else 0
-    result = label_job.run(job)
+        found = label_job.dry_run(job)
+        print(report.preview(job, found))
+        return EXIT_PARTIAL if found.failures else 0
+    result = label_job.run(job, report.ProgressBars(not args.no_progress))
     for bag, error in result.failures.items():
         print(f"error: {error}" if bag in error else f"error: {bag}: {error}", file=sys.stderr)
     if not result.started:
@@ -236,9 +210,8 @@ def _main(argv: Sequence[str] | None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    print_summary(result, str(config.method))
-    if result.validation:
-        print(label_job.describe_validation(result.validation))
+    print(report.summary(result, str(config.method)))
+    report.warnings(result)
     if result.failures:
         print(
             f"error: {len(result.failures)} of {len(args.bags)} bags failed (see above); the others are "

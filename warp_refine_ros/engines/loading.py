@@ -17,6 +17,7 @@ import yaml
 
 from warp_refine_ros.engines.base import MotionEngine, RefinerEngine, SegmentationEngine
 from warp_refine_ros.errors import EngineError
+from warp_refine_ros.labels import LabelSpec
 
 SUFFIXES = (".pt", ".onnx", ".engine", ".plan")
 ROLES = ("motion", "segmentation", "refiner")
@@ -71,6 +72,12 @@ class EngineSet:
             refiner=load_refiner(refiner, device=device) if refiner else None,
         )
 
+    def class_spec(self, given: LabelSpec | None = None) -> LabelSpec:
+        """The one rule for a run's classes: the spec given, else g's own, else Cityscapes' 19."""
+        if given is not None:
+            return given
+        return self.segmentation.spec if self.segmentation is not None else LabelSpec.default()
+
     def describe(self) -> dict[str, str | None]:
         """Engine names for run records and logs."""
         return {
@@ -109,14 +116,11 @@ class EngineSources:
         named = self.named()
         return {role: _identity(named[role]) for role in roles}
 
-    def load(self, *, motion: bool = True, segmentation: bool = True, refiner: bool = True) -> EngineSet:
-        """Load the engines asked for; an engine the sources do not name stays None."""
-        named = self.named()
+    def load(self, roles: Iterable[str] = ROLES) -> EngineSet:
+        """Load the engines of the roles asked for; an engine the sources do not name stays None."""
+        named, wanted = self.named(), set(roles)
         return EngineSet.from_files(
-            motion=named["motion"] if motion else None,
-            segmentation=named["segmentation"] if segmentation else None,
-            refiner=named["refiner"] if refiner else None,
-            device=self.device,
+            **{role: named[role] if role in wanted else None for role in ROLES}, device=self.device
         )
 
 

@@ -28,6 +28,12 @@ class Method(str, Enum):
     def needs_refiner(self) -> bool:
         return self is Method.WARP_REFINE
 
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The engine roles this method runs: the engines a run must load, and nothing more."""
+        needed = (("motion", self.needs_motion), ("segmentation", self.needs_segmentation))
+        return tuple(role for role, needs in (*needed, ("refiner", self.needs_refiner)) if needs)
+
     @classmethod
     def default(cls) -> Method:
         """The offline labeler's method: warp-refine, the best on held-out drives (models/refiner.md).

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,13 +26,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from warp_refine_ros import runners
 from warp_refine_ros.bags.keyframes import camera_name
 from warp_refine_ros.bags.reader import BagReader, bag_name
 from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.errors import DatasetError, EngineError
 from warp_refine_ros.fileio import atomic_write
 from warp_refine_ros.labels import LabelSpec, read_label_png
-from warp_refine_ros.propagation import Frame, Method, Propagator
+from warp_refine_ros.propagation import DEFAULT_TAU, Frame, Method, Propagator
 from warp_refine_ros.propagation.probabilities import argmax_confidence
 from warp_refine_ros.training.cycles import cycles_by_length
 from warp_refine_ros.training.distributed import Distributed
@@ -49,7 +49,7 @@ class CycleSettings:
 
     segmentation: str  # engine file (.onnx, .pt, .engine)
     motion: str = "dis"
-    tau: float = 40.0
+    tau: float = DEFAULT_TAU
     max_length: int = 6
     device: str = "cpu"  # where the engines run
 
@@ -180,13 +180,7 @@ class _Worker:
         engines = EngineSet.from_files(
             motion=settings.motion, segmentation=settings.segmentation, device=settings.device
         )
-        cls.propagator = Propagator(
-            Method.WARP_INPAINT,
-            spec,
-            motion=engines.motion,
-            segmentation=engines.segmentation,
-            tau=settings.tau,
-        )
+        cls.propagator = Propagator.from_engines(Method.WARP_INPAINT, spec, engines, tau=settings.tau)
 
     @classmethod
     def run(cls, task: Task, max_length: int) -> None:
@@ -199,8 +193,16 @@ def _build(tasks: list[Task], settings: CycleSettings, spec: LabelSpec, workers:
         for task in tasks:
             yield _Worker.run(task, settings.max_length)
         return
-    with ProcessPoolExecutor(workers, initializer=_Worker.start, initargs=(settings, spec)) as pool:
-        yield from pool.map(_Worker.run, tasks, [settings.max_length] * len(tasks))
+    running = runners.in_processes(
+        tasks,
+        _Worker.run,
+        settings.max_length,
+        workers=workers,
+        initializer=_Worker.start,
+        initargs=(settings, spec),
+    )
+    for _, outcome in running:
+        yield outcome()
 
 
 def build_cycle_cache(

@@ -1,0 +1,188 @@
+"""Labeling bag_label's windows: here, in worker processes or over Ray, frames written as they finish.
+
+A task is consecutive windows of one stream; a worker builds the propagator once per process, labels
+its windows and returns the manifest records of the frames it wrote. A bag that fails while it is
+labeled (a corrupt chunk, an image that is not what its header says) becomes a failure of that bag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from warp_refine_ros import runners
+from warp_refine_ros.bags.dataset import BackgroundWriter, FrameFiles, ManifestRecord
+from warp_refine_ros.bags.keyframes import camera_name
+from warp_refine_ros.bags.labeling import StreamPlan, label_window
+from warp_refine_ros.bags.planning import BagPlan
+from warp_refine_ros.bags.reader import BagReader
+from warp_refine_ros.bags.request import Sink
+from warp_refine_ros.bags.windows import Window
+from warp_refine_ros.engines.loading import EngineSet, EngineSources
+from warp_refine_ros.errors import BagError
+from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.propagation import LabeledFrame, Propagator
+from warp_refine_ros.propagation.config import PropagationConfig
+from warp_refine_ros.timing import StageTimes, timed
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a worker needs to build the same propagator as the driver (picklable)."""
+
+    engines: EngineSources
+    config: PropagationConfig
+    spec: LabelSpec
+
+
+def build_propagator(settings: Settings, times: StageTimes, loaded: EngineSet | None = None) -> Propagator:
+    """A propagator over the method's engines (loaded here unless given), each timed into its stage."""
+    config = settings.config
+    loaded = loaded or settings.engines.load(config.method.roles)
+    return Propagator.from_engines(config.method, settings.spec, timed(loaded, times), tau=config.tau)
+
+
+@dataclass(frozen=True)
+class WindowTask:
+    """Consecutive windows of one stream for one worker; frames in ``done`` are not rewritten."""
+
+    bag: Path
+    plan: StreamPlan
+    windows: tuple[Window, ...]
+    done: frozenset[int]
+
+
+def run_task(
+    task: WindowTask, propagator: Propagator, radius: int, files: FrameFiles, sink: Sink, times: StageTimes
+) -> None:
+    """Label a task's windows; each frame's files are written before its record goes to ``sink``."""
+    index = task.plan.index
+    camera = camera_name(index.topic)
+    writer = BackgroundWriter(files, sink)
+
+    def write(labeled: LabeledFrame) -> None:
+        if labeled.frame.stamp_ns in task.done:
+            return
+        frame = labeled.frame
+        with times.stage("write"):  # time spent waiting on the writer threads, not their work
+            writer.submit(index.bag, index.topic, camera, frame.image, frame.stamp_ns, labeled.labeling)
+
+    cues = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engines")
+    try:
+        with BagReader(task.bag) as reader:
+            for window in task.windows:
+                label_window(reader, task.plan, window, propagator, radius, write, times, cues)
+    finally:
+        cues.shutdown(wait=True, cancel_futures=True)
+        with times.stage("write"):
+            writer.close()
+
+
+def tasks_for(
+    plans: list[BagPlan], done: set[tuple[str, str, int]], frames_per_task: int
+) -> Iterator[WindowTask]:
+    """Group each stream's unfinished windows into tasks of about ``frames_per_task`` frames."""
+    for bag_plan in plans:
+        for stream in bag_plan.streams:
+            index = stream.index
+            finished = frozenset(
+                i for i, stamp in enumerate(index.stamps) if (index.bag, index.topic, stamp) in done
+            )
+            batch: list[Window] = []
+            for window in stream.windows:
+                if window.planned <= finished:
+                    continue
+                batch.append(window)
+                if sum(len(w.planned) for w in batch) >= frames_per_task:
+                    yield WindowTask(bag_plan.bag, stream, tuple(batch), _stamps(stream, finished))
+                    batch = []
+            if batch:
+                yield WindowTask(bag_plan.bag, stream, tuple(batch), _stamps(stream, finished))
+
+
+def _stamps(stream: StreamPlan, indices: frozenset[int]) -> frozenset[int]:
+    return frozenset(stream.index.stamps[i] for i in indices)
+
+
+_WORKER_PROPAGATORS: dict[Settings, Propagator] = {}
+_WORKER_TIMES = StageTimes()
+
+
+def worker_run(task: WindowTask, settings: Settings, files: FrameFiles) -> tuple[list[ManifestRecord], dict]:
+    """Run one task in a worker process (pool or Ray); engines are loaded once per process."""
+    propagator = _WORKER_PROPAGATORS.get(settings)
+    if propagator is None:
+        propagator = _WORKER_PROPAGATORS[settings] = build_propagator(settings, _WORKER_TIMES)
+    before = _WORKER_TIMES.summary()
+    records: list[ManifestRecord] = []
+    run_task(task, propagator, settings.config.radius, files, records.append, _WORKER_TIMES)
+    return records, _difference(_WORKER_TIMES.summary(), before)
+
+
+def _difference(after: dict, before: dict) -> dict:
+    return {
+        name: {
+            "seconds": entry["seconds"] - before.get(name, {}).get("seconds", 0.0),
+            "calls": entry["calls"] - before.get(name, {}).get("calls", 0),
+        }
+        for name, entry in after.items()
+    }
+
+
+def execute(
+    tasks: list[WindowTask],
+    settings: Settings,
+    files: FrameFiles,
+    sink: Sink,
+    times: StageTimes,
+    failures: dict[str, str],
+    *,
+    workers: int,
+    ray_address: str | None,
+    propagator: Propagator,
+) -> None:
+    """Run the tasks here, in worker processes, or on Ray; records reach ``sink`` once their files exist.
+
+    A bag that fails while it is labeled lands in ``failures`` and the other bags go on; its finished
+    frames stay listed for a rerun."""
+    if ray_address is None and workers <= 1:
+        for task in tasks:
+            if str(task.bag) in failures:
+                continue  # the rest of a bag that failed would fail again
+            try:
+                run_task(task, propagator, settings.config.radius, files, sink, times)
+            except BagError as err:
+                failures[str(task.bag)] = str(err)
+        return
+    if ray_address is not None:
+        finished = runners.on_ray(tasks, worker_run, settings, files, address=ray_address, workers=workers)
+    else:
+        finished = runners.in_processes(tasks, worker_run, settings, files, workers=workers)
+    for task, outcome in finished:
+        _collect(task, outcome, sink, times, failures)
+
+
+def _collect(
+    task: WindowTask,
+    outcome: Callable[[], tuple[list[ManifestRecord], dict]],
+    sink: Sink,
+    times: StageTimes,
+    failures: dict[str, str],
+) -> None:
+    try:
+        records, summary = outcome()
+    except BagError as err:
+        failures.setdefault(str(task.bag), str(err))
+        return
+    for record in records:
+        sink(record)
+    times.merge(summary)
+
+
+def files_for(
+    out: Path, spec: LabelSpec, config: PropagationConfig, image_format: str, color: bool
+) -> FrameFiles:
+    """What writes each labeled frame's files into the dataset."""
+    return FrameFiles(out, spec, str(config.method), image_format, color)

@@ -1,0 +1,127 @@
+"""bag_label's checks and plans, before anything is written: arguments, paths, and every bag's streams.
+
+Planning reads topics, header stamps and keyframes (no pixels but a segment's first image), so bad
+input is refused while --out is still as it was. A bag that cannot be read is a failure of that bag;
+a bad keyframe or a bad argument stops the run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from warp_refine_ros.bags.keyframes import KeyframeSet, camera_name, keyframes_from_directory
+from warp_refine_ros.bags.labeling import StreamPlan, plan_stream
+from warp_refine_ros.bags.output import NAMES
+from warp_refine_ros.bags.reader import BagReader, bag_name
+from warp_refine_ros.bags.request import LabelJob
+from warp_refine_ros.errors import BagError, DatasetError
+from warp_refine_ros.labels import LabelSpec
+
+
+@dataclass
+class BagPlan:
+    """One bag's streams, or why it cannot be labeled."""
+
+    bag: Path
+    streams: list[StreamPlan]
+
+
+def check_inputs(job: LabelJob) -> None:
+    """Fail early, before reading or writing, on arguments that cannot work."""
+    if not job.bags:
+        raise BagError("no bag given")
+    names = Counter(bag_name(bag) for bag in job.bags)
+    if repeated := [name for name, count in names.items() if count > 1]:
+        raise BagError(f"several bags are named {repeated}; datasets record bags by name, rename them")
+    if len(set(job.image_topics)) != len(job.image_topics):
+        raise BagError(f"an --image-topic is repeated: {job.image_topics}")
+    if (job.labels_dir is None) == (not job.label_topics):
+        raise DatasetError("give keyframe labels either as --labels DIR or as --label-topic TOPIC")
+    if job.label_topics and len(job.label_topics) != len(job.image_topics):
+        raise DatasetError(
+            f"{len(job.label_topics)} --label-topic for {len(job.image_topics)} --image-topic: give one "
+            "label topic per image topic, in the same order"
+        )
+    if job.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {job.workers}")
+    if not (math.isfinite(job.stamp_tolerance_ms) and job.stamp_tolerance_ms >= 0):
+        raise ValueError(f"--stamp-tolerance must be 0 or more milliseconds, got {job.stamp_tolerance_ms}")
+    if job.split is not None and not 0 < job.split < 1:
+        raise ValueError(f"--split takes the validation fraction in (0, 1), got {job.split}")
+    for bag in job.bags:
+        if not bag.exists():
+            raise BagError(f"bag {bag} does not exist")
+    check_paths(job)
+
+
+def check_paths(job: LabelJob) -> None:
+    """Outputs never overlap an input or each other: nothing the user gave may be overwritten."""
+    inputs = [("bag", bag) for bag in job.bags] + ([("--labels", job.labels_dir)] if job.labels_dir else [])
+    outputs = [("--out", job.out)] + ([("--out-bag", job.out_bag)] if job.out_bag else [])
+    for flag, output in outputs:
+        for role, given in inputs:
+            if _overlap(output, given):
+                raise DatasetError(f"{flag} {output} overlaps the input {role} {given}; write somewhere else")
+    if job.out_bag is not None and _overlap(job.out_bag, job.out):
+        inside = _inside(job.out_bag, job.out) and not _inside(job.out, job.out_bag)
+        inner = (
+            Path(os.path.realpath(job.out_bag)).relative_to(os.path.realpath(job.out)).parts if inside else ()
+        )
+        if not inner or inner[0] in NAMES:
+            raise DatasetError(
+                f"--out-bag {job.out_bag} overlaps the dataset's own files in --out {job.out}; give the "
+                "review bag its own path (e.g. OUT/review)"
+            )
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (links resolved)."""
+    path, folder = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
+    return path == folder or folder in path.parents
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    return _inside(a, b) or _inside(b, a)
+
+
+def _keyframes_from_topics(reader: BagReader, job: LabelJob) -> dict[str, KeyframeSet]:
+    """Read each label topic once into compact keyframe sets (PNG bytes in memory)."""
+    found = {}
+    for image_topic, label_topic in zip(job.image_topics, job.label_topics, strict=True):
+        keyframes = KeyframeSet(camera_name(image_topic), f"{reader.path}:{label_topic}")
+        for stamp, labels in reader.labels(label_topic):
+            keyframes.add_labels(stamp, labels)
+        found[keyframes.camera] = keyframes
+    return found
+
+
+def plan_bags(job: LabelJob, spec: LabelSpec) -> tuple[list[BagPlan], dict[str, str]]:
+    """Plan every bag; a bag that cannot be read is a failure, a bad keyframe stops the run."""
+    cameras = [camera_name(topic) for topic in job.image_topics]
+    shared = keyframes_from_directory(job.labels_dir, cameras) if job.labels_dir else None
+    plans, failures = [], {}
+    tolerance = int(job.stamp_tolerance_ms * 1e6)
+    for bag in job.bags:
+        try:
+            with BagReader(bag) as reader:
+                keyframes = shared or _keyframes_from_topics(reader, job)
+                streams = [
+                    plan_stream(
+                        reader,
+                        bag_name(bag),
+                        topic,
+                        keyframes[camera_name(topic)],
+                        spec,
+                        radius=job.config.radius,
+                        tolerance_ns=tolerance,
+                    )
+                    for topic in job.image_topics
+                ]
+            plans.append(BagPlan(bag, streams))
+        except BagError as err:
+            failures[str(bag)] = str(err)
+    return plans, failures

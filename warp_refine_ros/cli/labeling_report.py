@@ -1,0 +1,124 @@
+"""What bag_label prints: progress bars while it writes, the summary after, and the --dry-run preview."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Mapping
+
+from tqdm import tqdm
+
+from warp_refine_ros.bags.dataset import ManifestRecord
+from warp_refine_ros.bags.job import JobResult, LabelJob, Preview
+from warp_refine_ros.bags.keyframes import camera_name
+from warp_refine_ros.bags.output import StreamChange
+
+
+class ProgressBars:
+    """One bar per (bag, camera), counting frames written toward the frames still to write."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bars: dict[tuple[str, str], tqdm] = {}
+
+    def start(self, remaining: Mapping[tuple[str, str], int]) -> None:
+        for position, (key, total) in enumerate(remaining.items()):
+            self.bars[key] = tqdm(
+                total=total,
+                desc=f"{key[0]} {camera_name(key[1])}",
+                unit="frame",
+                position=position,
+                disable=not self.enabled,
+                dynamic_ncols=True,
+            )
+
+    def update(self, record: ManifestRecord) -> None:
+        self.bars[(record.bag, record.topic)].update()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def summary(result: JobResult, method: str) -> str:
+    """Frames written, keyframes matched, frames by offset and what changed keyframes relabeled."""
+    offsets: Counter = Counter()
+    for report in result.reports:
+        offsets.update(report.offsets)
+    matched = sum(r.keyframes_matched for r in result.reports)
+    unmatched = sum(len(r.keyframes_unmatched) for r in result.reports)
+    skipped = sum(r.frames_already_done for r in result.reports)
+    lines = [
+        f"{method}: wrote {result.frames_written} frames in {result.seconds:.1f} s "
+        f"({result.frames_written / max(result.seconds, 1e-9):.1f} frames/s)"
+        + (f", {skipped} already done" if skipped else ""),
+        f"keyframes: {matched} matched, {unmatched} in the bags' time span without a matching image",
+    ]
+    if offsets:
+        lines.append("frames by offset: " + "  ".join(f"{k:+d}:{v}" for k, v in sorted(offsets.items())))
+    lines += [f"{change.bag} {change.topic}: {describe_change(change)}" for change in result.changes]
+    if result.validation:
+        lines.append(describe_validation(result.validation))
+    return "\n".join(lines)
+
+
+def warnings(result: JobResult) -> None:
+    """Images skipped for their stamps, on stderr."""
+    for report in result.reports:
+        if report.frames_out_of_order:
+            print(
+                f"warning: {report.bag} {report.topic}: {report.frames_out_of_order} images out of header "
+                "stamp order (repeated, backwards or far ahead) were skipped",
+                file=sys.stderr,
+            )
+
+
+def preview(job: LabelJob, found: Preview) -> str:
+    """The --dry-run text: topics, keyframes matched, frames to write, what a rerun changes."""
+    config = job.config
+    lines = [f"method {config.method}, radius {config.radius}, tau {config.tau:g}, output {job.out}"]
+    for bag_plan in found.plans:
+        lines.append(f"\n{bag_plan.bag}")
+        lines += [f"  topic {t.name}  {t.msgtype}  {t.count} msgs" for t in found.topics[bag_plan.bag]]
+        for stream in bag_plan.streams:
+            index = stream.index
+            change = found.changes.get((index.bag, index.topic))
+            redo = change.relabel | change.unlabeled if change else frozenset()
+            planned = {index.stamps[i] for w in stream.windows for i in w.planned}
+            already = sum(
+                (index.bag, index.topic, stamp) in found.done and stamp not in redo for stamp in planned
+            )
+            lines.append(
+                f"  camera {camera_name(index.topic)}: {len(index.stamps)} images"
+                + (f" ({index.dropped} out of stamp order skipped)" if index.dropped else "")
+                + (f" in {len(stream.segments)} sizes" if len(stream.segments) > 1 else "")
+                + f", {len(stream.match.by_index)} keyframes matched, {len(stream.match.missed)} unmatched, "
+                f"{len(planned)} frames to label ({already} already done, {len(planned) - already} to write)"
+            )
+            if change:
+                lines.append("    " + describe_change(change))
+            offsets = Counter(stream.offsets())
+            lines.append("    by offset: " + "  ".join(f"{k:+d}:{n}" for k, n in sorted(offsets.items())))
+    if found.validation:
+        lines.append("\n" + describe_validation(found.validation))
+    lines += [f"\n{bag}: cannot be labeled: {error}" for bag, error in found.failures.items()]
+    return "\n".join(lines)
+
+
+def describe_validation(estimate: dict) -> str:
+    """The cross-validation estimate in words: what was measured and over how many frames."""
+    return (
+        f"keyframe cross-validation: estimated mIoU {estimate['estimated_miou']} % "
+        f"(fused from both sides: {estimate['estimated_fused_miou']} %) over "
+        f"{estimate['held_out_keyframes']} held-out keyframes, each labeled from its neighbouring keyframes "
+        f"a median {estimate['median_frames_travelled']:g} frames away; labels within --radius travel less "
+        "far and score higher"
+    )
+
+
+def describe_change(change: StreamChange) -> str:
+    """One line on what changed keyframes do to a stream on a rerun."""
+    return (
+        f"keyframes since the last run: {change.added} added, {change.changed} changed, {change.removed} "
+        f"removed -> {len(change.relabel)} frames relabeled, {len(change.unlabeled)} no longer labeled"
+    )
