@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from warp_refine_ros.adaptation.streams import Window, median_distance
 from warp_refine_ros.engines.base import MotionEngine, RefinerEngine, SegmentationEngine
+from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.evaluation.confusion import ConfusionMatrix, Scores
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Frame, Method, Propagator
@@ -144,14 +145,12 @@ def _fresh(images: Sequence[Frame], shared: Sequence[Frame] | None) -> list[Fram
 
 def _propagator(candidate: Candidate, spec: LabelSpec, motion: MotionEngine, models: Models) -> Propagator:
     method = candidate.method
-    return Propagator(
-        method,
-        spec,
+    engines = EngineSet(
         motion=motion if method.needs_motion else None,
         segmentation=models.segmentation if method.needs_segmentation else None,
         refiner=models.refiner if method.needs_refiner else None,
-        tau=candidate.tau,
     )
+    return Propagator.from_engines(method, spec, engines, tau=candidate.tau)
 
 
 def _pct(value: float | None) -> float | None:

@@ -1,14 +1,14 @@
 """The live labeler: session.py holds its logic without ROS; ros_node.py is the thin rclpy shell."""
 
-from warp_refine_ros.node.session import (
+from warp_refine_ros.node.config import (
     BeyondRadius,
-    LabelingSession,
     LabelOutput,
     SessionConfig,
     SessionError,
     SessionStats,
     Source,
 )
+from warp_refine_ros.node.session import LabelingSession
 
 __all__ = [
     "BeyondRadius",

@@ -11,7 +11,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from warp_refine_ros.node.session import SessionStats
+from warp_refine_ros.node.config import SessionStats
 
 
 class Level(IntEnum):

@@ -49,9 +49,10 @@ from warp_refine_ros.bags.images import (
 )
 from warp_refine_ros.errors import BagError, WarpRefineError
 from warp_refine_ros.labels import overlay
+from warp_refine_ros.node.config import LabelOutput
 from warp_refine_ros.node.health import Health
 from warp_refine_ros.node.inbox import Delivery, Inbox
-from warp_refine_ros.node.session import LabelingSession, LabelOutput
+from warp_refine_ros.node.session import LabelingSession
 from warp_refine_ros.node.settings import BY_NAME, PARAMETERS, open_engines, session_changes, settings
 
 NODE_NAME = "warp_refine_labeler"

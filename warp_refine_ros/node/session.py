@@ -26,164 +26,33 @@ frame are exactly those ``WindowLabeler`` writes for it.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from enum import Enum
+from dataclasses import replace
 
 import numpy as np
 
 from warp_refine_ros.engines.dis import too_small
 from warp_refine_ros.engines.loading import EngineSet
-from warp_refine_ros.errors import LabelError, WarpRefineError
+from warp_refine_ros.errors import LabelError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.node.config import (
+    BeyondRadius,
+    LabelOutput,
+    SessionConfig,
+    SessionError,
+    SessionStats,
+    Source,
+)
+from warp_refine_ros.node.keyframe_memory import KeyframeMemory
 from warp_refine_ros.propagation import (
-    DEFAULT_TAU,
     Frame,
     KeyframePropagation,
-    Method,
     Propagator,
     Slot,
     ids_and_confidence,
 )
 
 _LOG = logging.getLogger(__name__)
-
-
-class SessionError(WarpRefineError):
-    """A labeling session was configured or fed with values it cannot use."""
-
-
-class BeyondRadius(str, Enum):
-    """What a frame further than ``radius`` from every keyframe is labeled with."""
-
-    SEMANTIC = "semantic"  # the segmentation engine alone, pixels under 0.9 confidence ignored
-    NONE = "none"  # nothing is published for it
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Source(str, Enum):
-    """Where a published label image comes from."""
-
-    KEYFRAME = "keyframe"  # the human label itself
-    FORWARD = "forward"  # forward recursion from an earlier keyframe
-    BACKWARD = "backward"  # backward recursion from a later keyframe
-    FUSED = "fused"  # both, fused per pixel
-    SEMANTIC = "semantic"  # beyond the radius of every keyframe: g alone
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass(frozen=True)
-class SessionConfig:
-    """Settings of a labeling session; every one is checked on creation."""
-
-    method: Method = Method.WARP_INPAINT  # keeps up on a CPU; warp-refine needs the GPU engines
-    radius: int = 10  # K: frames reached from each keyframe in each direction
-    tau: float = DEFAULT_TAU
-    buffer_size: int = 30  # frames kept for late keyframes and backward passes
-    beyond_radius: BeyondRadius = BeyondRadius.NONE
-    stamp_tolerance_ns: int = 1_000_000  # a keyframe label matches a frame stamped this close
-    max_gap_ns: int = 1_000_000_000  # a longer gap between frames starts over; 0 = never
-    keyframe_memory: int = 64  # keyframe labels remembered by stamp (early ones, bag loops)
-
-    def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "method", Method.parse(self.method))
-            object.__setattr__(self, "beyond_radius", BeyondRadius(self.beyond_radius))
-        except ValueError as err:
-            raise SessionError(str(err)) from None
-        checks = (
-            ("radius", self.radius >= 0, "0 or more frames"),
-            ("tau", self.tau > 0, "a positive RGB distance"),
-            ("buffer_size", self.buffer_size >= 1, "at least 1 frame"),
-            ("stamp_tolerance_ns", self.stamp_tolerance_ns >= 0, "0 or more nanoseconds"),
-            ("max_gap_ns", self.max_gap_ns >= 0, "0 (off) or more nanoseconds"),
-            ("keyframe_memory", self.keyframe_memory >= 0, "0 or more labels"),
-        )
-        for name, ok, expected in checks:
-            if not ok:
-                raise SessionError(f"{name} = {getattr(self, name)!r} is invalid; use {expected}")
-
-
-@dataclass(frozen=True)
-class LabelOutput:
-    """One label image to publish, for the frame stamped ``stamp_ns``."""
-
-    stamp_ns: int
-    frame_id: str
-    image: np.ndarray  # (H, W, 3) uint8 RGB, the frame the labels belong to
-    labels: np.ndarray  # (H, W) uint8 class ids, ignore id where unknown
-    confidence: np.ndarray  # (H, W) uint8, 255 = certain
-    source: Source
-    keyframe_stamp_ns: int | None  # the (nearer) keyframe it was propagated from; None for semantic
-    offset: int | None  # signed frames from that keyframe
-    update: bool  # True when this frame was published before and its labels changed
-
-
-@dataclass
-class SessionStats:
-    """Counters since the session started, for diagnostics."""
-
-    frames: int = 0  # frames accepted into the buffer
-    frames_rejected: int = 0  # same stamp as the newest frame again
-    published: int = 0  # label images returned
-    updates: int = 0  # of which re-publications of an earlier frame
-    resets: int = 0
-    keyframes_applied: int = 0
-    keyframes_waiting: int = 0  # arrived before their frame, waiting now
-    keyframes_too_old: int = 0  # older than every buffered frame
-    keyframes_unmatched: int = 0  # no frame within the stamp tolerance
-    keyframes_invalid: int = 0  # wrong size or unknown class ids
-
-
-@dataclass
-class _Remembered:
-    labels: np.ndarray
-    applied: bool
-
-
-class _KeyframeMemory:
-    """Keyframe labels by stamp: early ones wait for their frame, applied ones stay for a bag loop."""
-
-    def __init__(self) -> None:
-        self._labels: OrderedDict[int, _Remembered] = OrderedDict()  # oldest arrival first
-
-    @property
-    def waiting(self) -> int:
-        return sum(not entry.applied for entry in self._labels.values())
-
-    def remember(self, stamp_ns: int, labels: np.ndarray, *, applied: bool, capacity: int) -> list[int]:
-        """Store a label; returns the stamps of labels pushed out while still waiting for their frame."""
-        self._labels.pop(stamp_ns, None)
-        self._labels[stamp_ns] = _Remembered(labels, applied)
-        lost = []
-        while len(self._labels) > capacity:
-            stamp, entry = self._labels.popitem(last=False)
-            if not entry.applied:
-                lost.append(stamp)
-        return lost
-
-    def match(self, stamp_ns: int, tolerance_ns: int) -> tuple[int, np.ndarray] | None:
-        """The label for a frame stamped ``stamp_ns`` (marked applied), if one is remembered."""
-        for stamp, entry in self._labels.items():
-            if abs(stamp - stamp_ns) <= tolerance_ns:
-                entry.applied = True
-                return stamp, entry.labels
-        return None
-
-    def forget(self, stamp_ns: int) -> None:
-        self._labels.pop(stamp_ns, None)
-
-    def passed(self, stamp_ns: int, tolerance_ns: int) -> list[int]:
-        """Forget the waiting labels the stream has gone past without a matching frame; their stamps."""
-        gone = [s for s, e in self._labels.items() if not e.applied and s < stamp_ns - tolerance_ns]
-        for stamp in gone:
-            del self._labels[stamp]
-        return gone
 
 
 class LabelingSession:
@@ -206,7 +75,7 @@ class LabelingSession:
         self._core = KeyframePropagation(self.propagator, self.config.radius)
         self._frame_ids: dict[int, str] = {}  # stamp -> header frame_id of each buffered frame
         self._published: set[int] = set()  # stamps of buffered frames published at least once
-        self._keyframes = _KeyframeMemory()
+        self._keyframes = KeyframeMemory()
 
     # --- settings --------------------------------------------------------------------------------
 
@@ -234,14 +103,7 @@ class LabelingSession:
                 "beyond_radius 'semantic' needs a segmentation engine; add one to the engine set "
                 "or use beyond_radius 'none'"
             )
-        return Propagator(
-            config.method,
-            self.spec,
-            motion=self.engines.motion,
-            segmentation=self.engines.segmentation,
-            refiner=self.engines.refiner,
-            tau=config.tau,
-        )
+        return Propagator.from_engines(config.method, self.spec, self.engines, tau=config.tau)
 
     # --- input -----------------------------------------------------------------------------------
 

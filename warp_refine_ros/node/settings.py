@@ -13,7 +13,7 @@ from pathlib import Path
 
 from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.node.session import BeyondRadius, SessionConfig, SessionError
+from warp_refine_ros.node.config import BeyondRadius, SessionConfig, SessionError
 from warp_refine_ros.propagation import DEFAULT_TAU, Method
 from warp_refine_ros.propagation.config import ConfigError, PropagationConfig
 from warp_refine_ros.resources import share_path
@@ -243,10 +243,5 @@ def engine_set_path(node_settings: NodeSettings) -> Path:
 def open_engines(node_settings: NodeSettings) -> tuple[EngineSet, LabelSpec]:
     """Load the engines once, at start-up, and the class spec; a missing file fails with its path."""
     engines = EngineSet.from_yaml(engine_set_path(node_settings), device=node_settings.device)
-    if node_settings.classes:
-        spec = LabelSpec.from_yaml(node_settings.classes)
-    elif engines.segmentation is not None:
-        spec = engines.segmentation.spec
-    else:
-        spec = LabelSpec.default()
-    return engines, spec
+    given = LabelSpec.from_yaml(node_settings.classes) if node_settings.classes else None
+    return engines, engines.class_spec(given)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -31,6 +31,15 @@ from warp_refine_ros.propagation.trust import DEFAULT_TAU, trust_mask
 from warp_refine_ros.propagation.warp import SamplingMap, sampling_map, warp_probabilities
 
 EngineT = TypeVar("EngineT")
+
+
+class Engines(Protocol):
+    """An engine set: what :meth:`Propagator.from_engines` takes (engines.loading.EngineSet is one)."""
+
+    motion: MotionEngine | None
+    segmentation: SegmentationEngine | None
+    refiner: RefinerEngine | None
+
 
 SEMANTIC_CONFIDENCE = 0.9  # semantic-only keeps pixels above this probability (Tao et al.)
 
@@ -101,6 +110,20 @@ class Propagator:
         self.segmentation = segmentation
         self.refiner = refiner
         self.tau = float(tau)
+
+    @classmethod
+    def from_engines(
+        cls, method: Method | str, spec: LabelSpec, engines: Engines, *, tau: float = DEFAULT_TAU
+    ) -> Propagator:
+        """The one way to assemble Psi: a method over an engine set (any of whose engines may be None)."""
+        return cls(
+            method,
+            spec,
+            motion=engines.motion,
+            segmentation=engines.segmentation,
+            refiner=engines.refiner,
+            tau=tau,
+        )
 
     # --- cues, each computed once per frame or ordered pair -----------------------------------
 

@@ -11,7 +11,7 @@ Writes ``OUT/refiner.pt`` (resumable), ``OUT/refiner.onnx`` and ``OUT/metrics.js
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -90,14 +90,8 @@ def validate(
 ) -> dict[str, float | None]:
     """mIoU by |offset| on the validation drives: warp-refine with ``model``, or warp-inpaint if None."""
     refiner = None if model is None else ModuleRefiner(model, run.spec, IMAGENET, device)
-    propagator = Propagator(
-        Method.WARP_INPAINT if model is None else Method.WARP_REFINE,
-        run.spec,
-        motion=engines.motion,
-        segmentation=engines.segmentation,
-        refiner=refiner,
-        tau=run.tau,
-    )
+    method = Method.WARP_INPAINT if model is None else Method.WARP_REFINE
+    propagator = Propagator.from_engines(method, run.spec, replace(engines, refiner=refiner), tau=run.tau)
     return miou_by_offset(propagated_scores(propagator, run.val, run.val_radius))
 
 
