@@ -1,9 +1,9 @@
 """The torch backend of :class:`ArrayOps`: channels-first tensors on one device (a GPU, or the CPU).
 
-It reproduces the numpy backend's arithmetic, not just its maths: sampling follows cv2.remap bit for
-bit on its fixed-point path (:mod:`.torch_bilinear`), arg-max ties go to the highest channel, thresholds
-are compared in float32, and uint8 outputs round as numpy does. Only uint8 maps leave the device
-while a track runs.
+It reproduces the numpy backend's arithmetic, not just its maths: cv2.remap and cv2.resize are
+followed bit for bit where OpenCV does not fuse multiply-adds (:mod:`.torch_bilinear`), arg-max ties go
+to the highest channel, thresholds are compared in float32, and uint8 outputs round as numpy's do.
+Only uint8 maps leave the device while a track runs.
 """
 
 from __future__ import annotations
@@ -81,11 +81,13 @@ class TorchOps(ArrayOps[torch.Tensor, TorchSampling]):
     ) -> torch.Tensor:
         # g is upsampled at every pixel, not only the untrusted ones: a full-frame select needs no
         # host round trip to count them, and each pixel's value is Segmentation.at's.
-        coarse = self._channels_first(segmentation.coarse)  # (C, h, w)
-        height, width = segmentation.size
-        map_x = _centre_aligned(width, coarse.shape[2], self.device).expand(height, width)
-        map_y = _centre_aligned(height, coarse.shape[1], self.device)[:, None].expand(height, width)
-        return torch.where(trusted, warped, remap(coarse, map_x, map_y, "replicate"))
+        semantic = self._channels_first(segmentation.coarse)  # (C, h, w)
+        if semantic.shape[1:] != segmentation.size:  # at the image's size, Segmentation.at samples p * 1
+            height, width = segmentation.size
+            map_x = _centre_aligned(width, semantic.shape[2], self.device).expand(height, width)
+            map_y = _centre_aligned(height, semantic.shape[1], self.device)[:, None].expand(height, width)
+            semantic = remap(semantic, map_x, map_y, "replicate")
+        return torch.where(trusted, warped, semantic)
 
     def semantic(self, segmentation: Segmentation, threshold: float) -> torch.Tensor:
         probabilities = self._channels_first(segmentation.coarse)  # (C, h, w)
