@@ -7,6 +7,10 @@ class WarpRefineError(Exception):
     """Base of every error the command-line tools report without a traceback."""
 
 
+class UsageError(WarpRefineError, ValueError):
+    """An argument value that cannot work; the message names it and what is allowed."""
+
+
 class LabelError(WarpRefineError):
     """A label image or class spec is malformed."""
 

@@ -6,13 +6,18 @@ so a multi-bag run can report it and go on with the other bags.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import apsw
 import numpy as np
-from rosbags.highlevel import AnyReader
+from rosbags.highlevel import AnyReader, AnyReaderError
+from rosbags.rosbag1 import ReaderError as Rosbag1ReaderError
+from rosbags.rosbag2 import ReaderError as Rosbag2ReaderError
+from rosbags.serde import SerdeError
 from rosbags.typesys import Stores, get_typestore
 
 from warp_refine_ros.bags.images import (
@@ -25,6 +30,24 @@ from warp_refine_ros.bags.images import (
 )
 from warp_refine_ros.bags.mcap_check import McapCheck
 from warp_refine_ros.errors import BagError
+
+DAMAGED = (
+    AnyReaderError,
+    Rosbag1ReaderError,
+    Rosbag2ReaderError,
+    SerdeError,
+    apsw.Error,  # rosbags' sqlite3 storage
+    OSError,
+    EOFError,
+    struct.error,
+    AssertionError,  # rosbags' ROS 1 reader checks record headers with assert
+    KeyError,
+    IndexError,
+    UnicodeDecodeError,
+    MemoryError,  # a damaged length asks for an impossible buffer
+)
+"""What rosbags and the storage libraries under it raise on a damaged or truncated file (found by
+truncating and overwriting bytes of bags in every storage): each fails that bag, not the run."""
 
 
 @dataclass(frozen=True)
@@ -68,14 +91,14 @@ class BagReader:
         store = Stores.ROS1_NOETIC if self.path.suffix == ".bag" else Stores.ROS2_HUMBLE
         try:
             self._reader = AnyReader([self.path], default_typestore=get_typestore(store))
-        except Exception as err:  # rosbags raises several types for unreadable files
-            raise BagError(f"{self.path}: cannot open as a rosbag ({type(err).__name__}: {err})") from None
+        except DAMAGED as err:
+            raise BagError(f"{self.path}: cannot open as a rosbag ({type(err).__name__}: {err})") from err
 
     def __enter__(self) -> BagReader:
         try:
             self._reader.open()
-        except Exception as err:
-            raise BagError(f"{self.path}: cannot open as a rosbag ({type(err).__name__}: {err})") from None
+        except DAMAGED as err:
+            raise BagError(f"{self.path}: cannot open as a rosbag ({type(err).__name__}: {err})") from err
         return self
 
     def __exit__(
@@ -145,7 +168,5 @@ class BagReader:
             for connection, log_time, raw in self._reader.messages(connections, start=start_ns, stop=stop_ns):
                 msg = self._reader.deserialize(raw, connection.msgtype)
                 yield connection.topic, connection.msgtype, log_time, msg
-        except BagError:
-            raise
-        except Exception as err:  # a corrupt or truncated file fails deep inside rosbags or its decoders
-            raise BagError(f"{self.path}: corrupt or truncated bag ({type(err).__name__}: {err})") from None
+        except DAMAGED as err:  # a corrupt or truncated file fails deep inside rosbags or its decoders
+            raise BagError(f"{self.path}: corrupt or truncated bag ({type(err).__name__}: {err})") from err

@@ -12,10 +12,12 @@ EXIT_PARTIAL = 1  # the run finished but some inputs failed (e.g. one corrupt ba
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run a command's body; report WarpRefineError/ValueError as ``error: ...`` with exit status 2."""
+    """Run a command's body; report the package's own errors as ``error: ...`` with exit status 2.
+
+    Anything else is a bug and keeps its traceback."""
     try:
         return main(argv)
-    except (WarpRefineError, ValueError) as err:
+    except WarpRefineError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
