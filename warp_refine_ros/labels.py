@@ -97,14 +97,14 @@ class LabelSpec:
         path = Path(path)
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise LabelError(f"class spec {path} does not exist") from None
+        except FileNotFoundError as err:
+            raise LabelError(f"class spec {path} does not exist") from err
         except yaml.YAMLError as err:
-            raise LabelError(f"class spec {path} is not valid YAML: {err}") from None
+            raise LabelError(f"class spec {path} is not valid YAML: {err}") from err
         try:
             return cls.from_dict(data)
         except LabelError as err:
-            raise LabelError(f"class spec {path}: {err}") from None
+            raise LabelError(f"class spec {path}: {err}") from err
 
     @classmethod
     def from_dict(cls, data: object) -> LabelSpec:
@@ -117,8 +117,8 @@ class LabelSpec:
                 classes.append(
                     LabelClass(int(entry["id"]), str(entry["name"]), tuple(int(v) for v in entry["color"]))
                 )
-            except (KeyError, TypeError, ValueError):
-                raise LabelError(f"class #{i} {entry!r} needs id, name and color [r, g, b]") from None
+            except (KeyError, TypeError, ValueError) as err:
+                raise LabelError(f"class #{i} {entry!r} needs id, name and color [r, g, b]") from err
         return cls(tuple(classes), int(data.get("ignore_id", IGNORE_ID)))
 
     def to_dict(self) -> dict:

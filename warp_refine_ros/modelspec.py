@@ -66,10 +66,10 @@ class Normalization:
         """Read ``{"mean": [r, g, b], "std": [r, g, b]}`` as stored in checkpoints and ONNX metadata."""
         try:
             return cls(tuple(float(v) for v in data["mean"]), tuple(float(v) for v in data["std"]))  # type: ignore[index]
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError) as err:
             raise EngineError(
                 f"{source}: normalisation {data!r} is not {{mean: [r, g, b], std: [r, g, b]}}"
-            ) from None
+            ) from err
 
     def scale_offset(self) -> tuple[np.ndarray, np.ndarray]:
         """``x = pixel * scale + offset`` per channel, float32: the same maths as one multiply-add."""
@@ -160,9 +160,9 @@ class ModelMetadata:
                 input_scale=float(ours.get("input_scale", "1.0")),
             )
         except (KeyError, ValueError, LabelError) as err:  # json.JSONDecodeError is a ValueError
-            raise EngineError(f"{source}: malformed warp_refine_ros metadata ({err})") from None
+            raise EngineError(f"{source}: malformed warp_refine_ros metadata ({err})") from err
         except EngineError as err:
-            raise EngineError(f"{source}: {err}") from None
+            raise EngineError(f"{source}: {err}") from err
 
     @classmethod
     def for_motion(cls, props: Mapping[str, str], *, source: str) -> ModelMetadata:
@@ -183,5 +183,5 @@ def read_onnx_metadata(path: str | Path) -> ModelMetadata:
     try:
         model = onnx.load(str(path), load_external_data=False)
     except (DecodeError, ValueError, OSError) as err:
-        raise EngineError(f"{path} is not a readable ONNX model: {err}") from None
+        raise EngineError(f"{path} is not a readable ONNX model: {err}") from err
     return ModelMetadata.from_props({p.key: p.value for p in model.metadata_props}, source=str(path))

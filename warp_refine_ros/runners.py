@@ -43,10 +43,10 @@ def on_ray(
     with ``workers`` CPUs. Workers must see the same files as this process."""
     try:
         import ray
-    except ImportError:
+    except ImportError as err:
         raise WarpRefineError(
             "--ray needs Ray: pip install 'warp_refine_ros[cluster]' (or run with --workers N)"
-        ) from None
+        ) from err
     started_here = not ray.is_initialized()
     if started_here:
         if address == LOCAL:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from warp_refine_ros.adaptation.streams import Window, median_distance
+from warp_refine_ros.adaptation.streams import LabeledStream, Window, held_out_windows, median_distance
 from warp_refine_ros.engines.base import MotionEngine, RefinerEngine, SegmentationEngine
 from warp_refine_ros.engines.loading import EngineSet
+from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.evaluation.confusion import ConfusionMatrix, Scores
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Frame, Method, Propagator
@@ -128,6 +129,27 @@ def cross_validate(
     for estimate in estimates.values():
         estimate.distance = distance
     return [estimate.finish() for estimate in estimates.values()]
+
+
+def estimate_run(plans: list, spec: LabelSpec, engines: EngineSet, job: object) -> dict:
+    """bag_label --validate: the estimate of a run's own settings and engines over its bags' keyframes."""
+    streams = [
+        LabeledStream(p.bag, s.index.topic, s.index, s.match.by_index, s.keyframes)
+        for p in plans
+        for s in p.streams
+    ]
+    windows = held_out_windows(streams)
+    if not windows:
+        raise DatasetError(
+            "--validate needs at least two keyframes in one stream: one is held out, one reaches it"
+        )
+    motion = job.engines.identity(["motion"])["motion"] or "none"
+    candidate = Candidate(job.config.method, job.config.tau, motion)
+    models = Models(engines.segmentation, engines.refiner)
+    (found,) = cross_validate(
+        windows, [candidate], spec, {motion: engines.motion}, lambda _: models, progress=job.progress
+    )
+    return found.to_dict()
 
 
 def best(estimates: Iterable[Estimate]) -> Estimate:

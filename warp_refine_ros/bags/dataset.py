@@ -111,7 +111,7 @@ def read_manifest(path: Path, *, repair: bool = False) -> list[ManifestRecord]:
             raise DatasetError(
                 f"{path}:{number}: not a manifest record ({err}); "
                 "was this directory written by another tool? Use a new --out."
-            ) from None
+            ) from err
     return records
 
 

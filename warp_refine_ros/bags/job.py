@@ -9,6 +9,7 @@ puts them in order.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,6 @@ from warp_refine_ros.bags.record import dataset_settings, run_record
 from warp_refine_ros.bags.request import JobResult, LabelJob, Progress
 from warp_refine_ros.bags.review import write_review_bag
 from warp_refine_ros.engines.loading import EngineSet
-from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.fileio import WriteError, write_json
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.timing import StageTimes
@@ -68,7 +68,17 @@ def _check(job: LabelJob, times: StageTimes) -> tuple[_Checked, object]:
     return checked, propagator
 
 
-def run(job: LabelJob, progress: Progress | None = None, *, frames_per_task: int = 16) -> JobResult:
+Validator = Callable[[list[BagPlan], LabelSpec, EngineSet, LabelJob], dict]
+"""Estimates a run's label quality from its plans (keyframe cross-validation, with --validate)."""
+
+
+def run(
+    job: LabelJob,
+    progress: Progress | None = None,
+    validator: Validator | None = None,
+    *,
+    frames_per_task: int = 16,
+) -> JobResult:
     """Label every bag of the job into job.out and write run.json; returns what happened."""
     started = time.perf_counter()
     times = StageTimes()
@@ -76,7 +86,7 @@ def run(job: LabelJob, progress: Progress | None = None, *, frames_per_task: int
         checked, propagator = _check(job, times)
         if not checked.plans:  # every bag failed before anything was written: leave no output behind
             return JobResult([], checked.failures, times, time.perf_counter() - started, started=False)
-        validation = validate(job, checked) if job.validate else None
+        validation = validator(checked.plans, checked.spec, checked.loaded, job) if validator else None
         streams = [stream for p in checked.plans for stream in p.streams]
         manifest = checked.folder.prepare(
             dataset_settings(job, checked.spec), checked.spec, streams, checked.sizes
@@ -143,31 +153,6 @@ def _finish(job: LabelJob, checked: _Checked, result: JobResult) -> None:
     write_json(job.out / "run.json", record)
 
 
-def validate(job: LabelJob, checked: _Checked) -> dict:
-    """Keyframe cross-validation of this run's settings and engines (see adaptation.crossval)."""
-    from warp_refine_ros.adaptation.crossval import Candidate, Models, cross_validate
-    from warp_refine_ros.adaptation.streams import LabeledStream, held_out_windows
-
-    streams = [
-        LabeledStream(p.bag, s.index.topic, s.index, s.match.by_index, s.keyframes)
-        for p in checked.plans
-        for s in p.streams
-    ]
-    windows = held_out_windows(streams)
-    if not windows:
-        raise DatasetError(
-            "--validate needs at least two keyframes in one stream: one is held out, one reaches it"
-        )
-    loaded = checked.loaded
-    motion = job.engines.identity(["motion"])["motion"] or "none"
-    candidate = Candidate(job.config.method, job.config.tau, motion)
-    models = Models(loaded.segmentation, loaded.refiner)
-    (estimate,) = cross_validate(
-        windows, [candidate], checked.spec, {motion: loaded.motion}, lambda _: models, progress=job.progress
-    )
-    return estimate.to_dict()
-
-
 @dataclass(frozen=True)
 class Preview:
     """What a run would do (``--dry-run``): the plans, the bags' topics, what is done, what changes."""
@@ -180,7 +165,7 @@ class Preview:
     validation: dict | None
 
 
-def dry_run(job: LabelJob) -> Preview:
+def dry_run(job: LabelJob, validator: Validator | None = None) -> Preview:
     """Every check and plan of a run, and what it would write; writes nothing."""
     checked, _ = _check(job, StageTimes())
     topics = {}
@@ -193,5 +178,7 @@ def dry_run(job: LabelJob) -> Preview:
         topics=topics,
         done={(r.bag, r.topic, r.stamp_ns) for r in read_manifest(job.out / "manifest.jsonl")},
         changes={(c.bag, c.topic): c for c in checked.changes},
-        validation=validate(job, checked) if job.validate and checked.plans else None,
+        validation=validator(checked.plans, checked.spec, checked.loaded, job)
+        if validator and checked.plans
+        else None,
     )

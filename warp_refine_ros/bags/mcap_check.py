@@ -106,9 +106,9 @@ def check_mcap(path: Path, bag: Path | None = None) -> dict[str, int]:
         with path.open("rb") as handle:
             return McapFile(handle, path.stat().st_size).check()
     except Corrupt as err:
-        raise BagError(f"{bag}: {path.name} is corrupt at byte {err.offset}: {err.what}. {FIX}") from None
+        raise BagError(f"{bag}: {path.name} is corrupt at byte {err.offset}: {err.what}. {FIX}") from err
     except OSError as err:
-        raise BagError(f"{bag}: cannot read {path}: {err}") from None
+        raise BagError(f"{bag}: cannot read {path}: {err}") from err
 
 
 class McapCheck:
@@ -153,7 +153,7 @@ class McapFile:
         try:
             return self._check()
         except struct.error as err:
-            raise Corrupt(self.at, f"a record is too short for its fields ({err})") from None
+            raise Corrupt(self.at, f"a record is too short for its fields ({err})") from err
 
     def _check(self) -> dict[str, int]:
         if self.size < 2 * len(MAGIC) + _FOOTER.size or self.read(0, len(MAGIC)) != MAGIC:
@@ -317,7 +317,7 @@ class McapFile:
         try:
             raw = DECOMPRESSORS[compression](data, size)
         except Exception as err:  # zstd and lz4 raise their own types
-            raise Corrupt(offset, f"chunk's {compression} data cannot be decompressed ({err})") from None
+            raise Corrupt(offset, f"chunk's {compression} data cannot be decompressed ({err})") from err
         if len(raw) != size:
             raise Corrupt(offset, f"chunk decompresses to {len(raw)} bytes, its header says {size}")
         if crc and zlib.crc32(raw) != crc:

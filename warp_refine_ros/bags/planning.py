@@ -18,7 +18,7 @@ from warp_refine_ros.bags.labeling import StreamPlan, plan_stream
 from warp_refine_ros.bags.output import NAMES
 from warp_refine_ros.bags.reader import BagReader, bag_name
 from warp_refine_ros.bags.request import LabelJob
-from warp_refine_ros.errors import BagError, DatasetError
+from warp_refine_ros.errors import BagError, DatasetError, UsageError
 from warp_refine_ros.labels import LabelSpec
 
 
@@ -47,11 +47,11 @@ def check_inputs(job: LabelJob) -> None:
             "label topic per image topic, in the same order"
         )
     if job.workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {job.workers}")
+        raise UsageError(f"--workers must be >= 1, got {job.workers}")
     if not (math.isfinite(job.stamp_tolerance_ms) and job.stamp_tolerance_ms >= 0):
-        raise ValueError(f"--stamp-tolerance must be 0 or more milliseconds, got {job.stamp_tolerance_ms}")
+        raise UsageError(f"--stamp-tolerance must be 0 or more milliseconds, got {job.stamp_tolerance_ms}")
     if job.split is not None and not 0 < job.split < 1:
-        raise ValueError(f"--split takes the validation fraction in (0, 1), got {job.split}")
+        raise UsageError(f"--split takes the validation fraction in (0, 1), got {job.split}")
     for bag in job.bags:
         if not bag.exists():
             raise BagError(f"bag {bag} does not exist")

@@ -35,7 +35,6 @@ class LabelJob:
     ray_address: str | None = None  # runners.LOCAL for a Ray started on this machine
     split: float | None = None  # validation fraction: write train/val lists by bag
     out_bag: Path | None = None  # review bag (.mcap) of the whole dataset
-    validate: bool = False  # estimate label quality by keyframe cross-validation, into run.json
     progress: bool = True  # progress bars of the steps that draw their own (cross-validation, review bag)
     arguments: dict = field(default_factory=dict)  # as given on the command line, for run.json
 

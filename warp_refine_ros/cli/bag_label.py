@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from warp_refine_ros.adaptation.crossval import estimate_run
 from warp_refine_ros.bags import job as label_job
 from warp_refine_ros.cli import labeling_report as report
 from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, run_cli
@@ -193,15 +194,15 @@ def _main(argv: Sequence[str] | None) -> int:
         out_bag=args.out_bag,
         workers=args.workers,
         ray_address=args.ray,
-        validate=args.validate,
         progress=not args.no_progress,
         arguments={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
     )
+    validator = estimate_run if args.validate else None
     if args.dry_run:
-        found = label_job.dry_run(job)
+        found = label_job.dry_run(job, validator)
         print(report.preview(job, found))
         return EXIT_PARTIAL if found.failures else 0
-    result = label_job.run(job, report.ProgressBars(not args.no_progress))
+    result = label_job.run(job, report.ProgressBars(not args.no_progress), validator)
     for bag, error in result.failures.items():
         print(f"error: {error}" if bag in error else f"error: {bag}: {error}", file=sys.stderr)
     if not result.started:

@@ -96,7 +96,7 @@ def _write(path: Path, write: Callable[[Path], object]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(path)
     except OSError as err:
-        raise DatasetError(f"cannot write {path}: {err.strerror or err}") from None
+        raise DatasetError(f"cannot write {path}: {err.strerror or err}") from err
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 from warp_refine_ros.cli.common import run_cli
 from warp_refine_ros.cli.train_seg import add_training_arguments, arguments_record, check_out, hyper_from_args
 from warp_refine_ros.engines.loading import load_segmentation
+from warp_refine_ros.errors import UsageError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.propagation import DEFAULT_TAU
@@ -98,7 +99,7 @@ def validation_drives(args: argparse.Namespace) -> list[ValidationDrive]:
     if not args.val_bag:
         return []
     if len(args.val_truth) not in (1, len(args.val_bag)):
-        raise ValueError("give --val-truth once (shared) or once per --val-bag, in the same order")
+        raise UsageError("give --val-truth once (shared) or once per --val-bag, in the same order")
     sources = pair_sources(
         args.val_bag,
         args.val_labels,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from warp_refine_ros.cli.common import run_cli
-from warp_refine_ros.errors import DatasetError
+from warp_refine_ros.errors import DatasetError, UsageError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.pretrained import TORCHVISION_FILE
 from warp_refine_ros.networks.segmentation import SegmentationConfig
@@ -197,7 +197,7 @@ def manual_items(
     images, image_labels = getattr(args, f"{prefix}images"), getattr(args, f"{prefix}image_labels")
     flag = "--" + prefix.replace("_", "-")
     if len(images) != len(image_labels):
-        raise ValueError(
+        raise UsageError(
             f"give one {flag}image-labels per {flag}images; got {len(images)} and {len(image_labels)}"
         )
     tolerance = round(args.stamp_tolerance * 1e6)
@@ -220,12 +220,12 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _train(args: argparse.Namespace, dist: distributed.Distributed, arguments: dict) -> int:
     if args.init and args.resume:
-        raise ValueError("--resume continues OUT/seg.pt's own weights; drop --init, or start a new --out")
+        raise UsageError("--resume continues OUT/seg.pt's own weights; drop --init, or start a new --out")
     spec = LabelSpec.from_yaml(args.classes)
     check_out(args.out, NAME, args.resume)
     cache = args.out / "cache" / "keyframes"
     if not (args.bag or args.images or args.dataset):
-        raise ValueError("give training data: --bag/--labels, --images/--image-labels and/or --dataset")
+        raise UsageError("give training data: --bag/--labels, --images/--image-labels and/or --dataset")
     train, val = [], []
     for rank_turn in (True, False):  # rank 0 decodes keyframes first; the others then reuse its files
         if rank_turn == dist.is_main:

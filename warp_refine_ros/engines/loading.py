@@ -127,8 +127,8 @@ class EngineSources:
 def _read_engine_set(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise EngineError(f"engine set {path} does not exist") from None
+    except FileNotFoundError as err:
+        raise EngineError(f"engine set {path} does not exist") from err
     except (OSError, yaml.YAMLError) as err:
         raise EngineError(f"engine set {path} is not readable YAML: {err}") from err
     if not isinstance(data, dict):

@@ -98,7 +98,7 @@ class OnnxModel:
         try:
             self.session = ort.InferenceSession(str(path), session_options(), providers=providers)
         except ORT_ERRORS as err:
-            raise EngineError(f"{path}: ONNX Runtime cannot load it: {err}") from None
+            raise EngineError(f"{path}: ONNX Runtime cannot load it: {err}") from err
         if len(providers) > 1 and self.session.get_providers() == ["CPUExecutionProvider"]:
             raise EngineError(
                 f"{path}: ONNX Runtime could not start its GPU providers for {device!r} (see its log); "

@@ -165,7 +165,7 @@ class Sidecar:
                 parity=data.get("parity"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise EngineError(f"{source}: malformed sidecar ({type(err).__name__}: {err})") from None
+            raise EngineError(f"{source}: malformed sidecar ({type(err).__name__}: {err})") from err
 
     def write(self, engine_path: str | Path) -> Path:
         """Write ``<engine>.json`` atomically; returns its path."""
@@ -187,13 +187,13 @@ def read_sidecar(engine_path: str | Path) -> Sidecar:
     path = sidecar_path(engine_path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except FileNotFoundError as err:
         raise EngineError(
             f"TensorRT engine {engine_path} has no sidecar {path.name}; build engines with build_engines, "
             "which writes both"
-        ) from None
+        ) from err
     except (OSError, ValueError) as err:
-        raise EngineError(f"cannot read the sidecar {path}: {err}") from None
+        raise EngineError(f"cannot read the sidecar {path}: {err}") from err
     return Sidecar.from_dict(data, source=str(path))
 
 

@@ -50,7 +50,7 @@ def import_tensorrt() -> ModuleType:
         raise EngineError(
             f"TensorRT is not installed ({err}); on a machine with an NVIDIA GPU run "
             "pip install 'warp_refine_ros[tensorrt]', or use the .onnx engines instead"
-        ) from None
+        ) from err
     return tensorrt
 
 

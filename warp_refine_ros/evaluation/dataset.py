@@ -57,7 +57,7 @@ def _parse_line(line: str, out_dir: Path, where: str) -> FrameRecord:
     try:
         entry = json.loads(line)
     except json.JSONDecodeError as err:
-        raise DatasetError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
+        raise DatasetError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from err
     if not isinstance(entry, dict):
         raise DatasetError(f"{where}: expected a JSON object, got {type(entry).__name__}")
     for name, kind in _FIELDS.items():

@@ -72,7 +72,7 @@ class Checkpoint:
         except RuntimeError as err:
             raise EngineError(
                 f"{self.path}: weights do not fit the {self.arch} architecture: {err}"
-            ) from None
+            ) from err
         return model.eval()
 
 
@@ -90,7 +90,7 @@ def config_from_dict(arch: str, data: dict[str, Any]) -> NetworkConfig:
     try:
         return config_type(**data)
     except (TypeError, ValueError) as err:
-        raise EngineError(f"invalid {arch} config {data}: {err}") from None
+        raise EngineError(f"invalid {arch} config {data}: {err}") from err
 
 
 def build_model(arch: str, config: NetworkConfig | dict[str, Any] | None = None) -> nn.Module:
@@ -134,7 +134,7 @@ def save_checkpoint(
     except TypeError as err:
         raise TypeError(
             f"checkpoint metadata must be JSON-like (it is loaded with weights_only): {err}"
-        ) from None
+        ) from err
     payload: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
@@ -165,7 +165,7 @@ def load_checkpoint(path: str | Path, *, arch: str | None = None) -> Checkpoint:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, ValueError) as err:
-        raise EngineError(f"{path} is not a warp_refine_ros checkpoint ({_load_failure(err)})") from None
+        raise EngineError(f"{path} is not a warp_refine_ros checkpoint ({_load_failure(err)})") from err
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise EngineError(
             f"{path} is not a warp_refine_ros checkpoint (no 'format': '{FORMAT}'); "
@@ -191,9 +191,9 @@ def load_checkpoint(path: str | Path, *, arch: str | None = None) -> Checkpoint:
             training=_training_state(data),
         )
     except (KeyError, LabelError) as err:
-        raise EngineError(f"{path}: incomplete checkpoint ({err})") from None
+        raise EngineError(f"{path}: incomplete checkpoint ({err})") from err
     except EngineError as err:
-        raise EngineError(f"{path}: {err}") from None
+        raise EngineError(f"{path}: {err}") from err
     if checkpoint.config.num_classes != spec.num_classes:
         raise EngineError(
             f"{path}: the network has {checkpoint.config.num_classes} classes "

@@ -60,7 +60,7 @@ def _torchvision_raft() -> Any:
         raise EngineError(
             f"the RAFT motion engine needs torchvision matching torch {torch.__version__} ({err}); "
             "install it (pip install torchvision) or keep 'motion: dis'"
-        ) from None
+        ) from err
     return optical_flow
 
 
@@ -93,7 +93,7 @@ def load_raft(variant: str, weights: str | Path | None = None, *, random_weights
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state, strict=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, OSError, ValueError) as err:
-        raise EngineError(f"{path} is not a {variant} state dict: {str(err).splitlines()[0]}") from None
+        raise EngineError(f"{path} is not a {variant} state dict: {str(err).splitlines()[0]}") from err
     return model.eval()
 
 

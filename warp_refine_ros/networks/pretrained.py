@@ -103,7 +103,7 @@ def _read(path: Path) -> object:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, ValueError) as err:
-        raise EngineError(f"{path} cannot be read as weights ({_load_failure(err)}); {ACCEPTED}") from None
+        raise EngineError(f"{path} cannot be read as weights ({_load_failure(err)}); {ACCEPTED}") from err
 
 
 def _from_checkpoint(

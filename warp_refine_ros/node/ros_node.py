@@ -226,7 +226,7 @@ class LabelNode(Node):
         try:
             return np.ascontiguousarray(self._bridge.imgmsg_to_cv2(message, desired_encoding="rgb8"))
         except Exception as err:  # CvBridgeError, or OpenCV's for conversions it lacks
-            raise BagError(f"image: cannot convert encoding {message.encoding!r} to rgb8: {err}") from None
+            raise BagError(f"image: cannot convert encoding {message.encoding!r} to rgb8: {err}") from err
 
     def _publish(self, outputs: list[LabelOutput]) -> None:
         for output in outputs:

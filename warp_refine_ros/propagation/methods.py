@@ -46,6 +46,6 @@ class Method(str, Enum):
     def parse(cls, value: str | Method) -> Method:
         try:
             return cls(value)
-        except ValueError:
+        except ValueError as err:
             choices = ", ".join(m.value for m in cls)
-            raise ValueError(f"unknown method {value!r}; choose one of {choices}") from None
+            raise ValueError(f"unknown method {value!r}; choose one of {choices}") from err

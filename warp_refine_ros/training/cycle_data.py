@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from warp_refine_ros.engines.preprocess import image_tensor, one_hot_planes
-from warp_refine_ros.errors import DatasetError
+from warp_refine_ros.errors import DatasetError, UsageError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.modelspec import IMAGENET, Normalization
 from warp_refine_ros.networks.refiner import RefinerConfig
@@ -54,7 +54,7 @@ class CycleDataset(Dataset):
     ) -> None:
         low, high = lengths
         if not 0 <= low <= high:
-            raise ValueError(f"cycle lengths must satisfy 0 <= min <= max, got {lengths}")
+            raise UsageError(f"cycle lengths must satisfy 0 <= min <= max, got {lengths}")
         self.spec = spec
         self.normalization = normalization
         self.lengths = lengths

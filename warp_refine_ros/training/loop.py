@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from warp_refine_ros.errors import EngineError
+from warp_refine_ros.errors import DatasetError, EngineError, UsageError
 from warp_refine_ros.fileio import write_json
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.modelspec import Normalization
@@ -46,7 +46,7 @@ class Hyper:
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.lr <= 0 or not 0 <= self.warmup < 1:
-            raise ValueError(f"need epochs >= 1, lr > 0 and warmup in [0, 1), got {self}")
+            raise UsageError(f"need epochs >= 1, lr > 0 and warmup in [0, 1), got {self}")
 
 
 def lr_factor(step: int, *, total: int, warmup: int) -> float:
@@ -168,7 +168,9 @@ class Trainer:
             bar.set_postfix(loss=f"{metrics['loss']:.4f}")
             self.scalar("train/loss_step", metrics["loss"], self.step)
         if not steps:
-            raise ValueError(f"{self.name}: an epoch had no batches; is the batch size larger than the data?")
+            raise DatasetError(
+                f"{self.name}: an epoch had no batches; is the batch size larger than the data?"
+            )
         means = {key: self.dist.mean(value / steps) for key, value in totals.items()}
         means["lr"] = self.optimizer.param_groups[0]["lr"]
         means["seconds"] = time.perf_counter() - start

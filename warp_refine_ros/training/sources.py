@@ -19,7 +19,7 @@ from warp_refine_ros.bags.dataset import encode, read_manifest
 from warp_refine_ros.bags.keyframes import KeyframeSet, camera_name, keyframes_from_directory
 from warp_refine_ros.bags.reader import BagReader, bag_name
 from warp_refine_ros.bags.windows import StreamIndex, index_stream, match_keyframes
-from warp_refine_ros.errors import DatasetError
+from warp_refine_ros.errors import DatasetError, UsageError
 from warp_refine_ros.fileio import atomic_write
 from warp_refine_ros.labels import LabelSpec
 
@@ -190,7 +190,7 @@ def group_split(
 ) -> tuple[list[LabeledImage], list[LabeledImage]]:
     """(train, val): every round(1 / fraction)-th frame held out, in the order given."""
     if not 0 < fraction < 1:
-        raise ValueError(f"validation fraction must be in (0, 1), got {fraction}")
+        raise UsageError(f"validation fraction must be in (0, 1), got {fraction}")
     stride = max(2, round(1 / fraction))
     train, val = [], []
     for position, item in enumerate(items):
@@ -210,9 +210,9 @@ def pair_sources(
     if not bags:
         return []
     if topic is None:
-        raise ValueError("give --image-topic with --bag")
+        raise UsageError("give --image-topic with --bag")
     if len(labels) not in (1, len(bags)):
-        raise ValueError(
+        raise UsageError(
             f"give {flag} once (one folder for every bag) or once per bag in the same order; "
             f"got {len(bags)} bag(s) and {len(labels)} label folder(s)"
         )

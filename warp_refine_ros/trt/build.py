@@ -148,11 +148,11 @@ def fp16_onnx(source: Path, out: Path) -> Path:
     """An FP16 copy of ``source`` with FP32 inputs and outputs, for strongly typed FP16 builds."""
     try:
         from modelopt.onnx.autocast import convert_to_mixed_precision
-    except ImportError:
+    except ImportError as err:
         raise EngineError(
             "FP16 engines with TensorRT 11 or newer are built from an FP16 ONNX model (strong typing), "
             "converted with NVIDIA ModelOpt: pip install 'nvidia-modelopt[onnx]', or build --precision fp32"
-        ) from None
+        ) from err
     model = convert_to_mixed_precision(onnx_path=str(source), low_precision_type="fp16", keep_io_types=True)
     onnx.save(model, str(out))
     return out

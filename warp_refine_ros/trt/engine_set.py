@@ -56,7 +56,7 @@ def read_metadata(role: str, onnx_path: str | Path) -> ModelMetadata:
         try:
             model = onnx.load(str(onnx_path), load_external_data=False)
         except (DecodeError, ValueError, OSError) as err:
-            raise EngineError(f"{onnx_path} is not a readable ONNX model: {err}") from None
+            raise EngineError(f"{onnx_path} is not a readable ONNX model: {err}") from err
         props = {prop.key: prop.value for prop in model.metadata_props}
         metadata = ModelMetadata.for_motion(props, source=str(onnx_path))
     else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from warp_refine_ros.engines.preprocess import scaled_size
-from warp_refine_ros.errors import EngineError
+from warp_refine_ros.errors import EngineError, UsageError
 from warp_refine_ros.modelspec import ModelMetadata
 
 Size = tuple[int, int]  # (H, W)
@@ -24,7 +24,7 @@ def parse_size(text: str) -> Size:
     """``"1920x1080"`` (width x height, as cameras are described) -> (1080, 1920)."""
     width, sep, height = text.lower().partition("x")
     if not sep or not width.isdigit() or not height.isdigit() or int(width) < 1 or int(height) < 1:
-        raise ValueError(f"image size {text!r} is not WIDTHxHEIGHT, e.g. 1920x1080")
+        raise UsageError(f"image size {text!r} is not WIDTHxHEIGHT, e.g. 1920x1080")
     return int(height), int(width)
 
 
