@@ -16,8 +16,8 @@ import pytest
 
 from warp_refine_ros.engines import EngineSet
 from warp_refine_ros.errors import EngineError, LabelError
-from warp_refine_ros.node import SessionError, Source
-from warp_refine_ros.propagation import Frame, Method, Propagator, ids_and_confidence
+from warp_refine_ros.node import LabelingSession, SessionError, Source
+from warp_refine_ros.propagation import Frame, Method, Propagator
 from warp_refine_ros.synth import SynthFrame
 
 KEYS = (3, 12, 26)  # 3 and 12 overlap at 7-8 with radius 5; 18-20 and 32-39 are beyond reach
@@ -210,9 +210,7 @@ def test_beyond_radius_semantic_publishes_g_alone(kit):
     assert [frame.index for frame in unreached] == [18, 19, 20, *range(32, 40)]
     for frame in unreached:
         output = final[frame.stamp_ns]
-        labels, confidence = ids_and_confidence(
-            kit.spec, semantic.semantic(Frame(frame.image, frame.stamp_ns))
-        )
+        labels, confidence = semantic.labels(semantic.semantic(Frame(frame.image, frame.stamp_ns)))
         assert (output.source, output.keyframe_stamp_ns, output.offset) == (Source.SEMANTIC, None, None)
         np.testing.assert_array_equal(output.labels, labels)
         np.testing.assert_array_equal(output.confidence, confidence)
@@ -339,3 +337,13 @@ def test_memory_is_flat_over_ten_thousand_frames(kit):
     assert session.stats.frames == 10_000
     one_frame = kit.spec.num_classes * kit.frames[0].labels.size * 4  # one frame's probabilities
     assert late_bytes - early < one_frame / 4, f"grew {late_bytes - early} bytes over {112 * cycle} frames"
+
+
+def test_the_torch_backend_publishes_what_bag_label_writes_with_numpy(kit):
+    from warp_refine_ros.propagation.ops import TorchOps
+
+    numpy_session = kit.session(Method.WARP_INPAINT, radius=RADIUS, buffer_size=40)
+    session = LabelingSession(kit.spec, numpy_session.engines, numpy_session.config, ops=TorchOps("cpu"))
+    outputs = kit.play(session, in_order(kit.frames, KEYS))
+    assert isinstance(session.propagator.ops, TorchOps)
+    kit.assert_same_as(kit.latest(outputs), kit.reference(kit.frames, KEYS, RADIUS, Method.WARP_INPAINT))

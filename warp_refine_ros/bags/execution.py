@@ -25,6 +25,7 @@ from warp_refine_ros.errors import BagError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import LabeledFrame, Propagator
 from warp_refine_ros.propagation.config import PropagationConfig
+from warp_refine_ros.propagation.ops import backend
 from warp_refine_ros.timing import StageTimes, timed
 
 
@@ -35,13 +36,17 @@ class Settings:
     engines: EngineSources
     config: PropagationConfig
     spec: LabelSpec
+    backend: str | None = None  # propagation arrays: numpy or torch (None: torch on a GPU, else numpy)
 
 
 def build_propagator(settings: Settings, times: StageTimes, loaded: EngineSet | None = None) -> Propagator:
     """A propagator over the method's engines (loaded here unless given), each timed into its stage."""
     config = settings.config
     loaded = loaded or settings.engines.load(config.method.roles)
-    return Propagator.from_engines(config.method, settings.spec, timed(loaded, times), tau=config.tau)
+    ops = backend(settings.backend, settings.engines.device)
+    return Propagator.from_engines(
+        config.method, settings.spec, timed(loaded, times), tau=config.tau, ops=ops
+    )
 
 
 @dataclass(frozen=True)

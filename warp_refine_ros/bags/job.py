@@ -56,7 +56,7 @@ def _check(job: LabelJob, times: StageTimes) -> tuple[_Checked, object]:
     check_inputs(job)
     loaded = job.engines.load(job.config.method.roles)
     spec = loaded.class_spec(job.spec)
-    settings = Settings(job.engines, job.config, spec)
+    settings = Settings(job.engines, job.config, spec, job.backend)
     propagator = build_propagator(settings, times, loaded)  # engines that do not fit the spec fail here
     folder = DatasetFolder.inspect(job.out)
     folder.check_settings(dataset_settings(job, spec))

@@ -27,6 +27,7 @@ class LabelJob:
     labels_dir: Path | None = None
     label_topics: list[str] = field(default_factory=list)
     config: PropagationConfig = field(default_factory=PropagationConfig)
+    backend: str | None = None  # propagation arrays: numpy, torch (None: torch with a GPU, else numpy)
     spec: LabelSpec | None = None
     stamp_tolerance_ms: float = 0.0
     image_format: str = "png"

@@ -16,6 +16,7 @@ from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import DEFAULT_TAU, Method
 from warp_refine_ros.propagation.config import DEFAULT_RADIUS, ConfigError, PropagationConfig
+from warp_refine_ros.propagation.ops import BACKENDS
 from warp_refine_ros.resources import share_path
 from warp_refine_ros.runners import LOCAL
 
@@ -80,6 +81,12 @@ def get_parser() -> argparse.ArgumentParser:
     engines.add_argument("--refiner", metavar="FILE", help="refiner engine (.pt, .onnx, .engine)")
     engines.add_argument("--motion", metavar="dis|FILE", help="motion engine: dis, dis:<preset> or a file")
     engines.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    engines.add_argument(
+        "--propagation",
+        choices=BACKENDS,
+        help="where the propagation arithmetic runs: numpy on one CPU core, or torch on --device "
+        "(default: torch with --device cuda, else numpy; torch on the CPU gives the same labels, slower)",
+    )
     parser.add_argument(
         "--classes",
         type=Path,
@@ -186,6 +193,7 @@ def _main(argv: Sequence[str] | None) -> int:
         labels_dir=args.labels,
         label_topics=args.label_topics or [],
         config=config,
+        backend=args.propagation,
         spec=LabelSpec.from_yaml(args.classes) if args.classes else None,
         stamp_tolerance_ms=args.stamp_tolerance,
         image_format=args.image_format,

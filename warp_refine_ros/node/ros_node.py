@@ -54,6 +54,7 @@ from warp_refine_ros.node.health import Health
 from warp_refine_ros.node.inbox import Delivery, Inbox
 from warp_refine_ros.node.session import LabelingSession
 from warp_refine_ros.node.settings import BY_NAME, PARAMETERS, open_engines, session_changes, settings
+from warp_refine_ros.propagation.ops import backend
 
 NODE_NAME = "warp_refine_labeler"
 COLOR_ALPHA = 0.5  # weight of the class colours over the image in labels_color
@@ -94,7 +95,13 @@ class LabelNode(Node):
             )
         self.settings = settings({p.name: self.get_parameter(p.name).value for p in PARAMETERS})
         engines, spec = open_engines(self.settings)  # once, before any callback can run
-        self.session = LabelingSession(spec, engines, self.settings.session, warn=self.get_logger().warning)
+        self.session = LabelingSession(
+            spec,
+            engines,
+            self.settings.session,
+            warn=self.get_logger().warning,
+            ops=backend(None, self.settings.device),  # torch on the GPU with device cuda, else numpy
+        )
         self.get_logger().info(
             f"engines {engines.describe()}, method {self.session.config.method}, "
             f"radius {self.session.config.radius}, {spec.num_classes} classes"

@@ -49,8 +49,8 @@ from warp_refine_ros.propagation import (
     KeyframePropagation,
     Propagator,
     Slot,
-    ids_and_confidence,
 )
+from warp_refine_ros.propagation.ops import ArrayOps
 
 _LOG = logging.getLogger(__name__)
 
@@ -65,9 +65,11 @@ class LabelingSession:
         config: SessionConfig | None = None,
         *,
         warn: Callable[[str], None] = _LOG.warning,
+        ops: ArrayOps | None = None,
     ) -> None:
         self.spec = spec
         self.engines = engines
+        self.ops = ops  # the propagation's array backend (numpy unless given)
         self._warn = warn
         self.config = config or SessionConfig()
         self.propagator = self._propagator(self.config)
@@ -103,7 +105,7 @@ class LabelingSession:
                 "beyond_radius 'semantic' needs a segmentation engine; add one to the engine set "
                 "or use beyond_radius 'none'"
             )
-        return Propagator.from_engines(config.method, self.spec, self.engines, tau=config.tau)
+        return Propagator.from_engines(config.method, self.spec, self.engines, tau=config.tau, ops=self.ops)
 
     # --- input -----------------------------------------------------------------------------------
 
@@ -263,7 +265,7 @@ class LabelingSession:
             labels, confidence = labeling.labels, labeling.confidence
             keyframe_stamp_ns, offset = labeling.keyframe_stamp_ns, labeling.offset
         elif self.config.beyond_radius is BeyondRadius.SEMANTIC:
-            labels, confidence = ids_and_confidence(self.spec, self.propagator.semantic(slot.frame))
+            labels, confidence = self.propagator.labels(self.propagator.semantic(slot.frame))
             keyframe_stamp_ns = offset = None
         else:
             return None

@@ -2,7 +2,7 @@
 
 from warp_refine_ros.propagation.core import KeyframePropagation, Slot
 from warp_refine_ros.propagation.cycle import cycle_propagate
-from warp_refine_ros.propagation.labelings import LabeledFrame, Labeling, fuse, ids_and_confidence
+from warp_refine_ros.propagation.labelings import Labeling, fuse
 from warp_refine_ros.propagation.methods import Method
 from warp_refine_ros.propagation.propagator import SEMANTIC_CONFIDENCE, Frame, Propagator, Track
 from warp_refine_ros.propagation.schedule import Assignment, Reach, plan
@@ -13,7 +13,7 @@ from warp_refine_ros.propagation.warp import (
     warp_image,
     warp_probabilities,
 )
-from warp_refine_ros.propagation.window import WindowLabeler
+from warp_refine_ros.propagation.window import LabeledFrame, WindowLabeler
 
 __all__ = [
     "DEFAULT_TAU",
@@ -32,7 +32,6 @@ __all__ = [
     "WindowLabeler",
     "cycle_propagate",
     "fuse",
-    "ids_and_confidence",
     "plan",
     "sampling_map",
     "trust_mask",

@@ -137,4 +137,4 @@ class KeyframePropagation:
             yield slot
 
     def _labeling(self, track: Track, keyframe_stamp_ns: int, offset: int) -> Labeling:
-        return Labeling.of_track(self.propagator.spec, track, keyframe_stamp_ns, offset)
+        return self.propagator.labeling(track, keyframe_stamp_ns, offset)

@@ -56,4 +56,4 @@ def _reach(propagator: Propagator, path: Sequence[Frame], labels: np.ndarray, of
     track = propagator.start(labels)
     for source, target in pairwise(path):
         track = propagator.advance(track, source, target)
-    return Labeling.of_track(propagator.spec, track, path[0].stamp_ns, offset)
+    return propagator.labeling(track, path[0].stamp_ns, offset)

@@ -10,10 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.propagation.probabilities import argmax_confidence, confidence_to_uint8
-from warp_refine_ros.propagation.propagator import Frame, Track
-
 
 @dataclass(frozen=True)
 class Labeling:
@@ -30,27 +26,6 @@ class Labeling:
         """A keyframe's own human label: certain everywhere, offset 0."""
         certain = np.full(labels.shape, 255, dtype=np.uint8)
         return cls(labels, certain, stamp_ns, 0, certain)
-
-    @classmethod
-    def of_track(cls, spec: LabelSpec, track: Track, keyframe_stamp_ns: int, offset: int) -> Labeling:
-        """Labels, confidence and support of a recursion's state."""
-        labels, confidence = ids_and_confidence(spec, track.probabilities)
-        support = None if track.support is None else confidence_to_uint8(track.support)
-        return cls(labels, confidence, keyframe_stamp_ns, offset, support)
-
-
-def ids_and_confidence(spec: LabelSpec, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Label ids (H, W) uint8 and confidence (H, W) uint8 of probabilities (H, W, C): argmax and its value."""
-    channels, confidence = argmax_confidence(state)
-    return spec.to_ids(channels), confidence_to_uint8(confidence)
-
-
-@dataclass(frozen=True)
-class LabeledFrame:
-    """A finished frame: the image it labels and its labeling."""
-
-    frame: Frame
-    labeling: Labeling
 
 
 def fuse(first: Labeling, second: Labeling) -> Labeling:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -20,15 +20,10 @@ from warp_refine_ros.engines.base import (
 )
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.propagation.labelings import Labeling
 from warp_refine_ros.propagation.methods import Method
-from warp_refine_ros.propagation.probabilities import (
-    argmax_confidence,
-    inpaint,
-    mask_uncertain,
-    pixels_of,
-)
-from warp_refine_ros.propagation.trust import DEFAULT_TAU, trust_mask
-from warp_refine_ros.propagation.warp import SamplingMap, sampling_map, warp_probabilities
+from warp_refine_ros.propagation.ops import ArrayOps, NumpyOps
+from warp_refine_ros.propagation.trust import DEFAULT_TAU
 
 EngineT = TypeVar("EngineT")
 
@@ -54,8 +49,8 @@ class Track:
     touched them; fusing two keyframes' labels uses it. None for semantic-only.
     """
 
-    probabilities: np.ndarray  # (H, W, C) float32
-    support: np.ndarray | None  # (H, W) float32 in [0, 1]
+    probabilities: Any  # on the array backend: numpy (H, W, C) float32, torch (C, H, W)
+    support: Any  # (H, W) float32 in [0, 1] on the backend, or None
 
 
 @dataclass(eq=False)
@@ -66,6 +61,7 @@ class Frame:
     stamp_ns: int
     segmentation: Segmentation | None = None
     flows: dict[int, np.ndarray] = field(default_factory=dict)  # reference stamp -> backward flow
+    arrays: dict[str, Any] = field(default_factory=dict)  # array backend name -> its copy of the image
 
 
 class Propagator:
@@ -80,6 +76,7 @@ class Propagator:
         segmentation: SegmentationEngine | None = None,
         refiner: RefinerEngine | None = None,
         tau: float = DEFAULT_TAU,
+        ops: ArrayOps | None = None,
     ) -> None:
         self.method = Method.parse(method)
         missing = [
@@ -110,12 +107,20 @@ class Propagator:
         self.segmentation = segmentation
         self.refiner = refiner
         self.tau = float(tau)
+        self.ops: ArrayOps = ops if ops is not None else NumpyOps()  # where probabilities live
 
     @classmethod
     def from_engines(
-        cls, method: Method | str, spec: LabelSpec, engines: Engines, *, tau: float = DEFAULT_TAU
+        cls,
+        method: Method | str,
+        spec: LabelSpec,
+        engines: Engines,
+        *,
+        tau: float = DEFAULT_TAU,
+        ops: ArrayOps | None = None,
     ) -> Propagator:
-        """The one way to assemble Psi: a method over an engine set (any of whose engines may be None)."""
+        """The one way to assemble Psi: a method over an engine set (any of whose engines may be None),
+        on an array backend (numpy unless given)."""
         return cls(
             method,
             spec,
@@ -123,6 +128,7 @@ class Propagator:
             segmentation=engines.segmentation,
             refiner=engines.refiner,
             tau=tau,
+            ops=ops,
         )
 
     # --- cues, each computed once per frame or ordered pair -----------------------------------
@@ -143,69 +149,76 @@ class Propagator:
 
     # --- Psi -------------------------------------------------------------------------------------
 
-    def keyframe(self, labels: np.ndarray) -> np.ndarray:
-        """L_t as one-hot probabilities (eq. 2)."""
-        return self.spec.one_hot(labels)
+    def keyframe(self, labels: np.ndarray) -> Any:
+        """L_t as one-hot probabilities (eq. 2), on the backend."""
+        return self.ops.one_hot(self.spec, labels)
 
     def start(self, labels: np.ndarray) -> Track:
         """The track at a keyframe: its one-hot label, fully supported."""
-        return Track(self.keyframe(labels), np.ones(labels.shape, dtype=np.float32))
+        return Track(self.keyframe(labels), self.ops.full_support(labels.shape))
 
     def advance(self, track: Track, source: Frame, target: Frame) -> Track:
         """One recursion step Psi from source to target for this propagator's method (eq. 1)."""
         if self.method is Method.SEMANTIC_ONLY:
             return Track(self.semantic(target), None)
         if self.method is Method.MOTION_ONLY:
-            sampling = sampling_map(self.flow(target, source))
-            return Track(warp_probabilities(track.probabilities, sampling), _warp_support(track, sampling))
+            sampling = self.ops.sampling(self.flow(target, source))
+            support = None if track.support is None else self.ops.support(track.support, sampling, None)
+            return Track(self.ops.warp(track.probabilities, sampling), support)
         blended = self._warp_inpaint(track, source, target)
         if self.method is Method.WARP_INPAINT:
             return blended
         return Track(self.refine(blended.probabilities, target), blended.support)
 
-    def step(self, state: np.ndarray, source: Frame, target: Frame) -> np.ndarray:
+    def step(self, state: Any, source: Frame, target: Frame) -> Any:
         """L*_target = Psi(L*_source): :meth:`advance` on probabilities alone."""
         return self.advance(Track(state, None), source, target).probabilities
 
-    def warp_inpaint(self, state: np.ndarray, source: Frame, target: Frame) -> np.ndarray:
+    def warp_inpaint(self, state: Any, source: Frame, target: Frame) -> Any:
         """Psi^W (eq. 3-6): warp, trust the warp where the images agree, inpaint the rest with g."""
         return self._warp_inpaint(Track(state, None), source, target).probabilities
 
     def _warp_inpaint(self, track: Track, source: Frame, target: Frame) -> Track:
-        sampling = sampling_map(self.flow(target, source))
-        warped = warp_probabilities(track.probabilities, sampling)  # Lm, eq. 3
-        trusted = trust_mask(target.image, source.image, sampling, self.tau)  # M, eq. 6
-        support = _warp_support(track, sampling)
-        if support is not None:
-            support *= trusted
-        untrusted = pixels_of(~trusted)  # g is upsampled only there
-        return Track(inpaint(warped, untrusted, self.segment(target).at(untrusted)), support)  # eq. 5
+        ops = self.ops
+        sampling = ops.sampling(self.flow(target, source))
+        warped = ops.warp(track.probabilities, sampling)  # Lm, eq. 3
+        trusted = ops.trust(self._image(target), self._image(source), sampling, self.tau)  # M, eq. 6
+        support = None if track.support is None else ops.support(track.support, sampling, trusted)
+        return Track(ops.inpaint(warped, trusted, self.segment(target)), support)  # eq. 5
 
-    def refine(self, blended: np.ndarray, target: Frame) -> np.ndarray:
+    def refine(self, blended: Any, target: Frame) -> Any:
         """Psi^R (eq. 8): Omega on the one-hot warp-inpainted labels, the image and g's features,
         restricted to the classes present in its input."""
         refiner = _required(self.refiner, "refiner")
-        channels, _ = argmax_confidence(blended)
+        channels, _ = self.ops.channels_and_confidence(blended)
         refined = refiner.refine(channels, target.image, self.segment(target).features)
         # Omega denoises: it may move labels between the classes motion and g put in this frame, but
         # not bring in one that neither did (it otherwise hallucinates rare look-alikes: truck for car).
-        present = np.bincount(channels.ravel(), minlength=256)[: self.spec.num_classes] > 0
-        if present.all():
-            return refined
-        refined[..., ~present] = 0
-        refined /= np.maximum(refined.sum(axis=-1, keepdims=True), np.float32(1e-12))  # still a distribution
-        return refined
+        return self.ops.restrict(refined, channels)
 
-    def semantic(self, frame: Frame) -> np.ndarray:
+    def semantic(self, frame: Frame) -> Any:
         """Semantic-only labels: g(I) with pixels under 0.9 confidence set to ignore."""
-        return mask_uncertain(self.segment(frame).probabilities, SEMANTIC_CONFIDENCE)
+        return self.ops.semantic(self.segment(frame), SEMANTIC_CONFIDENCE)
 
+    # --- read-outs: what leaves the backend ------------------------------------------------------
 
-def _warp_support(track: Track, sampling: SamplingMap) -> np.ndarray | None:
-    """The support map carried along the same motion as the labels (0 where it leaves the image)."""
-    if track.support is None:
-        return None
-    return warp_probabilities(track.support, sampling)
+    def labels(self, probabilities: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Label ids (H, W) uint8 and confidence (H, W) uint8 (255 = certain) of probabilities."""
+        channels, confidence = self.ops.channels_and_confidence(probabilities)
+        return self.spec.to_ids(channels), confidence
+
+    def labeling(self, track: Track, keyframe_stamp_ns: int, offset: int) -> Labeling:
+        """Labels, confidence and support (uint8) of a recursion's state, reached from a keyframe."""
+        labels, confidence = self.labels(track.probabilities)
+        support = None if track.support is None else self.ops.to_uint8(track.support)
+        return Labeling(labels, confidence, keyframe_stamp_ns, offset, support)
+
+    def _image(self, frame: Frame) -> Any:
+        """The frame's image as the backend holds it, uploaded once per frame."""
+        held = frame.arrays.get(self.ops.name)
+        if held is None:
+            held = frame.arrays[self.ops.name] = self.ops.image(frame.image)
+        return held
 
 
 def _required(engine: EngineT | None, role: str) -> EngineT:

@@ -10,12 +10,21 @@ held, so memory is at most K+1 frames whatever the length of the bag. The propag
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
 from warp_refine_ros.propagation.core import KeyframePropagation
-from warp_refine_ros.propagation.labelings import LabeledFrame
+from warp_refine_ros.propagation.labelings import Labeling
 from warp_refine_ros.propagation.propagator import Frame, Propagator
+
+
+@dataclass(frozen=True)
+class LabeledFrame:
+    """A finished frame: the image it labels and its labeling."""
+
+    frame: Frame
+    labeling: Labeling
 
 
 class WindowLabeler:

@@ -34,7 +34,6 @@ from warp_refine_ros.errors import DatasetError, EngineError
 from warp_refine_ros.fileio import atomic_write
 from warp_refine_ros.labels import LabelSpec, read_label_png
 from warp_refine_ros.propagation import DEFAULT_TAU, Frame, Method, Propagator
-from warp_refine_ros.propagation.probabilities import argmax_confidence
 from warp_refine_ros.training.cycles import cycles_by_length
 from warp_refine_ros.training.distributed import Distributed
 from warp_refine_ros.training.sources import KeyframeStream, read_rgb, source_key, write_png
@@ -163,7 +162,7 @@ def build_entry(task: Task, propagator: Propagator, max_length: int) -> None:
     for direction, path in paths.items():
         cycles = cycles_by_length(propagator, path, labels) if max_length else []
         for length, state in enumerate(cycles, start=1):
-            channels, _ = argmax_confidence(state)
+            channels, _ = propagator.ops.channels_and_confidence(state)
             write_png(folder / f"{direction}_{length}.png", channels)
         lengths[direction] = len(cycles)
     entry = {"version": VERSION, "stamp_ns": key.stamp_ns, "max_length": max_length, **lengths}

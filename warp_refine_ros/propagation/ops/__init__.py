@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from warp_refine_ros.errors import UsageError
 from warp_refine_ros.propagation.ops.numpy_ops import NumpyOps
 from warp_refine_ros.propagation.ops.protocol import ArrayOps
 
@@ -17,7 +18,22 @@ if TYPE_CHECKING:
 
 _TORCH_NAMES = ("TorchOps", "TorchSampling")
 
-__all__ = ["ArrayOps", "NumpyOps", "TorchOps", "TorchSampling"]
+__all__ = ["BACKENDS", "ArrayOps", "NumpyOps", "TorchOps", "TorchSampling", "backend"]
+
+BACKENDS = ("numpy", "torch")
+
+
+def backend(name: str | None, device: str = "cpu") -> ArrayOps:
+    """The array backend of a run: ``name`` if given, else torch on a GPU device and numpy on the CPU."""
+    name = name or ("torch" if device.startswith("cuda") else "numpy")
+    if name not in BACKENDS:
+        raise UsageError(f"unknown propagation backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    if name == "numpy":
+        return NumpyOps()
+    try:
+        return __getattr__("TorchOps")(device)
+    except ImportError as err:
+        raise UsageError(f"the torch propagation backend needs PyTorch ({err}); pip install torch") from err
 
 
 def __getattr__(name: str) -> Any:
