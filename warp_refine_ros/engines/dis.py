@@ -8,10 +8,17 @@ import cv2
 import numpy as np
 
 PRESETS = {
-    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
-    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+    "ultrafast": (cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, {}),
+    "fast": (cv2.DISOPTICAL_FLOW_PRESET_FAST, {}),
+    "medium": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, {}),
+    # medium down to full resolution, denser patches, more descent: about 4x medium's time, and 3-4
+    # mIoU points more for motion-only on two synthetic drive families unlike the renderer's default
+    "fine": (
+        cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+        {"FinestScale": 0, "PatchStride": 2, "GradientDescentIterations": 50},
+    ),
 }
+"""OpenCV's presets, and ``fine``: (base preset, settings changed on it)."""
 DEFAULT_PRESET = "fast"
 MIN_SHORT_SIDE, MIN_LONG_SIDE = 8, 12  # OpenCV's DIS refuses smaller images (its patch is 8 pixels)
 
@@ -39,7 +46,10 @@ class DisMotion:
     def _dis(self) -> cv2.DISOpticalFlow:
         dis = getattr(self._local, "dis", None)
         if dis is None:
-            dis = self._local.dis = cv2.DISOpticalFlow_create(PRESETS[self.preset])
+            base, changes = PRESETS[self.preset]
+            dis = self._local.dis = cv2.DISOpticalFlow_create(base)
+            for name, value in changes.items():
+                getattr(dis, f"set{name}")(value)
         return dis
 
     def flow(self, image: np.ndarray, reference: np.ndarray) -> np.ndarray:
