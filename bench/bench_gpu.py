@@ -12,6 +12,9 @@ ONNX Runtime at the smallest size (reported, not enforced), then every size is t
   chained  motion, g and Omega through the tensor API on one uploaded frame pair, g's features
            handed to Omega on the GPU, the labels downloaded (warp and inpaint not included)
   step     a whole warp-refine propagation step as bag_label runs it (engines + numpy warp/inpaint)
+  bag      bag_label end to end (a synthetic mcap drive in, a dataset out) with the TensorRT set and the
+           torch propagation backend on the GPU, per method: labeling frames/s, peak GPU memory, and
+           the slowest stage per written frame (the bottleneck)
 
 ``--models`` is a folder with segmentation.pt/.onnx and refiner.pt/.onnx; without it, networks with
 random weights are used (timing does not depend on the weights). RAFT uses ``--raft-weights`` or
@@ -73,6 +76,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="cuda", help="cuda or cuda:N")
     parser.add_argument("--work", type=Path, help="keep ONNX files, engines and the timing cache here")
     parser.add_argument("--json", type=Path, help="also write the timings here")
+    parser.add_argument("--bag-frames", type=int, default=60, help="frames of the end-to-end drive (0: skip)")
     return parser
 
 
@@ -180,6 +184,48 @@ def time_size(
     return [(name, time_calls(call, args.repeats, args.warmup)) for name, call in rows]
 
 
+def end_to_end(built: dict, size: Size, precision: str, work: Path, device: str, frames: int) -> list[dict]:
+    """bag_label on a synthetic drive at ``size`` with this engine set, per method: rate, memory and
+    the bottleneck stage."""
+    from warp_refine_ros.cli import bag_label
+    from warp_refine_ros.synth import DriveConfig, write_drive
+
+    height, width = size
+    drive = write_drive(
+        work / f"drive-{width}x{height}", DriveConfig(width=width, height=height, frames=frames, seed=1000),
+        keyframe_every=20, topic="/camera/image_raw",
+    )  # fmt: skip
+    engines = work / f"engines-{precision}.yaml"
+    lines = [f"{role}: {engine.path}" for role, engine in built.items()]
+    engines.write_text("\n".join(lines + ([] if "motion" in built else ["motion: dis:fast"])) + "\n")
+    rows = []
+    for method in ("motion-only", "warp-inpaint", "warp-refine"):
+        out = work / f"out-{precision}-{width}x{height}-{method}"
+        torch.cuda.reset_peak_memory_stats()
+        args = [str(drive.bag), "--image-topic", "/camera/image_raw", "--labels", str(drive.keyframes)]
+        args += ["--out", str(out), "--engines", str(engines), "--method", method, "--device", device]
+        if bag_label.main([*args, "--no-progress"]) != 0:
+            raise EngineError(f"bag_label failed at {format_size(size)} {precision} {method}")
+        timings = json.loads((out / "run.json").read_text())["timings"]
+        stages = {k: v for k, v in timings["ms_per_written_frame"].items() if k != "setup"}
+        bottleneck = max(stages, key=stages.get)
+        rows.append(
+            {
+                "precision": precision,
+                "size": format_size(size),
+                "row": f"bag {method}",
+                "frames_per_s": timings["labeling_frames_per_second"],
+                "gpu_memory_mib": torch.cuda.max_memory_allocated() / 2**20,
+                "bottleneck": f"{bottleneck} {stages[bottleneck]:.1f} ms/frame",
+            }
+        )
+        print(
+            f"bag {method:<13} {timings['labeling_frames_per_second']:>8.1f} frames/s  "
+            f"GPU {rows[-1]['gpu_memory_mib']:>7.0f} MiB  slowest stage {rows[-1]['bottleneck']}"
+        )
+    return rows
+
+
 def main(args: argparse.Namespace) -> None:
     device = cuda_device(args.device)
     sizes = sorted((parse_size(text) for text in args.sizes.split(",")), key=lambda s: s[0] * s[1])
@@ -231,6 +277,8 @@ def main(args: argparse.Namespace) -> None:
                             "frames_per_s": 1 / median,
                         }
                     )
+                if args.bag_frames:
+                    results += end_to_end(built, size, precision, work, args.device, args.bag_frames)
             del engines
     if args.json:
         args.json.write_text(
