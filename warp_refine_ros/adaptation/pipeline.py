@@ -13,7 +13,7 @@ Every estimate labels a keyframe with models that never saw it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,64 +21,19 @@ from warp_refine_ros.adaptation import calibrate
 from warp_refine_ros.adaptation.crossval import Candidate, Models
 from warp_refine_ros.adaptation.data import FOLDS, Inputs, Keyframes, match
 from warp_refine_ros.adaptation.models import Schedule, label_drives, seconds_per_step, train_g, train_omega
+from warp_refine_ros.adaptation.options import Options, Outcome, Shipped
 from warp_refine_ros.adaptation.state import State
 from warp_refine_ros.engines.loading import load_refiner, load_segmentation
-from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.pretrained import starting_config
 from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.networks.segmentation import SegmentationConfig
 from warp_refine_ros.propagation import DEFAULT_TAU, Method
-from warp_refine_ros.propagation.config import DEFAULT_RADIUS
 from warp_refine_ros.resources import share_path
 
 SCRATCH = "scratch"  # --seg-init value: g from random weights
 TODAY = Candidate(Method.WARP_REFINE, DEFAULT_TAU, "dis:fast")  # the shipped engine set, bag_label's defaults
 IMPROVEMENT = 0.5  # estimated mIoU points a self-training round or Omega must add to be kept
 TRAINING_SHARE = 0.65  # of the budget, for the trainings; the rest labels and cross-validates
-
-
-@dataclass(frozen=True)
-class Options:
-    """adapt_labeler's settings beyond its data."""
-
-    out: Path
-    radius: int = DEFAULT_RADIUS
-    budget_minutes: float = 30.0
-    seg_init: Path | str | None = None  # a file g starts from, SCRATCH, or None: the shipped g
-    motion: Path | None = None  # a learned motion engine file to calibrate beside DIS
-    rounds: int = 2  # self-training rounds at most
-    seg_steps: int | None = None  # training steps of g and Omega: default from the budget and the
-    refiner_steps: int | None = None  # speed measured on this machine
-    device: str = "cpu"
-    progress: bool = True
-
-
-@dataclass(frozen=True)
-class Shipped:
-    """The shipped networks, when they speak the user's classes: checkpoints to start from, ONNX to run."""
-
-    seg: Path
-    refiner: Path
-
-    @classmethod
-    def fitting(cls, spec: LabelSpec) -> Shipped | None:
-        seg, refiner = share_path("models/seg.pt"), share_path("models/refiner.pt")
-        return cls(seg, refiner) if load_segmentation(str(seg)).spec == spec else None
-
-
-@dataclass
-class Outcome:
-    """What the adaptation chose and why: the models to ship and every estimate made on the way."""
-
-    chosen: dict
-    today: dict
-    records: list[dict]
-    segmentation: Path
-    refiner: Path | None
-    g_source: str  # "trained" or "shipped"
-    rounds: int
-    refiner_source: str | None  # "trained", "shipped" or None (the chosen method needs no refiner)
-    notes: list[str]
 
 
 class Adaptation:

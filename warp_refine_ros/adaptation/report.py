@@ -10,7 +10,7 @@ import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from warp_refine_ros.adaptation.pipeline import Outcome
+from warp_refine_ros.adaptation.options import Outcome
 from warp_refine_ros.adaptation.streams import held_out_windows, median_distance
 from warp_refine_ros.fileio import atomic_write, write_json
 

@@ -87,7 +87,8 @@ def check_out(out: Path) -> None:
 
 def _main(argv: Sequence[str] | None) -> int:
     from warp_refine_ros.adaptation.data import Inputs
-    from warp_refine_ros.adaptation.pipeline import Adaptation, Options
+    from warp_refine_ros.adaptation.options import Options
+    from warp_refine_ros.adaptation.pipeline import Adaptation
     from warp_refine_ros.adaptation.report import write_outputs
 
     args = get_parser().parse_args(argv)
