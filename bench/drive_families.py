@@ -12,7 +12,8 @@ Every drive is rendered with synth_drive, labeled with bag_label (keyframe every
 
     python bench/drive_families.py --list
     python bench/drive_families.py --work build/families                  # today's defaults, all families
-    python bench/drive_families.py --work build/families --sweep          # + DIS preset x tau, TUNING only
+    python bench/drive_families.py --work build/families --sweep          # + DIS preset x tau on TUNING,
+                                                                          #   winners checked on HELD-OUT
     python bench/drive_families.py --work build/families --max-seeds 2 --families night-jpeg
 """
 
@@ -35,6 +36,7 @@ TOPIC = "/camera/image_raw"
 OFFSETS = list(range(1, 11))
 PRESETS = ("ultrafast", "fast", "medium")
 TAUS = (20.0, 40.0, 80.0, 150.0, 300.0)
+METHODS = ["motion-only", "warp-inpaint", "warp-refine"]
 DEFAULT_PRESET, DEFAULT_TAU = "fast", 40.0
 """Today's defaults: the shipped engine set's DIS preset and bag_label's --tau."""
 
@@ -157,11 +159,14 @@ class Run:
         return args
 
 
+def default_run(method: str) -> Run:
+    """Today's default setting of ``method``."""
+    return Run(method, tau=None if method == "motion-only" else DEFAULT_TAU)
+
+
 def default_runs(family: Family) -> list[Run]:
     """Today's defaults for each method the family's class spec allows."""
-    if not family.fits_shipped_networks:
-        return [Run("motion-only", tau=None)]
-    return [Run("motion-only", tau=None), Run("warp-inpaint"), Run("warp-refine")]
+    return [default_run(m) for m in (METHODS if family.fits_shipped_networks else ["motion-only"])]
 
 
 @dataclass
@@ -245,52 +250,72 @@ def measure_defaults(bench: Bench, families: list[Family]) -> dict[str, dict[str
     return results
 
 
-def sweep(bench: Bench, families: list[Family], refine_top: int) -> dict[str, dict[str, dict[int, float]]]:
+def sweep(bench: Bench, families: list[Family], refine_top: int) -> dict[Run, dict[int, float]]:
     """DIS preset x tau for warp-inpaint (and motion-only per preset) on the TUNING families, then
-    warp-refine at the default and the ``refine_top`` best warp-inpaint settings (by the pooled mean)."""
+    warp-refine at the default and the ``refine_top`` best warp-inpaint settings; returns the
+    mIoU by |k| of every setting pooled over the families (each family weighted equally)."""
     runs = [Run("motion-only", p, None) for p in PRESETS]
     runs += [Run("warp-inpaint", p, t) for p in PRESETS for t in TAUS]
-    results = {f.name: {run.name: bench.mean(f, run) for run in runs} for f in families}
-    pooled = {run.name: mean_rows([results[f.name][run.name] for f in families]) for run in runs}
+    results = {f: {run: bench.mean(f, run) for run in runs} for f in families}
     inpaint = sorted(
-        (r for r in runs if r.method == "warp-inpaint"), key=lambda r: -mean_over_k(pooled[r.name])
+        runs[len(PRESETS) :], key=lambda r: -mean_over_k(mean_rows([results[f][r] for f in families]))
     )
     refine = [Run("warp-refine", r.preset, r.tau) for r in inpaint[:refine_top]]
-    refine += [r for r in [Run("warp-refine")] if r not in refine]
+    refine += [r for r in [default_run("warp-refine")] if r not in refine]
     for family in families:
-        results[family.name].update({run.name: bench.mean(family, run) for run in refine})
-    for run in refine:
-        pooled[run.name] = mean_rows([results[f.name][run.name] for f in families])
-    for family in families:
-        print(
-            "\n"
-            + text_table(
-                f"sweep on {family.name} (seeds {_seeds(bench, family)}): mIoU (%)", results[family.name]
-            )
-        )
-    ranked = dict(sorted(pooled.items(), key=lambda item: (item[0].split()[0], -mean_over_k(item[1]))))
-    print("\n" + text_table(f"sweep pooled over {', '.join(f.name for f in families)}: mIoU (%)", ranked))
-    print("\n" + verdict(pooled))
-    return {**results, "pooled": pooled}
+        results[family].update({run: bench.mean(family, run) for run in refine})
+        title = f"sweep on {family.name} (seeds {_seeds(bench, family)}): mIoU (%)"
+        print("\n" + text_table(title, {run.name: values for run, values in results[family].items()}))
+    pooled = {run: mean_rows([results[f][run] for f in families]) for run in results[families[0]]}
+    ranked = sorted(pooled, key=lambda run: (METHODS.index(run.method), -mean_over_k(pooled[run])))
+    title = f"sweep pooled over {', '.join(f.name for f in families)}: mIoU (%)"
+    print("\n" + text_table(title, {run.name: pooled[run] for run in ranked}))
+    print("\n" + verdict(pooled), flush=True)
+    return pooled
 
 
 def mean_rows(rows: list[dict[int, float]]) -> dict[int, float]:
     return {k: float(np.mean([row[k] for row in rows])) for k in OFFSETS}
 
 
-def verdict(pooled: dict[str, dict[int, float]]) -> str:
+def best_runs(pooled: dict[Run, dict[int, float]]) -> dict[str, Run]:
+    """The setting with the highest mean mIoU over |k| of each method."""
+    return {
+        method: max((r for r in pooled if r.method == method), key=lambda r: mean_over_k(pooled[r]))
+        for method in METHODS
+    }
+
+
+def verdict(pooled: dict[Run, dict[int, float]]) -> str:
     """Per method: the best setting against today's default, in mIoU points."""
     lines = []
-    for method in ("motion-only", "warp-inpaint", "warp-refine"):
-        names = [n for n in pooled if n.split()[0] == method]
-        default = Run(method, tau=None if method == "motion-only" else DEFAULT_TAU).name
-        best = max(names, key=lambda n: mean_over_k(pooled[n]))
+    for method, best in best_runs(pooled).items():
+        default = default_run(method)
         gain = 100 * (mean_over_k(pooled[best]) - mean_over_k(pooled[default]))
         lines.append(
-            f"{method}: best {best} {100 * mean_over_k(pooled[best]):.1f} vs default {default} "
+            f"{method}: best {best.name} {100 * mean_over_k(pooled[best]):.1f} vs default {default.name} "
             f"{100 * mean_over_k(pooled[default]):.1f} ({gain:+.1f} points)"
         )
     return "\n".join(lines)
+
+
+def check_held_out(bench: Bench, families: list[Family], best: dict[str, Run]) -> dict[str, dict]:
+    """The tuning winners against today's defaults on the HELD-OUT families: mean mIoU over |k|."""
+    rows, lines = (
+        {},
+        [f"{'held-out check: mean mIoU (%)':<32}{'default':>9}{'tuned':>9}{'change':>8}  tuned setting"],
+    )
+    for family in families:
+        for method in METHODS if family.fits_shipped_networks else ["motion-only"]:
+            default = mean_over_k(bench.mean(family, default_run(method)))
+            tuned = mean_over_k(bench.mean(family, best[method]))
+            rows.setdefault(family.name, {})[method] = {"default": default, best[method].name: tuned}
+            name, change = f"{family.name} {method}", 100 * (tuned - default)
+            lines.append(
+                f"{name:<32}{100 * default:9.1f}{100 * tuned:9.1f}{change:+8.1f}  {best[method].name}"
+            )
+    print("\n" + "\n".join(lines), flush=True)
+    return rows
 
 
 def _seeds(bench: Bench, family: Family) -> str:
@@ -343,8 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_defaults:
         results["defaults"] = measure_defaults(bench, families)
     if args.sweep:
-        tuning = [f for f in families if f.split == "tuning"]
-        results["sweep"] = sweep(bench, tuning, args.refine_top)
+        pooled = sweep(bench, [f for f in families if f.split == "tuning"], args.refine_top)
+        results["sweep"] = {run.name: values for run, values in pooled.items()}
+        held_out = [f for f in families if f.split == "held-out"]
+        if held_out:
+            results["held_out_check"] = check_held_out(bench, held_out, best_runs(pooled))
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     print(f"\nwrote {args.work / 'results.json'}")
