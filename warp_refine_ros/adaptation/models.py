@@ -50,6 +50,10 @@ class Schedule:
     def epoch_steps(self, steps: int) -> int:
         return max(1, min(self.chunk, steps))
 
+    def hyper(self, steps: int, lr: float, progress: bool) -> Hyper:
+        """The optimisation of one training of ``steps`` steps, in checkpointed epochs of :attr:`chunk`."""
+        return Hyper(epochs=self.epochs(steps), lr=lr, progress=progress, tensorboard=False)
+
 
 def seconds_per_step(
     config: SegmentationConfig, refiner: RefinerConfig, crop: tuple[int, int]
@@ -110,12 +114,7 @@ def train_g(
         spec=inputs.spec,
         train=manual + propagated,
         val=[],
-        hyper=Hyper(
-            epochs=schedule.epochs(schedule.seg_steps),
-            lr=schedule.seg_lr,
-            progress=progress,
-            tensorboard=False,
-        ),
+        hyper=schedule.hyper(schedule.seg_steps, schedule.seg_lr, progress),
         config=config,
         augmentation=Augmentation(input_scale=config.input_scale, ignore_id=inputs.spec.ignore_id),
         batch_size=schedule.seg_batch,
@@ -153,12 +152,7 @@ def train_omega(
         spec=inputs.spec,
         sources=keyframes.sources(part),
         segmentation=str(segmentation),
-        hyper=Hyper(
-            epochs=schedule.epochs(schedule.refiner_steps),
-            lr=schedule.refiner_lr,
-            progress=progress,
-            tensorboard=False,
-        ),
+        hyper=schedule.hyper(schedule.refiner_steps, schedule.refiner_lr, progress),
         motion=motion,
         tau=tau,
         widths=widths,
