@@ -99,10 +99,10 @@ def check_estimate(bench: Bench, family: Family, seed: int, adapted: Path) -> li
             continue
         name = f"check {method} {record['motion']} {record['tau']:g}".replace(" ", "_").replace(":", "-")
         extra = ["--method", method, "--motion", record["motion"], "--tau", f"{record['tau']:g}"]
-        extra += ["--seg", str(adapted / "seg.onnx")] + (
-            ["--refiner", str(adapted / "refiner.onnx")] if method == "warp-refine" else []
-        )
-        scores = truth(bench, family, seed, engines, name, extra)
+        drive = bench.drive(family, seed)
+        extra += ["--seg", str(adapted / "seg.onnx"), "--classes", str(drive / "classes.yaml")]
+        extra += ["--refiner", str(adapted / "refiner.onnx")] if method == "warp-refine" else []
+        scores = truth(bench, family, seed, name, extra)
         rows.append((method, record["estimated_miou"], 100 * mean_over_k(scores)))
     by_estimate = [m for m, _, _ in sorted(rows, key=lambda r: -r[1])]
     by_truth = [m for m, _, _ in sorted(rows, key=lambda r: -r[2])]
@@ -138,9 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows.setdefault(f"{run.method} (today)", []).append(bench.score(family, seed, run))
             adapted = adapt(bench, family, seed, args.budget_minutes)
             chosen = json.loads((adapted / "report.json").read_text())["chosen"]
-            rows.setdefault("adapt_labeler", []).append(
-                truth(bench, family, seed, adapted / "engines.yaml", "adapted", [])
-            )
+            adapted_run = truth(bench, family, seed, "adapted", ["--engines", str(adapted / "engines.yaml")])
+            rows.setdefault("adapt_labeler", []).append(adapted_run)
             checks += [f" seed {seed}: chosen {chosen['method']} {chosen['motion']} tau {chosen['tau']:g}"]
             checks += check_estimate(bench, family, seed, adapted)
         mean = {

@@ -125,7 +125,7 @@ class Adaptation:
         """Rounds of labeling the drives and training g on the result, while cross-validation improves."""
         rounds = 0
         while rounds < self.options.rounds and self.chosen["method"] == str(Method.WARP_INPAINT):
-            cost = 3.5 * self.state.seconds("g fold0 round 0") + 0.5 * self.state.seconds("calibration")
+            cost = 3.5 * self._g_seconds() + 0.5 * self.state.seconds("calibration")
             if not self._affordable(cost, f"self-training round {rounds + 1}"):
                 break
             label = (self.chosen["motion"], self.chosen["tau"])
@@ -156,7 +156,7 @@ class Adaptation:
         final_g = (
             0.0
             if g_source == "shipped"
-            else self.state.seconds("g fold0 round 0") * (1 + self._rounds_kept())
+            else self._g_seconds() * (1 + self._rounds_kept())
         )
         cost = self.schedule.refiner_steps * self.step_seconds[1] * 3.5 + final_g
         if not self._affordable(cost, "training the refiner"):
@@ -175,6 +175,10 @@ class Adaptation:
             return False
         self.chosen = best
         return True
+
+    def _g_seconds(self) -> float:
+        """What one training of g took: the faster fold's (a busy machine slows one, not the work)."""
+        return min(self.state.seconds(f"g {part} round 0") for part in FOLDS)
 
     def _rounds_kept(self) -> int:
         return sum(name.startswith("labels for round") for name in self.state.data["stages"])
