@@ -45,10 +45,8 @@ def adapt(bench: Bench, family: Family, seed: int, budget: float) -> Path:
     return out
 
 
-def truth(
-    bench: Bench, family: Family, seed: int, engines: Path, name: str, extra: list[str]
-) -> dict[int, float]:
-    """mIoU by |k| of bag_label with an engine set (and settings), scored against the drive's truth."""
+def truth(bench: Bench, family: Family, seed: int, name: str, engines: list[str]) -> dict[int, float]:
+    """mIoU by |k| of bag_label with the given engine arguments, scored against the drive's truth."""
     drive = bench.drive(family, seed)
     out = bench.work / family.name / str(seed) / "labels" / name
     done = out / "scores.json"
