@@ -318,6 +318,20 @@ def check_held_out(bench: Bench, families: list[Family], best: dict[str, Run]) -
     return rows
 
 
+def tau_check(bench: Bench, families: list[Family], preset: str) -> dict[str, dict[str, float]]:
+    """warp-inpaint at every tau (motion ``preset``) on the HELD-OUT families: is the tuned tau theirs too?"""
+    fitting = [f for f in families if f.fits_shipped_networks]
+    rows = {
+        f.name: {f"{t:g}": mean_over_k(bench.mean(f, Run("warp-inpaint", preset, t))) for t in TAUS}
+        for f in fitting
+    }
+    head = "".join(f"{f'tau={t:g}':>9}" for t in TAUS)
+    lines = [f"held-out warp-inpaint dis:{preset}, mean mIoU (%) by tau", f"{'':<14}{head}"]
+    lines += [f"{name:<14}" + "".join(f"{100 * v:9.1f}" for v in row.values()) for name, row in rows.items()]
+    print("\n" + "\n".join(lines), flush=True)
+    return rows
+
+
 def _seeds(bench: Bench, family: Family) -> str:
     return ", ".join(map(str, bench.seeds(family)))
 
@@ -348,6 +362,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sweep", action="store_true", help="also sweep DIS preset x tau on the TUNING families"
     )
+    parser.add_argument(
+        "--held-out-taus",
+        action="store_true",
+        help="with --sweep: also warp-inpaint at every tau on the HELD-OUT families (checked, never chosen)",
+    )
     parser.add_argument("--no-defaults", action="store_true", help="skip the defaults table")
     parser.add_argument(
         "--refine-top", type=int, default=2, help="warp-refine at this many best warp-inpaint settings"
@@ -372,7 +391,10 @@ def main(argv: list[str] | None = None) -> int:
         results["sweep"] = {run.name: values for run, values in pooled.items()}
         held_out = [f for f in families if f.split == "held-out"]
         if held_out:
-            results["held_out_check"] = check_held_out(bench, held_out, best_runs(pooled))
+            best = best_runs(pooled)
+            results["held_out_check"] = check_held_out(bench, held_out, best)
+            if args.held_out_taus:
+                results["held_out_taus"] = tau_check(bench, held_out, best["warp-inpaint"].preset)
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     print(f"\nwrote {args.work / 'results.json'}")
