@@ -73,7 +73,7 @@ CANDIDATES = [
 
 def test_calibration_picks_the_known_best_setting(spec, noisy_pan):
     stream, sequence, segmentation, _, _ = noisy_pan
-    windows = held_out_windows([stream])
+    windows = held_out_windows([stream], radius=EVERY)
     assert len(windows) == 5 and [w.distances for w in windows[:2]] == [[8], [8, 8]]
     motions = {"exact": sequence.motion, "still": StillMotion()}
     estimates = cross_validate(
@@ -90,7 +90,12 @@ def test_the_estimate_ranks_settings_as_the_per_frame_truth_does(spec, noisy_pan
 
     motions = {"exact": sequence.motion, "still": StillMotion()}
     estimates = cross_validate(
-        held_out_windows([stream]), CANDIDATES, spec, motions, lambda w: Models(segmentation), progress=False
+        held_out_windows([stream], radius=EVERY),
+        CANDIDATES,
+        spec,
+        motions,
+        lambda w: Models(segmentation),
+        progress=False,
     )
     truth_scores = {}
     for candidate in CANDIDATES:  # what bag_label writes for every frame, scored against its truth
@@ -141,7 +146,7 @@ def test_cross_validation_reads_no_label_but_the_keyframes(spec, noisy_pan, monk
     monkeypatch.setattr(builtins, "open", recording_open)
     monkeypatch.setattr(cv2, "imread", recording_imread)
     monkeypatch.setattr(Path, "read_bytes", lambda self: recording_open(self, "rb").read())
-    windows, motions = held_out_windows([stream]), {"exact": sequence.motion}
+    windows, motions = held_out_windows([stream], radius=EVERY), {"exact": sequence.motion}
     cross_validate(windows, CANDIDATES[:1], spec, motions, lambda w: Models(segmentation), progress=False)
     labels_read = {f for f in opened if f.endswith(".png")}
     keyframes = {str(p) for p in stream.labels._files.values()}

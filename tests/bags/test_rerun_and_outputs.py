@@ -85,7 +85,7 @@ def test_out_bag_inside_out_and_its_own_review_bag_is_replaced_on_a_rerun(tmp_pa
     assert run(capsys, bag, kf, out, "--out-bag", out / "review")[0] == 0
     assert run(capsys, bag, kf, out, "--out-bag", out / "review")[0] == 0
     assert (out / "review" / "metadata.yaml").is_file()
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # the old bag's folder is gone
+    assert not [p for p in out.iterdir() if p.name.startswith(".review")]  # the old bag's folder is gone
     status, err, _ = run(capsys, bag, kf, out, "--out-bag", out / "labels")
     assert status == 2 and "dataset's own files" in err
 
@@ -317,3 +317,15 @@ def test_an_engine_that_does_not_fit_the_spec_leaves_no_output(tmp_path, drive, 
     status, err, _ = run(capsys, bag, kf, tmp_path / "out", "--engines", random_engines, "--classes", spec,
                          method="warp-inpaint")  # fmt: skip
     assert status == 2 and "class spec" in err and not (tmp_path / "out").exists()
+
+
+def test_a_second_run_into_the_same_dataset_is_refused_while_one_writes(tmp_path, drive, capsys):
+    import fcntl
+
+    bag, kf = drive
+    out = tmp_path / "out"
+    assert run(capsys, bag, kf, out)[0] == 0
+    with (out / ".bag_label.lock").open("w") as held:  # as a run in progress holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        status, err, _ = run(capsys, bag, kf, out)
+    assert status == 2 and "another run is writing" in err

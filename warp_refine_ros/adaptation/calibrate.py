@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from warp_refine_ros.adaptation.crossval import Candidate, Estimate, Models, best, cross_validate
+from warp_refine_ros.adaptation.crossval import Candidate, Estimate, Models, cross_validate
 from warp_refine_ros.adaptation.data import Keyframes
 from warp_refine_ros.adaptation.streams import held_out_windows
 from warp_refine_ros.engines.base import MotionEngine
@@ -51,11 +51,12 @@ def estimate(
     motions: dict[str, MotionEngine],
     models: dict[str, Models],
     *,
+    radius: int,
     progress: bool,
     description: str,
 ) -> list[Estimate]:
     """Cross-validate candidates, each held-out keyframe labeled by the models of the part without it."""
-    windows = held_out_windows(keyframes.streams)
+    windows = held_out_windows(keyframes.streams, radius)
     return cross_validate(
         windows,
         [c for c in candidates if c.motion in motions],
@@ -65,8 +66,3 @@ def estimate(
         progress=progress,
         description=description,
     )
-
-
-def best_of(estimates: Iterable[Estimate], method: Method | None = None) -> Estimate:
-    """The best estimate, of one method if given."""
-    return best(e for e in estimates if method is None or e.candidate.method is method)

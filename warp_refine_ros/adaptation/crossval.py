@@ -93,6 +93,7 @@ def cross_validate(
     description: str = "keyframe cross-validation",
 ) -> list[Estimate]:
     """Estimate every candidate on the held-out windows; engines run once per window and motion."""
+    candidates = list(dict.fromkeys(candidates))  # each estimated once
     estimates = {
         c: Estimate(c, ConfusionMatrix.for_spec(spec), ConfusionMatrix.for_spec(spec)) for c in candidates
     }
@@ -138,7 +139,7 @@ def estimate_run(plans: list, spec: LabelSpec, engines: EngineSet, job: object) 
         for p in plans
         for s in p.streams
     ]
-    windows = held_out_windows(streams)
+    windows = held_out_windows(streams, job.config.radius)
     if not windows:
         raise DatasetError(
             "--validate needs at least two keyframes in one stream: one is held out, one reaches it"

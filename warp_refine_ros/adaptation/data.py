@@ -12,8 +12,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from warp_refine_ros.adaptation.streams import LabeledStream, Window
+from warp_refine_ros.adaptation.streams import REACH, LabeledStream, Window, held_out_windows
 from warp_refine_ros.bags.keyframes import camera_name, keyframes_from_directory
+from warp_refine_ros.bags.labeling import label_hash
 from warp_refine_ros.bags.reader import BagReader, bag_name
 from warp_refine_ros.bags.windows import index_stream, match_keyframes
 from warp_refine_ros.errors import DatasetError
@@ -27,7 +28,6 @@ from warp_refine_ros.training.sources import (
 )
 
 FOLDS = ("fold0", "fold1")
-PARTS = (*FOLDS, "all")
 
 
 @dataclass(frozen=True)
@@ -70,15 +70,23 @@ class Keyframes:
             staging.mkdir(parents=True)
             hidden = self.held_out_by(part)
             for stream in self.streams:
-                for stamp in stream.keyframes.values():
-                    if (bag_name(stream.bag), stamp) not in hidden:
-                        stream.labels.save(stamp, staging / f"{stamp}.png")
+                for position, stamp in stream.keyframes.items():
+                    if (bag_name(stream.bag), stamp) not in hidden:  # named by the image's own stamp, so
+                        image_stamp = stream.index.stamps[position]  # later steps match it exactly
+                        stream.labels.save(stamp, staging / f"{image_stamp}.png")
             staging.rename(folder)
         return folder
 
+    def streams_of(self, part: str) -> list[LabeledStream]:
+        """The drives with at least one of the part's keyframes."""
+        hidden = self.held_out_by(part)
+        return [
+            s for s in self.streams if any((bag_name(s.bag), k) not in hidden for k in s.keyframes.values())
+        ]
+
     def sources(self, part: str) -> list[KeyframeSource]:
-        """One keyframe source per drive, restricted to the part's keyframes."""
-        return [KeyframeSource(stream.bag, stream.topic, self.labels_dir(part)) for stream in self.streams]
+        """One keyframe source per drive that has keyframes of the part, restricted to them."""
+        return [KeyframeSource(s.bag, s.topic, self.labels_dir(part)) for s in self.streams_of(part)]
 
     def manual(self, part: str, inputs: Inputs) -> list[LabeledImage]:
         """The part's human-labeled frames: its keyframes (decoded once) and every still."""
@@ -91,7 +99,7 @@ class Keyframes:
         return items
 
 
-def match(inputs: Inputs, work: Path) -> Keyframes:
+def match(inputs: Inputs, work: Path, radius: int) -> Keyframes:
     """Match each drive's keyframe labels to its frames and split them into two alternating folds."""
     camera = camera_name(inputs.topic)
     labels = keyframes_from_directory(inputs.labels, [camera])[camera]
@@ -109,9 +117,23 @@ def match(inputs: Inputs, work: Path) -> Keyframes:
         for position in found:
             inputs.spec.validate(labels.load(found[position]), name=labels.name(found[position]))
         streams.append(stream)
-    if sum(len(stream.keyframes) for stream in streams) < 2:
+    if not held_out_windows(streams, radius):
         raise DatasetError(
-            f"adapt_labeler needs at least two keyframes of {inputs.topic} in the drives (one is held out, "
-            f"its neighbour labels it); {inputs.labels} matches {len(fold)}"
+            f"adapt_labeler needs two keyframes of {inputs.topic} in one drive at least (one is held out, "
+            f"its neighbour labels it) at most {REACH} x --radius frames apart; {inputs.labels} matches "
+            f"{len(fold)} keyframe(s), none so near another"
         )
     return Keyframes(streams, fold, work, tuple(skipped))
+
+
+def fingerprint(keyframes: Keyframes) -> dict[str, str]:
+    """Each matched keyframe's label hash by bag and image stamp, with its fold: what an adaptation's
+    stored models were trained on (a rerun with other keyframes must not reuse them)."""
+    found = {}
+    for stream in keyframes.streams:
+        for position, stamp in stream.keyframes.items():
+            key = f"{bag_name(stream.bag)} {stream.index.stamps[position]}"
+            found[key] = (
+                f"{keyframes.fold[(bag_name(stream.bag), stamp)]} {label_hash(stream.labels.load(stamp))}"
+            )
+    return found

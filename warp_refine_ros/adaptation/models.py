@@ -174,7 +174,7 @@ def label_drives(
     """Label the drives from the part's keyframes with warp-inpaint (bag_label, resumable) and return
     the propagated frames for self-training g."""
     job = label_job.LabelJob(
-        bags=[stream.bag for stream in keyframes.streams],
+        bags=[stream.bag for stream in keyframes.streams_of(part)],
         image_topics=[inputs.topic],
         out=out,
         engines=EngineSources(motion=motion, segmentation=str(segmentation)),

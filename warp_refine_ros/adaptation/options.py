@@ -37,7 +37,9 @@ class Shipped:
     @classmethod
     def fitting(cls, spec: LabelSpec) -> Shipped | None:
         seg, refiner = share_path("models/seg.pt"), share_path("models/refiner.pt")
-        return cls(seg, refiner) if load_segmentation(str(seg)).spec == spec else None
+        shipped = load_segmentation(str(seg)).spec  # the same classes: ids and names (colours may differ)
+        same = (shipped.ids.tolist(), shipped.names) == (spec.ids.tolist(), spec.names)
+        return cls(seg, refiner) if same else None
 
 
 @dataclass

@@ -19,11 +19,12 @@ from typing import Any
 
 from warp_refine_ros.adaptation import calibrate
 from warp_refine_ros.adaptation.crossval import Candidate, Models
-from warp_refine_ros.adaptation.data import FOLDS, Inputs, Keyframes, match
+from warp_refine_ros.adaptation.data import FOLDS, Inputs, Keyframes, fingerprint, match
 from warp_refine_ros.adaptation.models import Schedule, label_drives, seconds_per_step, train_g, train_omega
 from warp_refine_ros.adaptation.options import Options, Outcome, Shipped
 from warp_refine_ros.adaptation.state import State
 from warp_refine_ros.engines.loading import load_refiner, load_segmentation
+from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.networks.pretrained import starting_config
 from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.networks.segmentation import SegmentationConfig
@@ -43,7 +44,13 @@ class Adaptation:
         self.inputs, self.options = inputs, options
         self.work = options.out / "work"
         self.state = State(self.work / "state.json", arguments)
-        self.keyframes: Keyframes = match(inputs, self.work)
+        self.keyframes: Keyframes = match(inputs, self.work, options.radius)
+        matched = fingerprint(self.keyframes)
+        if self.state.stage("keyframes", lambda: matched) != matched:
+            raise DatasetError(
+                f"the keyframes in {inputs.labels} changed since this adaptation in {options.out} began, and "
+                "its models were trained on the old ones; adapt into a new --out"
+            )
         self.shipped = Shipped.fitting(inputs.spec)
         # The shipped g is the default start even for other classes: its encoder knows streets, and
         # only the classifier starts anew (a g from scratch learns little from a few keyframes).
@@ -66,16 +73,18 @@ class Adaptation:
 
     def run(self) -> Outcome:
         """Every stage in order (finished ones are read back); the models and settings to ship."""
-        today, shipped_best = self._baseline()
+        today, baseline_best = self._baseline()
         segs = {part: self._g(part, 0, self.init, None) for part in FOLDS}
         grid = calibrate.warp_inpaint_grid(list(self.motions), methods=(Method.WARP_INPAINT,))
         self.chosen = _best(self.estimate("calibration", grid, self._models(segs)))
         g_source, refiner_source = "trained", None
-        if shipped_best is not None and _score(shipped_best) >= _score(self.chosen):
-            g_source, self.chosen = "shipped", shipped_best
-            refiner_source = "shipped" if shipped_best["method"] == str(Method.WARP_REFINE) else None
+        if _score(baseline_best) >= _score(self.chosen):  # the shipped engines, or motion alone, did better
+            self.chosen = baseline_best
+            g_source = "shipped" if self.shipped is not None else "trained"
+            refiner_source = "shipped" if baseline_best["method"] == str(Method.WARP_REFINE) else None
             self.notes.append(
-                "g trained on the keyframes did not beat the shipped g in cross-validation: kept it"
+                f"warp-inpaint with g trained on the keyframes did not beat {baseline_best['method']} with "
+                f"{'the shipped engines' if self.shipped else 'motion alone'} in cross-validation: kept that"
             )
         rounds = self._self_training(segs) if g_source == "trained" else 0
         if g_source == "shipped":
@@ -95,15 +104,14 @@ class Adaptation:
             self.notes,
         )
 
-    def _baseline(self) -> tuple[dict, dict | None]:
-        """Today's defaults and the shipped engines at every motion and tau (motion-only if they do not
-        fit the class spec)."""
+    def _baseline(self) -> tuple[dict, dict]:
+        """Today's defaults, and the best of the shipped engines at every motion and tau (of motion-only
+        when they do not fit the class spec)."""
         motions = list(calibrate.DIS_PRESETS)
         if self.shipped is None:
             grid = [Candidate(Method.MOTION_ONLY, calibrate.MOTION_ONLY_TAU, motion) for motion in motions]
             found = self.estimate("baseline", grid, {part: Models() for part in FOLDS})
-            today = next(r for r in found if r["motion"] == TODAY.motion)
-            return today, None
+            return next(r for r in found if r["motion"] == TODAY.motion), _best(found)
         shipped = {
             part: Models(
                 load_segmentation(_onnx(self.shipped.seg)), load_refiner(_onnx(self.shipped.refiner))
@@ -153,11 +161,7 @@ class Adaptation:
         if self.chosen["method"] == str(Method.MOTION_ONLY):
             self.notes.append("motion-only was best: no refiner trained (it refines warp-inpaint)")
             return False
-        final_g = (
-            0.0
-            if g_source == "shipped"
-            else self._g_seconds() * (1 + self._rounds_kept())
-        )
+        final_g = 0.0 if g_source == "shipped" else self._g_seconds() * (1 + self._rounds_kept())
         cost = self.schedule.refiner_steps * self.step_seconds[1] * 3.5 + final_g
         if not self._affordable(cost, "training the refiner"):
             return False
@@ -206,7 +210,7 @@ class Adaptation:
                 {**e.to_dict(), "stage": name}
                 for e in calibrate.estimate(
                     self.keyframes, candidates, self.inputs.spec, self.motions, models,
-                    progress=self.options.progress, description=name,
+                    radius=self.options.radius, progress=self.options.progress, description=name,
                 )
             ],
         )  # fmt: skip
@@ -266,15 +270,22 @@ class Adaptation:
         }
 
     def _affordable(self, seconds: float, what: str) -> bool:
-        """Whether ``what`` (about ``seconds``) still fits the budget; says so when it does not."""
-        left = 60 * self.options.budget_minutes - self.state.elapsed
-        if seconds <= left:
-            return True
-        self.notes.append(
-            f"{what} skipped: it needs about {seconds / 60:.0f} min and {max(left, 0) / 60:.0f} min of the "
-            "budget were left (--budget-minutes)"
-        )
-        return False
+        """Whether ``what`` (about ``seconds``) still fits the budget; says so when it does not. The
+        decision is stored like a stage, so a resumed run decides as the interrupted one did."""
+
+        def decide() -> str | None:
+            left = 60 * self.options.budget_minutes - self.state.elapsed
+            if seconds <= left:
+                return None
+            return (
+                f"{what} skipped: it needs about {seconds / 60:.0f} min and {max(left, 0) / 60:.0f} min of "
+                "the budget were left (--budget-minutes)"
+            )
+
+        refused = self.state.stage(f"budget for {what}", decide)
+        if refused:
+            self.notes.append(refused)
+        return refused is None
 
     def _plan(self) -> dict:
         """Steps for every training, from this machine's measured speed and the budget."""

@@ -28,9 +28,11 @@ def write_outputs(out: Path, outcome: Outcome, *, radius: int, topic: str, keyfr
     if outcome.refiner is not None:
         files["refiner"] = _copy(outcome.refiner, out, "refiner")
     chosen = outcome.chosen
-    engine_set = {"motion": chosen["motion"], **files, **{key: chosen[key] for key in ("method", "tau")}}
+    motion = chosen["motion"]  # a learned motion engine file, as an absolute path: the set lives in OUT
+    motion = str(Path(motion).resolve()) if Path(motion).suffix else motion
+    engine_set = {"motion": motion, **files, **{key: chosen[key] for key in ("method", "tau")}}
     engine_set["radius"] = radius
-    held = held_out_windows(keyframes.streams)
+    held = held_out_windows(keyframes.streams, radius)
     count = sum(len(stream.keyframes) for stream in keyframes.streams)
     header = (
         f"# Written by adapt_labeler for {topic}: {count} keyframes of {len(keyframes.streams)} drive(s). "

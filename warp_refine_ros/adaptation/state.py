@@ -47,9 +47,6 @@ class State:
         write_json(self.path, self.data)
         return result
 
-    def done(self, name: str) -> bool:
-        return name in self.data["stages"]
-
     @property
     def elapsed(self) -> float:
         """Seconds spent in finished stages, over every run of this adaptation."""

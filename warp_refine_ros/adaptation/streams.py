@@ -29,15 +29,8 @@ class LabeledStream:
 
     def read(self, first: int, last: int) -> list[Frame]:
         """Frames ``first..last`` decoded, in stream order."""
-        wanted = {self.index.stamps[i]: i for i in range(first, last + 1)}
-        frames: dict[int, Frame] = {}
         with BagReader(self.bag) as reader:
-            start, stop = self.index.log_times[first], self.index.log_times[last] + 1
-            for message in reader.images([self.topic], start_ns=start, stop_ns=stop):
-                position = wanted.get(message.stamp_ns)
-                if position is not None and position not in frames:
-                    frames[position] = Frame(message.decode(), message.stamp_ns)
-        return [frames[i] for i in sorted(frames)]
+            return reader.frames(self.index, first, last)
 
 
 @dataclass(frozen=True)
@@ -61,8 +54,13 @@ class Window:
         return [d for d in (self.position - self.first, self.last - self.position) if d]
 
 
-def held_out_windows(streams: Iterable[LabeledStream], max_distance: int | None = None) -> list[Window]:
-    """Every keyframe with a neighbouring keyframe in its segment (within ``max_distance`` frames)."""
+REACH = 4  # a neighbour further than REACH x radius frames does not count: the window would not be
+# what bag_label labels, and its frames and flows are held in memory while candidates are estimated
+
+
+def held_out_windows(streams: Iterable[LabeledStream], radius: int) -> list[Window]:
+    """Every keyframe with a neighbouring keyframe in its segment, at most REACH x ``radius`` frames away."""
+    max_distance = REACH * max(radius, 1)
     windows = []
     for stream in streams:
         for start, end in stream.index.segments():
@@ -70,9 +68,8 @@ def held_out_windows(streams: Iterable[LabeledStream], max_distance: int | None 
             for number, position in enumerate(keys):
                 before = keys[number - 1] if number > 0 else position
                 after = keys[number + 1] if number + 1 < len(keys) else position
-                if max_distance is not None:
-                    before = before if position - before <= max_distance else position
-                    after = after if after - position <= max_distance else position
+                before = before if position - before <= max_distance else position
+                after = after if after - position <= max_distance else position
                 if before != position or after != position:
                     windows.append(Window(stream, before, position, after))
     return windows

@@ -59,6 +59,16 @@ def encode(image: np.ndarray, suffix: str) -> bytes:
     return data.tobytes()
 
 
+def frame_files(camera: str, stamp_ns: int, image_format: str, color: bool) -> dict[str, str]:
+    """Where one frame's files go, relative to the dataset: image, label, confidence (and color)."""
+    names = {
+        "image": f"images/{camera}/{stamp_ns}.{image_format}",
+        "label": f"labels/{camera}/{stamp_ns}.png",
+        "confidence": f"confidence/{camera}/{stamp_ns}.png",
+    }
+    return names | ({"color": f"color/{camera}/{stamp_ns}.png"} if color else {})
+
+
 @dataclass(frozen=True)
 class FrameFiles:
     """Writes one frame's image, label, confidence (and optional colour overlay) into a dataset root."""
@@ -71,17 +81,13 @@ class FrameFiles:
 
     def write(self, bag: str, topic: str, camera: str, image: np.ndarray, stamp_ns: int, labeling: Labeling):
         """Write the files atomically and return the manifest record that lists them."""
-        names = {
-            "image": f"images/{camera}/{stamp_ns}.{self.image_format}",
-            "label": f"labels/{camera}/{stamp_ns}.png",
-            "confidence": f"confidence/{camera}/{stamp_ns}.png",
-        }
+        names = frame_files(camera, stamp_ns, self.image_format, self.color)
         atomic_write(self.root / names["image"], encode(image, f".{self.image_format}"))
         atomic_write(self.root / names["label"], encode(labeling.labels, ".png"))
         atomic_write(self.root / names["confidence"], encode(labeling.confidence, ".png"))
         if self.color:
             colored = overlay(image, self.spec.colorize(labeling.labels))
-            atomic_write(self.root / f"color/{camera}/{stamp_ns}.png", encode(colored, ".png"))
+            atomic_write(self.root / names.pop("color"), encode(colored, ".png"))
         return ManifestRecord(
             bag=bag,
             topic=topic,
@@ -135,9 +141,6 @@ class Manifest:
 
     def close(self) -> None:
         self._handle.close()
-
-    def methods(self) -> set[str]:
-        return {record.method for record in self.records}
 
 
 def split_by_bag(records: list[ManifestRecord], val_fraction: float) -> dict[str, list[str]]:

@@ -10,22 +10,34 @@ A folder that is not empty and holds no ``dataset.json`` is someone else's and i
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from warp_refine_ros.bags.dataset import Manifest, ManifestRecord, read_manifest, rewrite_manifest
+import yaml
+
+from warp_refine_ros.bags.dataset import (
+    Manifest,
+    ManifestRecord,
+    frame_files,
+    read_manifest,
+    rewrite_manifest,
+)
+from warp_refine_ros.bags.keyframes import camera_name
 from warp_refine_ros.bags.labeling import StreamPlan
 from warp_refine_ros.bags.windows import frames_to_relabel
 from warp_refine_ros.errors import DatasetError
-from warp_refine_ros.fileio import TEMPORARY, write_json
+from warp_refine_ros.fileio import TEMPORARY, atomic_write, write_json
 from warp_refine_ros.labels import LabelSpec
 
 RECORD = "dataset.json"
+LOCK = ".bag_label.lock"
 FORMAT = "warp_refine_ros dataset"
 VERSION = 1
 FRAME_FOLDERS = ("images", "labels", "confidence", "color")
@@ -83,6 +95,7 @@ class DatasetFolder:
     path: Path
     record: dict | None = None  # dataset.json, None for a new folder
     changes: list[StreamChange] = field(default_factory=list)
+    _lock_handle: object = None
 
     @classmethod
     def inspect(cls, path: Path) -> DatasetFolder:
@@ -92,7 +105,7 @@ class DatasetFolder:
         record_path = path / RECORD
         if record_path.is_file():
             return cls(path, _read_record(record_path))
-        if path.is_dir() and any(path.iterdir()):
+        if path.is_dir() and any(p.name != LOCK for p in path.iterdir()):
             hint = (
                 " It looks like a dataset of an earlier release, which did not record its settings; "
                 "label into a new --out."
@@ -170,21 +183,23 @@ class DatasetFolder:
             "streams": {},
         }
         manifest_path = self.path / "manifest.jsonl"
+        self._lock()
         if self.record is None:
             write_json(self.path / RECORD, record)
-            spec.to_yaml(self.path / "classes.yaml")
+        if not (self.path / "classes.yaml").is_file():
+            atomic_write(self.path / "classes.yaml", yaml.safe_dump(spec.to_dict(), sort_keys=False).encode())
         for folder in (self.path, *(self.path / name for name in FRAME_FOLDERS)):
             _remove_temporaries(folder)
+        for change in self.changes:  # files first: a listed frame whose files are gone is redone anyway
+            camera = camera_name(change.topic)
+            for stamp in change.unlabeled:
+                for relative in frame_files(camera, stamp, settings.image_format, settings.color).values():
+                    (self.path / relative).unlink(missing_ok=True)
         records = read_manifest(manifest_path, repair=True)
         drop = {(c.bag, c.topic, stamp) for c in self.changes for stamp in c.relabel | c.unlabeled}
-        drop |= {_key(r) for r in records if not _files_exist(self.path, r, settings.color)}
+        drop |= {_key(r) for r in records if not _files_exist(self.path, r, settings)}
         if drop:
-            kept = [r for r in records if _key(r) not in drop]
-            rewrite_manifest(manifest_path, kept)  # first: a crash after it only relabels more
-            gone = {(c.bag, c.topic, stamp) for c in self.changes for stamp in c.unlabeled}
-            for stale in (r for r in records if _key(r) in gone):
-                for relative in _frame_files(stale, settings.color):
-                    (self.path / relative).unlink(missing_ok=True)
+            rewrite_manifest(manifest_path, [r for r in records if _key(r) not in drop])
         for plan in plans:
             index = plan.index
             record["streams"][_stream_key(index.bag, index.topic)] = {
@@ -194,6 +209,19 @@ class DatasetFolder:
         write_json(self.path / RECORD, record)
         self.record = record
         return Manifest(manifest_path)
+
+    def _lock(self) -> None:
+        """Hold OUT for this process: a second run writing the same dataset would lose records."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        handle = (self.path / LOCK).open("w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            handle.close()
+            raise DatasetError(
+                f"another run is writing {self.path}; wait for it to end, or use another --out"
+            ) from err
+        self._lock_handle = handle  # released when the process ends
 
     def remember_review_bag(self, path: Path) -> None:
         """Record the review bag just written, so a later run of this dataset may replace it."""
@@ -224,17 +252,19 @@ def check_review_bag(path: Path, folder: DatasetFolder) -> bool:
 
 
 def replace_review_bag(path: Path, write: Callable[[Path], object]) -> None:
-    """Write a new review bag over this dataset's old one, which is kept until the new one is done."""
-    aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".previous", dir=path.parent))
-    path.rename(aside / path.name)
+    """Write a new review bag beside this dataset's old one, then swap them: the old one goes only once
+    the new one is complete. Staging folders an interrupted swap left (our names only) are cleared."""
+    ours = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.next")
+    for leftover in path.parent.iterdir():
+        if ours.fullmatch(leftover.name) and leftover.is_dir():
+            shutil.rmtree(leftover)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".next", dir=path.parent))
     try:
-        write(path)
-    except BaseException:
-        if not path.exists():
-            (aside / path.name).rename(path)
-        raise
+        write(staging / path.name)
+        path.rename(staging / "previous")
+        (staging / path.name).rename(path)
     finally:
-        shutil.rmtree(aside)  # our own folder: empty after a failure, the old bag after success
+        shutil.rmtree(staging)
 
 
 def _read_record(path: Path) -> dict:
@@ -257,13 +287,9 @@ def _key(record: ManifestRecord) -> tuple[str, str, int]:
     return record.bag, record.topic, record.stamp_ns
 
 
-def _frame_files(record: ManifestRecord, color: bool) -> list[str]:
-    files = [record.image, record.label, record.confidence]
-    return [*files, f"color/{record.camera}/{record.stamp_ns}.png"] if color else files
-
-
-def _files_exist(root: Path, record: ManifestRecord, color: bool) -> bool:
-    return all((root / relative).is_file() for relative in _frame_files(record, color))
+def _files_exist(root: Path, record: ManifestRecord, settings: DatasetSettings) -> bool:
+    paths = frame_files(record.camera, record.stamp_ns, settings.image_format, settings.color).values()
+    return all((root / relative).is_file() for relative in paths)
 
 
 def _remove_temporaries(folder: Path) -> None:

@@ -29,7 +29,9 @@ from warp_refine_ros.bags.images import (
     message_size,
 )
 from warp_refine_ros.bags.mcap_check import McapCheck
+from warp_refine_ros.bags.windows import StreamIndex
 from warp_refine_ros.errors import BagError
+from warp_refine_ros.propagation import Frame
 
 DAMAGED = (
     AnyReaderError,
@@ -149,6 +151,25 @@ class BagReader:
         ]
         self._check.confirm(topic, len(index))
         return index
+
+    def frames(self, index: StreamIndex, first: int, last: int) -> list[Frame]:
+        """Frames ``first..last`` of an indexed stream, decoded, in stream order; a BagError if the bag
+        no longer holds one of them."""
+        wanted = {index.stamps[i]: i for i in range(first, last + 1)}
+        found: dict[int, Frame] = {}
+        messages = self.images(
+            [index.topic], start_ns=index.log_times[first], stop_ns=index.log_times[last] + 1
+        )
+        for message in messages:
+            position = wanted.get(message.stamp_ns)
+            if position is not None and position not in found:
+                found[position] = Frame(message.decode(), message.stamp_ns)
+        if len(found) != len(wanted):
+            raise BagError(
+                f"{self.path}: {index.topic} lacks {len(wanted) - len(found)} of frames {first}..{last} it "
+                "was indexed with (was the bag modified since?)"
+            )
+        return [found[i] for i in sorted(found)]
 
     def labels(self, topic: str) -> Iterator[tuple[int, np.ndarray]]:
         """(header stamp, label ids) of every message on a keyframe-label topic."""

@@ -70,9 +70,7 @@ class Checkpoint:
         try:
             model.load_state_dict(self.state_dict, strict=True)
         except RuntimeError as err:
-            raise EngineError(
-                f"{self.path}: weights do not fit the {self.arch} architecture: {err}"
-            ) from err
+            raise EngineError(f"{self.path}: weights do not fit the {self.arch} architecture: {err}") from err
         return model.eval()
 
 

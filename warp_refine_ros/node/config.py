@@ -70,11 +70,6 @@ class SessionConfig:
             if not ok:
                 raise SessionError(f"{name} = {getattr(self, name)!r} is invalid; use {expected}")
 
-    @property
-    def propagation(self) -> PropagationConfig:
-        """The propagation settings as the one frozen value the rest of the package takes."""
-        return PropagationConfig(self.method, self.radius, self.tau)
-
 
 @dataclass(frozen=True)
 class LabelOutput:

@@ -242,8 +242,6 @@ class LabelingSession:
             return None
         return labels
 
-    # --- propagation -----------------------------------------------------------------------------
-
     # --- output ----------------------------------------------------------------------------------
 
     def _outputs(self, slots: list[Slot]) -> list[LabelOutput]:

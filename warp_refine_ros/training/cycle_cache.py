@@ -33,7 +33,7 @@ from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.errors import DatasetError, EngineError
 from warp_refine_ros.fileio import atomic_write
 from warp_refine_ros.labels import LabelSpec, read_label_png
-from warp_refine_ros.propagation import DEFAULT_TAU, Frame, Method, Propagator
+from warp_refine_ros.propagation import DEFAULT_TAU, Method, Propagator
 from warp_refine_ros.training.cycles import cycles_by_length
 from warp_refine_ros.training.distributed import Distributed
 from warp_refine_ros.training.sources import KeyframeStream, read_rgb, source_key, write_png
@@ -122,28 +122,13 @@ def read_entry(folder: Path, max_length: int) -> CycleEntry | None:
     )
 
 
-def window_frames(stream: KeyframeStream, first: int, last: int) -> list[Frame]:
-    """Frames ``first..last`` of the stream, decoded, in stream order."""
-    index = stream.index
-    wanted = {index.stamps[i]: i for i in range(first, last + 1)}
-    frames: dict[int, Frame] = {}
-    with BagReader(stream.source.bag) as reader:
-        messages = reader.images(
-            [stream.source.topic], start_ns=index.log_times[first], stop_ns=index.log_times[last] + 1
-        )
-        for message in messages:
-            position = wanted.get(message.stamp_ns)
-            if position is not None and position not in frames:
-                frames[position] = Frame(message.decode(), message.stamp_ns)
-    return [frames[i] for i in sorted(frames)]
-
-
 def build_entry(task: Task, propagator: Propagator, max_length: int) -> None:
     """Compute and write one keyframe's cycles, features, image and label; entry.json last."""
     stream, index = task.stream, task.index
-    count = len(stream.index.stamps)
-    first, last = max(0, index - max_length), min(count - 1, index + max_length)
-    frames = window_frames(stream, first, last)
+    start, end = next((a, b) for a, b in stream.index.segments() if a <= index < b)  # cycles keep one size
+    first, last = max(start, index - max_length), min(end - 1, index + max_length)
+    with BagReader(stream.source.bag) as reader:
+        frames = reader.frames(stream.index, first, last)
     key = frames[index - first]
     stamp = stream.keyframes[index]
     labels = propagator.spec.validate(
