@@ -209,7 +209,9 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.dry_run:
         found = label_job.dry_run(job, validator)
         print(report.preview(job, found))
-        return EXIT_PARTIAL if found.failures else 0
+        if found.failures:
+            return EXIT_PARTIAL if found.plans else EXIT_USAGE
+        return 0
     result = label_job.run(job, report.ProgressBars(not args.no_progress), validator)
     for bag, error in result.failures.items():
         print(f"error: {error}" if bag in error else f"error: {bag}: {error}", file=sys.stderr)
