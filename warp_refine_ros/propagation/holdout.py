@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 
+from warp_refine_ros.propagation.core import KeyframePropagation
 from warp_refine_ros.propagation.labelings import Labeling, fuse
 from warp_refine_ros.propagation.propagator import Frame, Propagator
 
@@ -41,19 +41,20 @@ def label_held_out(
     after: np.ndarray | None,
 ) -> HeldOut:
     """Label ``frames[position]`` from the keyframe label ``before`` of ``frames[0]`` (forward) and
-    ``after`` of ``frames[-1]`` (backward); either may be None when there is no keyframe on that side."""
-    forward = None if before is None else _reach(propagator, frames[: position + 1], before, position)
-    backward = (
-        None
-        if after is None
-        else _reach(propagator, frames[position:][::-1], after, position - len(frames) + 1)
-    )
+    ``after`` of ``frames[-1]`` (backward); either may be None when there is no keyframe on that side.
+    Each side is the labeling core bag_label drives, reaching as far as the keyframe is."""
+    reach = len(frames)
+    forward = backward = None
+    if before is not None:
+        core = KeyframePropagation(propagator, reach)
+        core.add_frame(frames[0], before)
+        for frame in frames[1 : position + 1]:
+            core.add_frame(frame)
+        forward = core.slots[-1].forward
+    if after is not None:
+        core = KeyframePropagation(propagator, reach)
+        for frame in frames[position:]:
+            core.add_frame(frame)
+        core.set_keyframe(len(core.slots) - 1, after)
+        backward = core.slots[0].backward
     return HeldOut(forward, backward)
-
-
-def _reach(propagator: Propagator, path: Sequence[Frame], labels: np.ndarray, offset: int) -> Labeling:
-    """The recursion from the keyframe ``path[0]`` along ``path`` to its last frame (eq. 1)."""
-    track = propagator.start(labels)
-    for source, target in pairwise(path):
-        track = propagator.advance(track, source, target)
-    return propagator.labeling(track, path[0].stamp_ns, offset)
