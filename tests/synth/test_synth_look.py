@@ -81,9 +81,12 @@ def test_colour_matrix() -> None:
 
 
 def test_exposure_and_gamma_move_brightness_the_expected_way(plain) -> None:
-    dark = render_drive(replace(TINY, exposure=0.5)).frames[-1].image.mean()
-    lifted = render_drive(replace(TINY, gamma=2.0)).frames[-1].image.mean()
-    assert dark < 0.6 * plain.image.mean() < lifted
+    def brightness(**change: float) -> float:
+        return float(render_drive(replace(TINY, **change)).frames[-1].image.mean())
+
+    level = float(plain.image.mean())
+    assert brightness(exposure=0.5) == pytest.approx(0.5 * level, rel=0.05), "half the light"
+    assert brightness(gamma=0.6) < 0.8 * level < 1.2 * level < brightness(gamma=2.0)
 
 
 def test_blur_and_noise_options_do_what_they_say(plain) -> None:
