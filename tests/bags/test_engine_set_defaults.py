@@ -29,3 +29,21 @@ def test_a_bad_setting_in_the_engine_set_names_the_file(tmp_path, tiny_drive, ca
     engines.write_text("motion: dis\nmethod: motion-only\ntau: -3\n")
     assert label(bag, kf, tmp_path / "out", engines) == 2
     assert f"engine set {engines}: tau must be a positive RGB distance" in capsys.readouterr().err
+
+
+def sources(*extra: str) -> dict:
+    args = bag_label.get_parser().parse_args(
+        ["bag", "--image-topic", "/t", "--labels", "kf", "--out", "o", *extra]
+    )
+    return bag_label.engine_sources(args).named()
+
+
+def test_a_single_engine_flag_replaces_one_entry_of_the_set(tmp_path):
+    shipped = sources()
+    assert shipped["motion"] == "dis" and shipped["segmentation"].endswith("seg.onnx")
+    assert sources("--motion", "dis:fast") == {**shipped, "motion": "dis:fast"}  # the shipped networks kept
+    own = tmp_path / "own.onnx"
+    engines = tmp_path / "engines.yaml"
+    engines.write_text(f"motion: dis:fine\nsegmentation: {own.name}\nrefiner: {own.name}\n")
+    named = sources("--engines", str(engines), "--refiner", "r.onnx")
+    assert named == {"motion": "dis:fine", "segmentation": str(own), "refiner": "r.onnx"}

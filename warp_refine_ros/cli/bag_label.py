@@ -77,9 +77,17 @@ def get_parser() -> argparse.ArgumentParser:
         metavar="YAML",
         help="engine set YAML with motion, segmentation, refiner entries",
     )
-    engines.add_argument("--seg", metavar="FILE", help="segmentation engine (.pt, .onnx, .engine)")
-    engines.add_argument("--refiner", metavar="FILE", help="refiner engine (.pt, .onnx, .engine)")
-    engines.add_argument("--motion", metavar="dis|FILE", help="motion engine: dis, dis:<preset> or a file")
+    engines.add_argument(
+        "--seg", metavar="FILE", help="segmentation engine (.pt, .onnx, .engine), replacing the set's"
+    )
+    engines.add_argument(
+        "--refiner", metavar="FILE", help="refiner engine (.pt, .onnx, .engine), replacing the set's"
+    )
+    engines.add_argument(
+        "--motion",
+        metavar="dis|FILE",
+        help="motion engine, replacing the set's: dis (DIS medium), dis:<preset> or a file",
+    )
     engines.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     engines.add_argument(
         "--propagation",
@@ -151,20 +159,15 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def engine_sources(args: argparse.Namespace) -> EngineSources:
-    """Engines from --engines, the single-engine flags, or the shipped default set."""
-    if args.engines is not None:
-        return EngineSources(
-            yaml=str(args.engines),
-            motion=args.motion,
-            segmentation=args.seg,
-            refiner=args.refiner,
-            device=args.device,
-        )
-    if args.seg or args.refiner or args.motion:
-        return EngineSources(
-            motion=args.motion or "dis", segmentation=args.seg, refiner=args.refiner, device=args.device
-        )
-    return EngineSources(yaml=str(share_path(DEFAULT_ENGINES)), device=args.device)
+    """Engines from --engines (else the shipped default set), with --motion, --seg, --refiner replacing
+    its entries: ``--motion dis:fast`` alone keeps the shipped networks."""
+    return EngineSources(
+        yaml=str(args.engines if args.engines is not None else share_path(DEFAULT_ENGINES)),
+        motion=args.motion,
+        segmentation=args.seg,
+        refiner=args.refiner,
+        device=args.device,
+    )
 
 
 def propagation_config(args: argparse.Namespace, sources: EngineSources) -> PropagationConfig:

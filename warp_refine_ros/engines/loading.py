@@ -92,7 +92,8 @@ class EngineSet:
 
 @dataclass(frozen=True)
 class EngineSources:
-    """Where engines come from (an engine-set YAML or single files): picklable, loaded in each worker."""
+    """Where engines come from (an engine-set YAML, single files overriding its entries): picklable,
+    loaded in each worker."""
 
     yaml: str | None = None
     motion: str | None = None
@@ -100,15 +101,11 @@ class EngineSources:
     refiner: str | None = None
     device: str = "cpu"
 
-    def __post_init__(self) -> None:
-        if self.yaml and (self.motion or self.segmentation or self.refiner):
-            raise EngineError("give either an engine set YAML or single engine files, not both")
-
     def named(self) -> dict[str, str | None]:
-        """Each role's engine name or file, from the YAML or the single entries."""
-        if self.yaml:
-            return EngineSet.names_in_yaml(self.yaml)
-        return {"motion": self.motion, "segmentation": self.segmentation, "refiner": self.refiner}
+        """Each role's engine name or file: the single entry where given, else the YAML's."""
+        named = EngineSet.names_in_yaml(self.yaml) if self.yaml else dict.fromkeys(ROLES)
+        singles = {"motion": self.motion, "segmentation": self.segmentation, "refiner": self.refiner}
+        return {role: singles[role] or named[role] for role in ROLES}
 
     def identity(self, roles: Iterable[str]) -> dict[str, str | None]:
         """What each role's engine is, for telling one run's labels from another's: a file-less
@@ -155,7 +152,7 @@ def _identity(name: str | None) -> str | None:
 
 
 def canonical_motion(name: str) -> str:
-    """``dis`` names the default preset: ``dis:fast``; other names stay as they are."""
+    """``dis`` names the default preset (``dis:medium``); other names stay as they are."""
     from warp_refine_ros.engines.dis import DEFAULT_PRESET
 
     return f"dis:{DEFAULT_PRESET}" if name == "dis" else name
