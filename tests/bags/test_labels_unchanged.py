@@ -2,8 +2,9 @@
 
 Each method labels one small synthetic drive with the shipped engines; the digest covers every
 manifest record (without timings) and the decoded pixels of every label, confidence and image file.
-The digests were recorded from the release before the labeling core was unified; if a change is
-meant to alter labels, record new ones and say why in the commit.
+The digests were recorded from the release before the labeling core was unified, with its motion
+engine (DIS fast) named explicitly since the default became DIS medium; if a change is meant to alter
+labels, record new ones and say why in the commit.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def digest(out: Path) -> str:
 
 def label(drive, out: Path, method: str, backend: str = "numpy", radius: int = 6) -> Path:
     args = [str(drive.bag), "--image-topic", TOPIC, "--labels", str(drive.keyframes), "--out", str(out)]
-    args += ["--method", method, "--radius", str(radius), "--propagation", backend, "--no-progress"]
+    args += ["--method", method, "--motion", "dis:fast", "--radius", str(radius)]
+    args += ["--propagation", backend, "--no-progress"]
     assert bag_label.main(args) == 0
     return out
 

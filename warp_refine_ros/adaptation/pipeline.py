@@ -23,7 +23,7 @@ from warp_refine_ros.adaptation.data import FOLDS, Inputs, Keyframes, fingerprin
 from warp_refine_ros.adaptation.models import Schedule, label_drives, seconds_per_step, train_g, train_omega
 from warp_refine_ros.adaptation.options import Options, Outcome, Shipped
 from warp_refine_ros.adaptation.state import State
-from warp_refine_ros.engines.loading import load_refiner, load_segmentation
+from warp_refine_ros.engines.loading import canonical_motion, load_refiner, load_segmentation
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.networks.pretrained import starting_config
 from warp_refine_ros.networks.refiner import RefinerConfig
@@ -32,7 +32,7 @@ from warp_refine_ros.propagation import DEFAULT_TAU, Method
 from warp_refine_ros.resources import share_path
 
 SCRATCH = "scratch"  # --seg-init value: g from random weights
-TODAY = Candidate(Method.WARP_REFINE, DEFAULT_TAU, "dis:fast")  # the shipped engine set, bag_label's defaults
+TODAY = Candidate(Method.default(), DEFAULT_TAU, canonical_motion("dis"))  # bag_label without adaptation
 IMPROVEMENT = 0.5  # estimated mIoU points a self-training round or Omega must add to be kept
 TRAINING_SHARE = 0.65  # of the budget, for the trainings; the rest labels and cross-validates
 
@@ -120,12 +120,13 @@ class Adaptation:
         }
         found = self.estimate("baseline", calibrate.warp_inpaint_grid(motions), shipped)
         best = _best(found)
-        refine = [TODAY] + (
+        refine = (
             [Candidate(Method.WARP_REFINE, best["tau"], best["motion"])]
             if best["method"] != "motion-only"
             else []
         )
-        found = [*found, *self.estimate("baseline refiner", refine, shipped)]
+        missing = [c for c in [TODAY, *refine] if all(_candidate(r) != c for r in found)]
+        found = [*found, *self.estimate("baseline refiner", missing, shipped)]
         today = next(r for r in found if _candidate(r) == TODAY)
         return today, _best(found)
 

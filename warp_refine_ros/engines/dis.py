@@ -12,14 +12,16 @@ PRESETS = {
     "fast": (cv2.DISOPTICAL_FLOW_PRESET_FAST, {}),
     "medium": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, {}),
     # medium down to full resolution, denser patches, more descent: about 4x medium's time, and 3-4
-    # mIoU points more for motion-only on two synthetic drive families unlike the renderer's default
+    # mIoU points more for motion-only on the two tuning drive families (bench/drive_families.py)
     "fine": (
         cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
         {"FinestScale": 0, "PatchStride": 2, "GradientDescentIterations": 50},
     ),
 }
 """OpenCV's presets, and ``fine``: (base preset, settings changed on it)."""
-DEFAULT_PRESET = "fast"
+DEFAULT_PRESET = "medium"
+"""Chosen on the tuning drive families (bench/drive_families.py --sweep) over ultrafast and fast, and
+better than fast for every method on every held-out family; about 4x fast's time (README, Performance)."""
 MIN_SHORT_SIDE, MIN_LONG_SIDE = 8, 12  # OpenCV's DIS refuses smaller images (its patch is 8 pixels)
 
 

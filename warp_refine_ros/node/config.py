@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
@@ -43,7 +43,7 @@ class Source(str, Enum):
 class SessionConfig:
     """Settings of a labeling session; every one is checked on creation."""
 
-    method: Method = Method.WARP_INPAINT  # keeps up on a CPU; warp-refine needs the GPU engines
+    method: Method = field(default_factory=Method.default)  # bag_label's; warp-refine wants GPU engines
     radius: int = DEFAULT_RADIUS  # K: frames reached from each keyframe in each direction
     tau: float = DEFAULT_TAU
     buffer_size: int = 30  # frames kept for late keyframes and backward passes

@@ -36,11 +36,13 @@ class Method(str, Enum):
 
     @classmethod
     def default(cls) -> Method:
-        """The offline labeler's method: warp-refine, the best on held-out drives (models/refiner.md).
+        """The method without adaptation: warp-inpaint.
 
-        The live node defaults to warp-inpaint instead, which keeps up with a camera on a CPU.
+        It won on the tuning drive families and held up on the held-out ones, where the shipped Omega,
+        trained on the renderer's own look, fell behind it (README, "Adapting to your camera");
+        ``adapt_labeler`` picks warp-refine where a refiner trained on the camera's keyframes earns it.
         """
-        return cls.WARP_REFINE
+        return cls.WARP_INPAINT
 
     @classmethod
     def parse(cls, value: str | Method) -> Method:
