@@ -17,6 +17,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -25,7 +26,7 @@ import onnxruntime as ort
 import torch
 
 from warp_refine_ros.engines.base import Segmentation
-from warp_refine_ros.engines.dis import DisMotion
+from warp_refine_ros.engines.dis import DEFAULT_PRESET, PRESETS, DisMotion
 from warp_refine_ros.engines.onnx_backend import OnnxRefiner, OnnxSegmentation
 from warp_refine_ros.engines.preprocess import image_tensor, scaled_size
 from warp_refine_ros.engines.torch_backend import TorchRefiner, TorchSegmentation
@@ -82,7 +83,8 @@ def main(args: argparse.Namespace) -> None:
     batch = image_tensor(image, seg_onnx.normalization, size=scaled_size(height, width, seg_onnx.input_scale))
     coarse_h, coarse_w, classes = segmentation.coarse.shape
     untrusted = np.flatnonzero(np.random.default_rng(1).random(height * width) < 0.08)  # a typical M = 0
-    dis, ultrafast = DisMotion("fast"), DisMotion("ultrafast")
+    presets = {name: DisMotion(name) for name in PRESETS}
+    dis = presets[DEFAULT_PRESET]
 
     def step(method: Method) -> Callable[[], object]:
         propagator = Propagator(method, spec, motion=dis, segmentation=seg_onnx, refiner=ref_onnx)
@@ -116,10 +118,15 @@ def main(args: argparse.Namespace) -> None:
             "refiner       torch        end to end",
             lambda: ref_torch.refine(channels, image, segmentation.features),
         ),
-        ("motion        dis:fast", lambda: dis.flow(image, previous)),
-        ("motion        dis:ultrafast", lambda: ultrafast.flow(image, previous)),
-        ("step          warp-inpaint (dis:fast + onnx g)", step(Method.WARP_INPAINT)),
-        ("step          warp-refine  (dis:fast + onnx g + onnx Omega)", step(Method.WARP_REFINE)),
+        *(
+            (f"motion        dis:{name}", partial(motion.flow, image, previous))
+            for name, motion in presets.items()
+        ),
+        (f"step          warp-inpaint (dis:{DEFAULT_PRESET} + onnx g)", step(Method.WARP_INPAINT)),
+        (
+            f"step          warp-refine  (dis:{DEFAULT_PRESET} + onnx g + onnx Omega)",
+            step(Method.WARP_REFINE),
+        ),
     ]
     print(
         f"{width}x{height} RGB, {args.repeats} calls after {args.warmup} warm-up; {os.cpu_count()} CPUs "

@@ -26,6 +26,7 @@ import numpy as np
 
 from warp_refine_ros.bags.dataset import BackgroundWriter, FrameFiles
 from warp_refine_ros.bags.reader import BagReader
+from warp_refine_ros.engines.loading import canonical_motion
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.random_init import write_random_networks
 from warp_refine_ros.propagation import Labeling
@@ -75,6 +76,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per method; medians are reported")
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--motion", default="dis", help="motion engine (default dis: DIS's default preset)")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     args = parser.parse_args()
     spec = LabelSpec.default()
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,20 +88,21 @@ def main() -> None:
         models = write_random_networks(root / "models", spec)
         engines = root / "engines.yaml"
         engines.write_text(
-            f"motion: dis\nsegmentation: {models['segmentation.onnx']}\nrefiner: {models['refiner.onnx']}\n"
+            f"motion: {args.motion}\nsegmentation: {models['segmentation.onnx']}\n"
+            f"refiner: {models['refiner.onnx']}\n"
         )
         floors = [floor_seconds(drive.bag, root / f"floor{i}", spec) for i in range(args.repeats)]
         floor_fps = statistics.median(frames / seconds for seconds, frames in floors)
         print(
             f"{args.width}x{args.height}, {args.frames} frames, keyframe every 20, radius 10, "
-            f"median of {args.repeats} runs"
+            f"motion {canonical_motion(args.motion)}, median of {args.repeats} runs"
         )
         print(
             f"{'':14}" + "".join(f"{s:>13}" for s in STAGES)
             + f"{'labeling':>13}{'vs floor':>10}{'with setup':>13}"
         )  # fmt: skip
         print(f"{'floor':14}{'':>65}{floor_fps:>9.1f} f/s{1.0:>9.0%}")
-        for method in METHODS:
+        for method in args.methods:
             runs = [
                 run_bag_label(drive.bag, drive.keyframes, root / f"{method}{i}", method, engines)[0]
                 for i in range(args.repeats)
@@ -113,6 +118,8 @@ def main() -> None:
                 + "".join(f"{stages[s]:>10.1f} ms" for s in STAGES)
                 + f"{fps:>9.1f} f/s{fps / floor_fps:>9.0%}{with_setup:>9.1f} f/s"
             )
+        if args.no_memory:
+            return
         print("\npeak memory of bag_label warp-inpaint (RSS, MiB) by bag length:")
         for frames in (args.frames, 3 * args.frames):
             longer = write_drive(
