@@ -29,7 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from warp_refine_ros.cli import bag_label, synth_drive
+from warp_refine_ros.engines.dis import DEFAULT_PRESET  # today's defaults are the package's
 from warp_refine_ros.evaluation import evaluate
+from warp_refine_ros.propagation import DEFAULT_TAU
 from warp_refine_ros.resources import share_path
 
 TOPIC = "/camera/image_raw"
@@ -37,8 +39,6 @@ OFFSETS = list(range(1, 11))
 PRESETS = ("ultrafast", "fast", "medium")
 TAUS = (20.0, 40.0, 80.0, 150.0, 300.0)
 METHODS = ["motion-only", "warp-inpaint", "warp-refine"]
-DEFAULT_PRESET, DEFAULT_TAU = "fast", 40.0
-"""Today's defaults: the shipped engine set's DIS preset and bag_label's --tau."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,16 @@ class Family:
 
     def synth_args(self, out: Path, seed: int) -> list[str]:
         """synth_drive's command line for one drive of the family."""
-        args = [str(out), "--seed", str(seed), "--frames", str(self.frames), "--topic", TOPIC]
+        args = [
+            str(out),
+            "--seed",
+            str(seed),
+            "--frames",
+            str(self.frames),
+            "--topic",
+            TOPIC,
+            "--no-progress",
+        ]
         args += ["--keyframe-every", str(self.keyframe_every), "--encoding", self.encoding]
         args += ["--label-spec", self.label_spec, *self.flags.split()]
         return args + ([] if self.jpeg_quality is None else ["--jpeg-quality", str(self.jpeg_quality)])

@@ -70,6 +70,7 @@ def get_parser() -> argparse.ArgumentParser:
         help="also write the keyframe labels into the bag on this topic (mono8, the image's header stamp)",
     )
     parser.add_argument("--frame-id", default="camera", help="header frame_id (default %(default)s)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--label-spec",
         choices=LABEL_SPECS,
@@ -223,7 +224,10 @@ def _main(argv: Sequence[str] | None) -> int:
         row_noise=args.row_noise,
     )
     start = time.perf_counter()
-    with tqdm(total=config.frames, unit="frame", desc="synth_drive", file=sys.stderr) as bar:
+    bar = tqdm(
+        total=config.frames, unit="frame", desc="synth_drive", file=sys.stderr, disable=args.no_progress
+    )
+    with bar:
         files = write_drive(
             args.out,
             config,
