@@ -2,11 +2,11 @@
 
 For each drive of each family (bench/drive_families.py defines them; held-out ones were never used
 to tune anything): run ``adapt_labeler`` on the drive's keyframes (no other label is read), label the
-drive with ``bag_label --engines OUT/engines.yaml``, and score it like eval_labels beside today's
-defaults (shipped engines, DIS fast, tau 40; motion-only alone where the shipped networks do not fit
-the class spec). Then check the estimate: for each method, the truth of its best-estimated setting,
-so the ranking by estimate can be compared with the ranking by truth, and whether the chosen
-setting is within 2 points of the best of them.
+drive with ``bag_label --engines OUT/engines.yaml``, and score it like eval_labels beside the shipped
+engines with today's defaults (DIS medium, tau 40) and with the previous ones (DIS fast), each method
+(motion-only alone where the shipped networks do not fit the class spec). Then check the estimate:
+for each method, the truth of its best-estimated setting, so the ranking by estimate can be
+compared with the ranking by truth, and whether the chosen setting is within 2 points of the best of them.
 
     python bench/adapt_families.py --work build/families --families camvid-15hz odd-482x242 --max-seeds 1
 """
@@ -19,10 +19,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from drive_families import FAMILIES, OFFSETS, TOPIC, Bench, Family, default_runs, mean_over_k, text_table
+from drive_families import FAMILIES, OFFSETS, TOPIC, Bench, Family, Run, default_runs, mean_over_k, text_table
 
 from warp_refine_ros.cli import adapt_labeler, bag_label
 from warp_refine_ros.evaluation import evaluate
+
+PREVIOUS_PRESET = "fast"  # the DIS preset of the defaults before they were tuned on drive families
 
 
 def adapt(bench: Bench, family: Family, seed: int, budget: float) -> Path:
@@ -133,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         checks = []
         for seed in bench.seeds(family):
             for run in default_runs(family):
+                previous = Run(run.method, PREVIOUS_PRESET, run.tau)
+                rows.setdefault(f"{run.method} (previous)", []).append(bench.score(family, seed, previous))
                 rows.setdefault(f"{run.method} (today)", []).append(bench.score(family, seed, run))
             adapted = adapt(bench, family, seed, args.budget_minutes)
             chosen = json.loads((adapted / "report.json").read_text())["chosen"]
