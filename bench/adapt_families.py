@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 from drive_families import FAMILIES, OFFSETS, TOPIC, Bench, Family, Run, default_runs, mean_over_k, text_table
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from warp_refine_ros.cli import adapt_labeler, bag_label
 from warp_refine_ros.evaluation import evaluate
@@ -118,6 +120,26 @@ def check_estimate(bench: Bench, family: Family, seed: int, adapted: Path) -> li
     return lines
 
 
+def plot(results: dict[str, dict], path: Path) -> Path:
+    """One panel per family: mIoU against |k| for every row of its table."""
+    figure = Figure(figsize=(4.2 * len(results), 3.8), layout="constrained")
+    FigureCanvasAgg(figure)
+    for index, (family, result) in enumerate(results.items()):
+        axes = figure.add_subplot(1, len(results), index + 1)
+        for name, scores in result["mean"].items():
+            style = {"linewidth": 2.5, "color": "black"} if name == "adapt_labeler" else {"alpha": 0.8}
+            style["linestyle"] = "--" if name.endswith("(previous)") else "-"
+            axes.plot(OFFSETS, [100 * scores[k] for k in OFFSETS], marker=".", label=name, **style)
+        axes.set_title(family)
+        axes.set_xlabel("|k| (frames from the keyframe)")
+        axes.set_xticks(OFFSETS)
+        axes.grid(True, alpha=0.3)
+    figure.axes[0].set_ylabel("mIoU (%)")
+    figure.axes[0].legend(fontsize="small")
+    figure.savefig(path, dpi=100)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -152,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         results[family.name] = {"mean": mean, "checks": checks}
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "adapt_results.json").write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {plot(results, args.work / 'adapt_results.png')}")
     return 0
 
 
