@@ -27,6 +27,7 @@ from warp_refine_ros.cli import adapt_labeler, bag_label
 from warp_refine_ros.evaluation import evaluate
 
 PREVIOUS_PRESET = "fast"  # the DIS preset of the defaults before they were tuned on drive families
+COLOURS = {"motion-only": "C0", "warp-inpaint": "C1", "warp-refine": "C2"}  # one per method in every panel
 
 
 def adapt(bench: Bench, family: Family, seed: int, budget: float) -> Path:
@@ -127,7 +128,8 @@ def plot(results: dict[str, dict], path: Path) -> Path:
     for index, (family, result) in enumerate(results.items()):
         axes = figure.add_subplot(1, len(results), index + 1)
         for name, scores in result["mean"].items():
-            style = {"linewidth": 2.5, "color": "black"} if name == "adapt_labeler" else {"alpha": 0.8}
+            style = {"linewidth": 2.5} if name == "adapt_labeler" else {"alpha": 0.8}
+            style["color"] = COLOURS.get(name.split()[0], "black")
             style["linestyle"] = "--" if name.endswith("(previous)") else "-"
             axes.plot(OFFSETS, [100 * scores[k] for k in OFFSETS], marker=".", label=name, **style)
         axes.set_title(family)
