@@ -163,7 +163,8 @@ class Adaptation:
             self.notes.append("motion-only was best: no refiner trained (it refines warp-inpaint)")
             return False
         final_g = 0.0 if g_source == "shipped" else self._g_seconds() * (1 + self._rounds_kept())
-        cost = self.schedule.refiner_steps * self.step_seconds[1] * 3.5 + final_g
+        trainings = 3.5 * self.schedule.refiner_steps * self.step_seconds[1] * self._slowdown()
+        cost = trainings + self.state.seconds("calibration") + final_g  # folds, final Omega, their check
         if not self._affordable(cost, "training the refiner"):
             return False
         refiners = {part: self._omega(part, _onnx(segs[part])) for part in FOLDS}
@@ -184,6 +185,12 @@ class Adaptation:
     def _g_seconds(self) -> float:
         """What one training of g took: the faster fold's (a busy machine slows one, not the work)."""
         return min(self.state.seconds(f"g {part} round 0") for part in FOLDS)
+
+    def _slowdown(self) -> float:
+        """How much longer g's real training took than its planned steps (data, augmentation, a busy
+        machine): the same holds for Omega, whose plan was timed the same way."""
+        planned = self.schedule.seg_steps * self.step_seconds[0]
+        return max(self._g_seconds() / planned, 1.0) if planned > 0 else 1.0
 
     def _rounds_kept(self) -> int:
         return sum(name.startswith("labels for round") for name in self.state.data["stages"])
