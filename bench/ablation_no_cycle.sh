@@ -19,7 +19,7 @@ done
 if [ ! -f "$WORK/refiner-nocycle/refiner.onnx" ]; then
     rm -rf "$WORK/refiner-nocycle"
     "$PYTHON" -m warp_refine_ros.cli.train_refiner "${train_args[@]}" --image-topic /camera/image_raw \
-        --seg models/seg.onnx --classes config/classes/cityscapes.yaml --out "$WORK/refiner-nocycle" \
+        --seg models/seg.onnx --motion dis:fast --classes config/classes/cityscapes.yaml --out "$WORK/refiner-nocycle" \
         --epochs "$REFINER_EPOCHS" --samples-per-keyframe "$REFINER_SAMPLES" --min-length 0 --max-length 0 \
         --cache "$WORK/cycle-cache" --no-progress
 fi

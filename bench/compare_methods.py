@@ -1,7 +1,7 @@
 """Compare the labeling methods on held-out synthetic drives: mIoU by distance from the keyframe.
 
 For each seed, render a drive the trainers never saw (640x480, keyframe every 20 frames), run
-bag_label once per method with the shipped engine set (and once per extra refiner, e.g. the
+bag_label once per method with the shipped engine set and DIS fast (and once per extra refiner, e.g. the
 no-cycle ablation), score every output with the evaluation package, and report the mean over seeds
 and each seed's numbers. Everything is done with the package's own commands.
 
@@ -22,7 +22,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from warp_refine_ros.cli import bag_label, synth_drive
-from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.evaluation import evaluate
 from warp_refine_ros.propagation import Method
 from warp_refine_ros.resources import share_path
@@ -40,6 +39,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keyframe-every", type=int, default=20)
     parser.add_argument("--radius", type=int, default=10)
     parser.add_argument("--engines", type=Path, default=None, help="engine set (default: the shipped one)")
+    parser.add_argument(
+        "--motion",
+        default="dis:fast",
+        help="motion of every run (default dis:fast: the shipped refiner was trained through it)",
+    )
     parser.add_argument(
         "--variant",
         action="append",
@@ -76,11 +80,8 @@ def label(
         str(args.workers),
         "--no-progress",
     ]
-    if refiner is None:
-        command += ["--engines", str(engines)]
-    else:
-        named = EngineSet.names_in_yaml(engines)
-        command += ["--motion", named["motion"], "--seg", named["segmentation"], "--refiner", refiner]
+    command += ["--engines", str(engines), "--motion", args.motion]
+    command += [] if refiner is None else ["--refiner", refiner]
     print(f"$ bag_label {' '.join(command)}", flush=True)
     if bag_label.main(command) != 0:
         raise SystemExit(f"bag_label failed for {out}")

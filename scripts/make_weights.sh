@@ -78,8 +78,9 @@ DATA="Synthetic drives ${WIDTH}x${HEIGHT} at 10 fps, $TRAIN_FRAMES frames, a key
 100..$((100 + VAL_DRIVES - 1)); evaluation seeds (1000+) are never used here."
 run "$PYTHON" -m warp_refine_ros.cli.release "$WORK/seg/seg.pt" --models "$MODELS" --data "$DATA"
 
+# The shipped refiner was trained through DIS fast (models/refiner.md); pinned so it is reproduced.
 run "$PYTHON" -m warp_refine_ros.cli.train_refiner "${refiner_args[@]}" --image-topic "$TOPIC" \
-    --seg "$MODELS/seg.onnx" "${val_refiner[@]}" --classes "$CLASSES" --out "$WORK/refiner" \
+    --seg "$MODELS/seg.onnx" --motion dis:fast "${val_refiner[@]}" --classes "$CLASSES" --out "$WORK/refiner" \
     --epochs "$REFINER_EPOCHS" --samples-per-keyframe "$REFINER_SAMPLES" --val-every "$REFINER_EPOCHS" --cache "$WORK/cycle-cache" --cache-workers "$JOBS" --no-progress
 run "$PYTHON" -m warp_refine_ros.cli.release "$WORK/refiner/refiner.pt" --models "$MODELS" --data "$DATA"
 

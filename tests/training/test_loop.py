@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from warp_refine_ros.engines.dis import DEFAULT_PRESET
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.modelspec import IMAGENET
@@ -98,3 +99,12 @@ def test_resume_refuses_settings_it_would_ignore(tmp_path: Path, spec: LabelSpec
     assert trainer({**started, "no_progress": True, "command": "train_seg --resume"}).resume() == 1
     with pytest.raises(EngineError, match=r"these differ: lr 0.002 -> 0.5\. Drop them"):
         trainer({**started, "lr": 0.5}).resume()
+
+
+def test_cycle_cache_key_follows_the_motion_dis_names(tmp_path: Path) -> None:
+    """'dis' is the default preset: cycles made when the default was another preset are not reused."""
+    engine = tmp_path / "seg.onnx"
+    engine.write_bytes(b"weights")
+    other = next(preset for preset in ("fast", "medium") if preset != DEFAULT_PRESET)
+    key = {m: CycleSettings(str(engine), m).key() for m in ("dis", f"dis:{DEFAULT_PRESET}", f"dis:{other}")}
+    assert key["dis"] == key[f"dis:{DEFAULT_PRESET}"] != key[f"dis:{other}"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from warp_refine_ros.cli.common import run_cli
 from warp_refine_ros.cli.train_seg import add_training_arguments, arguments_record, check_out, hyper_from_args
-from warp_refine_ros.engines.loading import load_segmentation
+from warp_refine_ros.engines.loading import canonical_motion, load_segmentation
 from warp_refine_ros.errors import UsageError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.refiner import RefinerConfig
@@ -47,7 +47,13 @@ def get_parser() -> argparse.ArgumentParser:
     )
     engines = parser.add_argument_group("the labeler's engines (cycles go through them)")
     engines.add_argument("--seg", required=True, metavar="FILE", help="segmentation engine (.onnx, .pt)")
-    engines.add_argument("--motion", default="dis", metavar="dis|FILE", help="motion engine (default dis)")
+    engines.add_argument(
+        "--motion",
+        default="dis",
+        type=canonical_motion,  # recorded as dis:<preset>, so a resume under another default is refused
+        metavar="dis[:PRESET]|FILE",
+        help="motion engine (default dis, DIS's default preset)",
+    )
     engines.add_argument(
         "--tau", type=float, default=DEFAULT_TAU, help="trust-mask threshold (default %(default)s)"
     )

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from warp_refine_ros import runners
 from warp_refine_ros.bags.keyframes import camera_name
 from warp_refine_ros.bags.reader import BagReader, bag_name
-from warp_refine_ros.engines.loading import EngineSet
+from warp_refine_ros.engines.loading import EngineSet, canonical_motion
 from warp_refine_ros.errors import DatasetError, EngineError
 from warp_refine_ros.fileio import atomic_write
 from warp_refine_ros.labels import LabelSpec, read_label_png
@@ -55,9 +55,8 @@ class CycleSettings:
     def key(self) -> str:
         """A hash of what the cycles depend on (not max_length: longer caches serve shorter needs)."""
         files = [Path(self.segmentation)] + ([Path(self.motion)] if Path(self.motion).suffix else [])
-        return (
-            source_key(*files)[:8] + f"-{self.motion.replace(':', '_').replace('/', '_')[-24:]}-{self.tau:g}"
-        )
+        motion = canonical_motion(self.motion)  # "dis" names whichever preset is the default today
+        return source_key(*files)[:8] + f"-{motion.replace(':', '_').replace('/', '_')[-24:]}-{self.tau:g}"
 
 
 @dataclass(frozen=True)
