@@ -47,3 +47,23 @@ def test_a_single_engine_flag_replaces_one_entry_of_the_set(tmp_path):
     engines.write_text(f"motion: dis:fine\nsegmentation: {own.name}\nrefiner: {own.name}\n")
     named = sources("--engines", str(engines), "--refiner", "r.onnx")
     assert named == {"motion": "dis:fine", "segmentation": str(own), "refiner": "r.onnx"}
+
+
+def test_an_engine_flag_the_run_ignores_or_that_a_calibration_did_not_see_is_said(
+    tmp_path, tiny_drive, capsys
+):
+    bag, kf = tiny_drive.write_bag(tmp_path), tiny_drive.write_keyframes(tmp_path / "kf")
+    engines = tmp_path / "engines.yaml"
+    engines.write_text("motion: dis:medium\nmethod: motion-only\ntau: 80\n")
+    assert label(bag, kf, tmp_path / "a", engines, "--refiner", "unused.onnx") == 0
+    assert "warning: --refiner not used: motion-only runs motion" in capsys.readouterr().err
+    assert label(bag, kf, tmp_path / "b", engines, "--motion", "dis:fast") == 0
+    err = capsys.readouterr().err
+    assert f"--motion replaces an engine of {engines}, whose method and tau were calibrated" in err
+    assert (
+        label(
+            bag, kf, tmp_path / "c", engines, "--motion", "dis:fast", "--method", "motion-only", "--tau", "80"
+        )
+        == 0
+    )
+    assert "warning" not in capsys.readouterr().err

@@ -180,6 +180,35 @@ def propagation_config(args: argparse.Namespace, sources: EngineSources) -> Prop
     return base.with_changes(method=args.method, radius=args.radius, tau=args.tau)
 
 
+ENGINE_FLAGS = {"motion": "--motion", "segmentation": "--seg", "refiner": "--refiner"}
+
+
+def check_engine_flags(args: argparse.Namespace, sources: EngineSources, config: PropagationConfig) -> None:
+    """Say so when an engine flag will not be used by the method, or replaces an engine of a set whose
+    method or tau were calibrated with the engine it replaces: neither is an error, neither is silent."""
+    given = {role: flag for role, flag in ENGINE_FLAGS.items() if getattr(sources, role) is not None}
+    if unused := [flag for role, flag in given.items() if role not in config.method.roles]:
+        warn(
+            f"{' and '.join(unused)} not used: {config.method} runs {', '.join(config.method.roles)} "
+            "(--method warp-refine runs all three)"
+        )
+    calibrated = sorted(
+        name
+        for name in EngineSet.settings_in_yaml(sources.yaml)
+        if name != "radius" and getattr(args, name) is None
+    )
+    if given and calibrated:
+        warn(
+            f"{' and '.join(given.values())} replaces an engine of {sources.yaml}, whose "
+            f"{' and '.join(calibrated)} were calibrated with the engines it names; give "
+            f"{' and '.join(f'--{name}' for name in calibrated)} to choose for the new one"
+        )
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     return run_cli(_main, argv)
 
@@ -188,6 +217,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args = get_parser().parse_args(argv)
     sources = engine_sources(args)
     config = propagation_config(args, sources)
+    check_engine_flags(args, sources, config)
     job = label_job.LabelJob(
         bags=args.bags,
         image_topics=args.image_topics,
