@@ -21,12 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from warp_refine_ros.engines import EngineSet
+from warp_refine_ros.engines.loading import DEFAULT_ENGINES, default_engines
 from warp_refine_ros.errors import WarpRefineError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.node import LabelingSession, SessionConfig
-from warp_refine_ros.node.settings import DEFAULT_ENGINES
 from warp_refine_ros.propagation import Method
-from warp_refine_ros.resources import share_path
 from warp_refine_ros.synth import DriveConfig, render_drive
 from warp_refine_ros.timing import StageTimes, TimedEngine
 
@@ -62,7 +61,7 @@ def load_engines(args: argparse.Namespace, workdir: Path) -> tuple[EngineSet, st
             motion="dis", segmentation=str(paths["segmentation.onnx"]), refiner=str(paths["refiner.onnx"])
         )
         return engines, "DIS + random-weight ONNX segmentation and refiner (onnxruntime CPU)"
-    path = Path(args.engines) if args.engines else share_path(DEFAULT_ENGINES)
+    path = Path(args.engines) if args.engines else default_engines()
     return EngineSet.from_yaml(path), str(path)
 
 

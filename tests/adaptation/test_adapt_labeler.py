@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from warp_refine_ros.adaptation.pipeline import today
 from warp_refine_ros.cli import adapt_labeler, bag_label
 from warp_refine_ros.networks.checkpoint import load_checkpoint
 from warp_refine_ros.synth import DriveConfig, write_drive
@@ -110,3 +111,16 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(adapted: Path, drive, t
     a, b = load_checkpoint(adapted / "seg.pt"), load_checkpoint(out / "seg.pt")
     for name, value in a.state_dict.items():
         torch.testing.assert_close(b.state_dict[name], value, rtol=0, atol=0, msg=name)
+
+
+def test_a_run_begun_under_other_defaults_is_not_resumed(
+    adapted: Path, drive, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "older"
+    (out / "work").mkdir(parents=True)
+    state = json.loads((adapted / "work" / "state.json").read_text())
+    assert state["arguments"]["release_defaults"] == str(today()) == "warp-inpaint tau 40 dis:medium"
+    state["arguments"].update(release_defaults="warp-refine tau 40 dis:fast", out=str(out))
+    (out / "work" / "state.json").write_text(json.dumps(state))
+    assert adapt_labeler.main(arguments(drive, out)) == 2
+    assert "holds an adaptation run with other arguments (release_defaults)" in capsys.readouterr().err

@@ -23,16 +23,31 @@ from warp_refine_ros.adaptation.data import FOLDS, Inputs, Keyframes, fingerprin
 from warp_refine_ros.adaptation.models import Schedule, label_drives, seconds_per_step, train_g, train_omega
 from warp_refine_ros.adaptation.options import Options, Outcome, Shipped
 from warp_refine_ros.adaptation.state import State
-from warp_refine_ros.engines.loading import canonical_motion, load_refiner, load_segmentation
+from warp_refine_ros.engines.loading import (
+    EngineSet,
+    canonical_motion,
+    default_engines,
+    load_refiner,
+    load_segmentation,
+)
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.networks.pretrained import starting_config
 from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.networks.segmentation import SegmentationConfig
-from warp_refine_ros.propagation import DEFAULT_TAU, Method
+from warp_refine_ros.propagation import Method
+from warp_refine_ros.propagation.config import PropagationConfig
 from warp_refine_ros.resources import share_path
 
 SCRATCH = "scratch"  # --seg-init value: g from random weights
-TODAY = Candidate(Method.default(), DEFAULT_TAU, canonical_motion("dis"))  # bag_label without adaptation
+
+
+def today() -> Candidate:
+    """What bag_label runs without adaptation: the shipped engine set's motion with the default settings."""
+    shipped = default_engines()
+    config = PropagationConfig(**EngineSet.settings_in_yaml(shipped))
+    return Candidate(config.method, config.tau, canonical_motion(EngineSet.names_in_yaml(shipped)["motion"]))
+
+
 IMPROVEMENT = 0.5  # estimated mIoU points a self-training round or Omega must add to be kept
 TRAINING_SHARE = 0.65  # of the budget, for the trainings; the rest labels and cross-validates
 
@@ -43,7 +58,9 @@ class Adaptation:
     def __init__(self, inputs: Inputs, options: Options, arguments: dict[str, Any]) -> None:
         self.inputs, self.options = inputs, options
         self.work = options.out / "work"
-        self.state = State(self.work / "state.json", arguments)
+        self.today = today()
+        # The baseline is stored with the run: a run begun under other defaults is not resumed.
+        self.state = State(self.work / "state.json", {**arguments, "release_defaults": str(self.today)})
         self.keyframes: Keyframes = match(inputs, self.work, options.radius)
         matched = fingerprint(self.keyframes)
         if self.state.stage("keyframes", lambda: matched) != matched:
@@ -111,7 +128,7 @@ class Adaptation:
         if self.shipped is None:
             grid = [Candidate(Method.MOTION_ONLY, calibrate.MOTION_ONLY_TAU, motion) for motion in motions]
             found = self.estimate("baseline", grid, {part: Models() for part in FOLDS})
-            return next(r for r in found if r["motion"] == TODAY.motion), _best(found)
+            return next(r for r in found if r["motion"] == self.today.motion), _best(found)
         shipped = {
             part: Models(
                 load_segmentation(_onnx(self.shipped.seg)), load_refiner(_onnx(self.shipped.refiner))
@@ -125,9 +142,10 @@ class Adaptation:
             if best["method"] != "motion-only"
             else []
         )
-        missing = [c for c in [TODAY, *refine] if all(_candidate(r) != c for r in found)]
-        found = [*found, *self.estimate("baseline refiner", missing, shipped)]
-        today = next(r for r in found if _candidate(r) == TODAY)
+        missing = [c for c in [self.today, *refine] if all(_candidate(r) != c for r in found)]
+        if missing:
+            found = [*found, *self.estimate("baseline refiner", missing, shipped)]
+        today = next(r for r in found if _candidate(r) == self.today)
         return today, _best(found)
 
     def _self_training(self, segs: dict[str, Path]) -> int:

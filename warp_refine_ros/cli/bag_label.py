@@ -11,16 +11,13 @@ from warp_refine_ros.adaptation.crossval import estimate_run
 from warp_refine_ros.bags import job as label_job
 from warp_refine_ros.cli import labeling_report as report
 from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, run_cli
-from warp_refine_ros.engines.loading import EngineSet, EngineSources
+from warp_refine_ros.engines.loading import EngineSet, EngineSources, default_engines
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import DEFAULT_TAU, Method
 from warp_refine_ros.propagation.config import DEFAULT_RADIUS, ConfigError, PropagationConfig
 from warp_refine_ros.propagation.ops import BACKENDS
-from warp_refine_ros.resources import share_path
 from warp_refine_ros.runners import LOCAL
-
-DEFAULT_ENGINES = "config/engines/default.yaml"
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -162,7 +159,7 @@ def engine_sources(args: argparse.Namespace) -> EngineSources:
     """Engines from --engines (else the shipped default set), with --motion, --seg, --refiner replacing
     its entries: ``--motion dis:fast`` alone keeps the shipped networks."""
     return EngineSources(
-        yaml=str(args.engines if args.engines is not None else share_path(DEFAULT_ENGINES)),
+        yaml=str(args.engines if args.engines is not None else default_engines()),
         motion=args.motion,
         segmentation=args.seg,
         refiner=args.refiner,

@@ -18,10 +18,17 @@ import yaml
 from warp_refine_ros.engines.base import MotionEngine, RefinerEngine, SegmentationEngine
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.resources import share_path
 
 SUFFIXES = (".pt", ".onnx", ".engine", ".plan")
 ROLES = ("motion", "segmentation", "refiner")
 SETTINGS = ("method", "radius", "tau")  # propagation defaults an engine set may carry
+DEFAULT_ENGINES = "config/engines/default.yaml"  # the shipped CPU set, under the package's share folder
+
+
+def default_engines() -> Path:
+    """The shipped engine set: what bag_label, the node and adapt_labeler's baseline use by default."""
+    return share_path(DEFAULT_ENGINES)
 
 
 @dataclass

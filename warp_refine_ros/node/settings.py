@@ -11,15 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from warp_refine_ros.engines.loading import EngineSet
+from warp_refine_ros.engines.loading import EngineSet, default_engines
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.node.config import BeyondRadius, SessionConfig, SessionError
 from warp_refine_ros.propagation import DEFAULT_TAU, Method
 from warp_refine_ros.propagation.config import ConfigError, PropagationConfig
-from warp_refine_ros.resources import share_path
 
 NS_PER_S = 1_000_000_000
-DEFAULT_ENGINES = "config/engines/default.yaml"
 
 
 @dataclass(frozen=True)
@@ -193,9 +191,7 @@ def settings(values: Mapping[str, object]) -> NodeSettings:
     """All parameters, defaults filled in and checked, as NodeSettings."""
     merged = {parameter.name: parameter.default for parameter in PARAMETERS} | dict(values)
     checked = {name: check(name, value) for name, value in merged.items()}
-    defaults = engine_set_defaults(
-        Path(checked["engines"]) if checked["engines"] else share_path(DEFAULT_ENGINES)
-    )
+    defaults = engine_set_defaults(Path(checked["engines"]) if checked["engines"] else default_engines())
     session = SessionConfig(**session_changes(checked, defaults))
     return NodeSettings(
         engines=checked["engines"],
@@ -237,7 +233,7 @@ def describe() -> str:
 
 def engine_set_path(node_settings: NodeSettings) -> Path:
     """The engine-set YAML to load: the ``engines`` parameter, or the shipped default set."""
-    return Path(node_settings.engines) if node_settings.engines else share_path(DEFAULT_ENGINES)
+    return Path(node_settings.engines) if node_settings.engines else default_engines()
 
 
 def open_engines(node_settings: NodeSettings) -> tuple[EngineSet, LabelSpec]:
