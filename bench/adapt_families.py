@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 from drive_families import FAMILIES, OFFSETS, TOPIC, Bench, Family, Run, default_runs, mean_over_k, text_table
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -35,6 +37,9 @@ def adapt(bench: Bench, family: Family, seed: int, budget: float) -> Path:
     drive = bench.drive(family, seed)
     out = bench.work / family.name / str(seed) / "adapted"
     if not (out / "report.json").is_file():
+        labels = out.parent / "labels"  # truths scored with the models of an earlier adaptation
+        for scored in [labels / "adapted", *labels.glob("check_*")]:
+            shutil.rmtree(scored, ignore_errors=True)
         args = [str(drive / "drive"), "--image-topic", TOPIC, "--labels", str(drive / "keyframes")]
         args += [
             "--classes",
@@ -78,9 +83,13 @@ def truth(bench: Bench, family: Family, seed: int, name: str, engines: list[str]
 
 
 def by_method(report: dict) -> dict[str, dict]:
-    """Each method's best-estimated candidate in the report."""
+    """Each method's best-estimated candidate made with the models adapt_labeler shipped (the shipped
+    engines' baseline when it kept them, else its own calibration stages)."""
+    shipped = report["g"]["source"] == "shipped"
     best: dict[str, dict] = {}
     for record in report["candidates"]:
+        if record["stage"].startswith("baseline") != shipped and record["method"] != "motion-only":
+            continue
         known = best.get(record["method"])
         if record["estimated_miou"] is not None and (
             known is None or record["estimated_miou"] > known["estimated_miou"]
@@ -94,7 +103,7 @@ def check_estimate(bench: Bench, family: Family, seed: int, adapted: Path) -> li
     report = json.loads((adapted / "report.json").read_text())
     engines = adapted / "engines.yaml"
     available = {"motion-only", "warp-inpaint"} | (
-        {"warp-refine"} if "refiner" in engines.read_text() else set()
+        {"warp-refine"} if yaml.safe_load(engines.read_text()).get("refiner") else set()
     )
     rows = []
     for method, record in by_method(report).items():
@@ -137,7 +146,8 @@ def plot(results: dict[str, dict], path: Path) -> Path:
         axes.set_xticks(OFFSETS)
         axes.grid(True, alpha=0.3)
     figure.axes[0].set_ylabel("mIoU (%)")
-    figure.axes[0].legend(fontsize="small")
+    handles = {line.get_label(): line for axes in figure.axes for line in axes.get_lines()}
+    figure.legend(handles.values(), handles.keys(), loc="outside lower center", ncols=4, fontsize="small")
     figure.savefig(path, dpi=100)
     return path
 

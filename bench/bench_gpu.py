@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from bench_engines import scene, time_calls
 
-from warp_refine_ros.engines.dis import DisMotion
+from warp_refine_ros.engines.dis import DEFAULT_PRESET, DisMotion
 from warp_refine_ros.engines.preprocess import scaled_size
 from warp_refine_ros.engines.tensorrt import (
     TensorRTModel,
@@ -169,7 +169,7 @@ def time_size(
         refined = refiner.refine_tensor(labels, image_batch(frame, refiner.normalization), feats)
         return refined.argmax(dim=1).to(torch.uint8).cpu().numpy()
 
-    step_motion = motion if motion is not None else DisMotion("fast")
+    step_motion = motion if motion is not None else DisMotion(DEFAULT_PRESET)  # the default flow
     propagator = Propagator(
         Method.WARP_REFINE, spec, motion=step_motion, segmentation=segmentation, refiner=refiner
     )
@@ -197,7 +197,7 @@ def end_to_end(built: dict, size: Size, precision: str, work: Path, device: str,
     )  # fmt: skip
     engines = work / f"engines-{precision}.yaml"
     lines = [f"{role}: {engine.path}" for role, engine in built.items()]
-    engines.write_text("\n".join(lines + ([] if "motion" in built else ["motion: dis:fast"])) + "\n")
+    engines.write_text("\n".join(lines + ([] if "motion" in built else ["motion: dis"])) + "\n")
     rows = []
     for method in ("motion-only", "warp-inpaint", "warp-refine"):
         out = work / f"out-{precision}-{width}x{height}-{method}"

@@ -87,8 +87,9 @@ def main() -> None:
         drive = write_drive(root / "drive", config, keyframe_every=20, topic=TOPIC)
         models = write_random_networks(root / "models", spec)
         engines = root / "engines.yaml"
+        motion = args.motion if args.motion.startswith("dis") else Path(args.motion).resolve()
         engines.write_text(
-            f"motion: {args.motion}\nsegmentation: {models['segmentation.onnx']}\n"
+            f"motion: {motion}\nsegmentation: {models['segmentation.onnx']}\n"
             f"refiner: {models['refiner.onnx']}\n"
         )
         floors = [floor_seconds(drive.bag, root / f"floor{i}", spec) for i in range(args.repeats)]
