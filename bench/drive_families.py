@@ -158,13 +158,9 @@ class Run:
         args += ["--classes", str(drive / "classes.yaml"), "--workers", str(workers)]
         args += ["--motion", f"dis:{self.preset}"]
         if self.method != "motion-only":
-            args += [
-                "--seg",
-                str(share_path("models/seg.onnx")),
-                "--refiner",
-                str(share_path("models/refiner.onnx")),
-            ]
-            args += ["--tau", f"{self.tau:g}"]
+            args += ["--seg", str(share_path("models/seg.onnx")), "--tau", f"{self.tau:g}"]
+        if self.method == "warp-refine":
+            args += ["--refiner", str(share_path("models/refiner.onnx"))]
         return args
 
 
