@@ -7,7 +7,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from warp_refine_ros.adaptation.crossval import estimate_run
 from warp_refine_ros.bags import job as label_job
 from warp_refine_ros.cli import labeling_report as report
 from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, run_cli
@@ -235,7 +234,9 @@ def _main(argv: Sequence[str] | None) -> int:
         progress=not args.no_progress,
         arguments={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
     )
-    validator = estimate_run if args.validate else None
+    validator = None
+    if args.validate:  # imported only when asked: cross-validation brings the evaluation and its plots
+        from warp_refine_ros.adaptation.crossval import estimate_run as validator
     if args.dry_run:
         found = label_job.dry_run(job, validator)
         print(report.preview(job, found))
