@@ -10,6 +10,7 @@ from pathlib import Path
 from warp_refine_ros.bags import job as label_job
 from warp_refine_ros.cli import labeling_report as report
 from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, run_cli
+from warp_refine_ros.engines.dis import DEFAULT_PRESET
 from warp_refine_ros.engines.loading import EngineSet, EngineSources, default_engines
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
@@ -82,7 +83,7 @@ def get_parser() -> argparse.ArgumentParser:
     engines.add_argument(
         "--motion",
         metavar="dis|FILE",
-        help="motion engine, replacing the set's: dis (DIS medium), dis:<preset> or a file",
+        help=f"motion engine, replacing the set's: dis (DIS {DEFAULT_PRESET}), dis:<preset> or a file",
     )
     engines.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     engines.add_argument(
