@@ -16,6 +16,7 @@ import numpy as np
 import yaml
 
 from warp_refine_ros.errors import LabelError
+from warp_refine_ros.fileio import atomic_write
 from warp_refine_ros.resources import share_path
 
 IGNORE_ID = 255
@@ -128,7 +129,8 @@ class LabelSpec:
         }
 
     def to_yaml(self, path: str | Path) -> None:
-        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
+        """Write the spec as YAML, whole or not at all (a temporary file and a rename)."""
+        atomic_write(Path(path), yaml.safe_dump(self.to_dict(), sort_keys=False).encode("utf-8"))
 
     @classmethod
     def default(cls) -> LabelSpec:

@@ -20,8 +20,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import yaml
-
 from warp_refine_ros.bags.dataset import (
     Manifest,
     ManifestRecord,
@@ -33,7 +31,7 @@ from warp_refine_ros.bags.keyframes import camera_name
 from warp_refine_ros.bags.labeling import StreamPlan
 from warp_refine_ros.bags.windows import frames_to_relabel
 from warp_refine_ros.errors import DatasetError
-from warp_refine_ros.fileio import TEMPORARY, atomic_write, write_json
+from warp_refine_ros.fileio import TEMPORARY, write_json
 from warp_refine_ros.labels import LabelSpec
 
 RECORD = "dataset.json"
@@ -187,7 +185,7 @@ class DatasetFolder:
         if self.record is None:
             write_json(self.path / RECORD, record)
         if not (self.path / "classes.yaml").is_file():
-            atomic_write(self.path / "classes.yaml", yaml.safe_dump(spec.to_dict(), sort_keys=False).encode())
+            spec.to_yaml(self.path / "classes.yaml")
         for folder in (self.path, *(self.path / name for name in FRAME_FOLDERS)):
             _remove_temporaries(folder)
         for change in self.changes:  # files first: a listed frame whose files are gone is redone anyway
