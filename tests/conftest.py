@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,18 @@ from doubles import KnownShiftMotion, NoisyTruthSegmentation
 
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Frame
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """torch on one thread for a module: small and frame-sized tensors gain little from threads, and on
+    a busy machine their synchronisation costs seconds."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

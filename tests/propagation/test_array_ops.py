@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from functools import cache
 from itertools import pairwise
 
@@ -35,13 +34,7 @@ GRIDS = {(480, 640): (61, 79), (241, 481): (23, 30), (9, 13): (2, 3)}  # g's coa
 NUMPY = NumpyOps()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """Frame-sized tensors gain little from threads; on a busy machine their synchronisation costs seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def agreement(first: np.ndarray, second: np.ndarray) -> float:

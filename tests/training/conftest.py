@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from warp_refine_ros.cli import bag_label
 from warp_refine_ros.labels import LabelSpec
@@ -17,12 +15,8 @@ TOPIC = "/camera/image_raw"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny tensors gain nothing from threads; on a busy machine their synchronisation costs seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _training_on_one_thread(one_thread: None) -> None:
+    """Every training test module runs torch on one thread (the shared ``one_thread``)."""
 
 
 @pytest.fixture(scope="session")
