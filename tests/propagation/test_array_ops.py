@@ -191,6 +191,8 @@ def test_arg_max_gives_ties_to_the_highest_channel_and_empty_pixels_no_class(dev
     channels, confidence = ops.channels_and_confidence(ops.from_numpy(probabilities))
     expected = NUMPY.channels_and_confidence(probabilities)
     assert channels.tolist() == expected[0].tolist() == [[1, 3, 1], [1, 2, NO_CLASS]]
+    assert ops.channels(ops.from_numpy(probabilities)).tolist() == NUMPY.channels(probabilities).tolist()
+    assert NUMPY.channels(probabilities).tolist() == expected[0].tolist()
     assert confidence.tolist() == expected[1].tolist()
 
 

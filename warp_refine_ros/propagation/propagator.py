@@ -190,7 +190,7 @@ class Propagator:
         """Psi^R (eq. 8): Omega on the one-hot warp-inpainted labels, the image and g's features,
         restricted to the classes present in its input."""
         refiner = _required(self.refiner, "refiner")
-        channels, _ = self.ops.channels_and_confidence(blended)
+        channels = self.ops.channels(blended)
         refined = refiner.refine(channels, target.image, self.segment(target).features)
         # Omega denoises: it may move labels between the classes motion and g put in this frame, but
         # not bring in one that neither did (it otherwise hallucinates rare look-alikes: truck for car).

@@ -146,7 +146,7 @@ def build_entry(task: Task, propagator: Propagator, max_length: int) -> None:
     for direction, path in paths.items():
         cycles = cycles_by_length(propagator, path, labels) if max_length else []
         for length, state in enumerate(cycles, start=1):
-            channels, _ = propagator.ops.channels_and_confidence(state)
+            channels = propagator.ops.channels(state)
             write_png(folder / f"{direction}_{length}.png", channels)
         lengths[direction] = len(cycles)
     entry = {"version": VERSION, "stamp_ns": key.stamp_ns, "max_length": max_length, **lengths}

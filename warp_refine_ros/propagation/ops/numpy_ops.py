@@ -67,6 +67,9 @@ class NumpyOps(ArrayOps[np.ndarray, SamplingMap]):
         refined /= np.maximum(refined.sum(axis=-1, keepdims=True), np.float32(1e-12))  # still a distribution
         return refined
 
+    def channels(self, probabilities: np.ndarray) -> np.ndarray:
+        return argmax_confidence(probabilities)[0]
+
     def channels_and_confidence(self, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         channels, confidence = argmax_confidence(probabilities)
         return channels, confidence_to_uint8(confidence)

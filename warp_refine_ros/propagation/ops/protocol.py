@@ -77,6 +77,11 @@ class ArrayOps(Protocol[ArrayT, SamplingT]):
         indices (H, W) uint8, then renormalised to sum 1 (sums floored at 1e-12); as is if all present."""
         ...
 
+    def channels(self, probabilities: ArrayT) -> np.ndarray:
+        """The arg-max channel (H, W) uint8 of :meth:`channels_and_confidence`, without the confidence
+        (the refiner's input, a cycle's labels)."""
+        ...
+
     def channels_and_confidence(self, probabilities: ArrayT) -> tuple[np.ndarray, np.ndarray]:
         """Arg-max channel (H, W) uint8 (the highest channel on a tie, NO_CLASS where all are 0) and its
         probability as uint8 confidence (:meth:`to_uint8`)."""

@@ -104,11 +104,11 @@ class TorchOps(ArrayOps[torch.Tensor, TorchSampling]):
         refined[torch.as_tensor(~present, device=self.device)] = 0
         return refined / refined.sum(dim=0).clamp_min(1e-12)  # still a distribution
 
+    def channels(self, probabilities: torch.Tensor) -> np.ndarray:
+        return _argmax(probabilities)[0].cpu().numpy()  # the confidence stays on the device
+
     def channels_and_confidence(self, probabilities: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        # the first maximum of the reversed channels is the highest maximal channel, as numpy's
-        best, reversed_channel = probabilities.flip(0).max(dim=0)
-        channels = probabilities.shape[0] - 1 - reversed_channel
-        channels = torch.where(best > 0, channels, NO_CLASS).to(torch.uint8)
+        channels, best = _argmax(probabilities)
         return channels.cpu().numpy(), self.to_uint8(best)
 
     def to_uint8(self, values: torch.Tensor) -> np.ndarray:
@@ -129,6 +129,14 @@ class TorchOps(ArrayOps[torch.Tensor, TorchSampling]):
     def _channels_first(self, array: np.ndarray | torch.Tensor) -> torch.Tensor:
         """(H, W, C) channels-last -> (C, H, W) contiguous on the device."""
         return self._tensor(array).permute(2, 0, 1).contiguous()
+
+
+def _argmax(probabilities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Arg-max channel (H, W) uint8 (NO_CLASS where every class is 0) and its probability, on the device."""
+    # the first maximum of the reversed channels is the highest maximal channel, as numpy's
+    best, reversed_channel = probabilities.flip(0).max(dim=0)
+    channels = probabilities.shape[0] - 1 - reversed_channel
+    return torch.where(best > 0, channels, NO_CLASS).to(torch.uint8), best
 
 
 def _centre_aligned(size: int, coarse_size: int, device: torch.device) -> torch.Tensor:
