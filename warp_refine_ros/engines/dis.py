@@ -11,7 +11,7 @@ PRESETS = {
     "ultrafast": (cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, {}),
     "fast": (cv2.DISOPTICAL_FLOW_PRESET_FAST, {}),
     "medium": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, {}),
-    # medium down to full resolution, denser patches, more descent: about 4x medium's time, and 3-4
+    # medium down to full resolution, denser patches, more descent: about 7x medium's time, and 3-4
     # mIoU points more for motion-only on the two tuning drive families (bench/drive_families.py)
     "fine": (
         cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,

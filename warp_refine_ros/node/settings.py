@@ -191,7 +191,7 @@ def settings(values: Mapping[str, object]) -> NodeSettings:
     """All parameters, defaults filled in and checked, as NodeSettings."""
     merged = {parameter.name: parameter.default for parameter in PARAMETERS} | dict(values)
     checked = {name: check(name, value) for name, value in merged.items()}
-    defaults = engine_set_defaults(Path(checked["engines"]) if checked["engines"] else default_engines())
+    defaults = engine_set_defaults(_engine_set(checked["engines"]))
     session = SessionConfig(**session_changes(checked, defaults))
     return NodeSettings(
         engines=checked["engines"],
@@ -233,7 +233,12 @@ def describe() -> str:
 
 def engine_set_path(node_settings: NodeSettings) -> Path:
     """The engine-set YAML to load: the ``engines`` parameter, or the shipped default set."""
-    return Path(node_settings.engines) if node_settings.engines else default_engines()
+    return _engine_set(node_settings.engines)
+
+
+def _engine_set(parameter: str) -> Path:
+    """The ``engines`` parameter's file, or the shipped default set when it is empty."""
+    return Path(parameter) if parameter else default_engines()
 
 
 def open_engines(node_settings: NodeSettings) -> tuple[EngineSet, LabelSpec]:
