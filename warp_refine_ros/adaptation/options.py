@@ -27,6 +27,11 @@ class Options:
     progress: bool = True
 
 
+def shipped_checkpoint(network: str) -> Path:
+    """The shipped PyTorch checkpoint of ``seg`` or ``refiner`` (adaptation starts from these)."""
+    return share_path(f"models/{network}.pt")
+
+
 @dataclass(frozen=True)
 class Shipped:
     """The shipped networks, when they speak the user's classes: checkpoints to start from, ONNX to run."""
@@ -36,7 +41,7 @@ class Shipped:
 
     @classmethod
     def fitting(cls, spec: LabelSpec) -> Shipped | None:
-        seg, refiner = share_path("models/seg.pt"), share_path("models/refiner.pt")
+        seg, refiner = shipped_checkpoint("seg"), shipped_checkpoint("refiner")
         shipped = load_segmentation(str(seg)).spec  # the same classes: ids and names (colours may differ)
         same = (shipped.ids.tolist(), shipped.names) == (spec.ids.tolist(), spec.names)
         return cls(seg, refiner) if same else None

@@ -21,7 +21,7 @@ from warp_refine_ros.adaptation import calibrate
 from warp_refine_ros.adaptation.crossval import Candidate, Models
 from warp_refine_ros.adaptation.data import FOLDS, Inputs, Keyframes, fingerprint, match
 from warp_refine_ros.adaptation.models import Schedule, label_drives, seconds_per_step, train_g, train_omega
-from warp_refine_ros.adaptation.options import Options, Outcome, Shipped
+from warp_refine_ros.adaptation.options import Options, Outcome, Shipped, shipped_checkpoint
 from warp_refine_ros.adaptation.state import State
 from warp_refine_ros.engines.loading import (
     EngineSet,
@@ -36,7 +36,6 @@ from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.networks.segmentation import SegmentationConfig
 from warp_refine_ros.propagation import Method
 from warp_refine_ros.propagation.config import PropagationConfig
-from warp_refine_ros.resources import share_path
 
 SCRATCH = "scratch"  # --seg-init value: g from random weights
 
@@ -337,7 +336,7 @@ def _start(seg_init: Path | str | None) -> Path | None:
     """The file g starts from: the one given, none for SCRATCH, else the shipped g."""
     if seg_init == SCRATCH:
         return None
-    return Path(seg_init) if seg_init is not None else share_path("models/seg.pt")
+    return Path(seg_init) if seg_init is not None else shipped_checkpoint("seg")
 
 
 def _candidate(record: dict) -> Candidate:
