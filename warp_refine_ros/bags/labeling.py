@@ -215,15 +215,7 @@ def _window_frames(
 ) -> Iterator[tuple[int, Frame, np.ndarray | None]]:
     """The window's frames in order, decoded, with the keyframe labels of its keyframes."""
     index = plan.index
-    position = window.first
-    messages = reader.images(
-        [index.topic], start_ns=index.log_times[window.first], stop_ns=index.log_times[window.last] + 1
-    )
-    for message in messages:
-        if position > window.last:
-            break
-        if message.stamp_ns != index.stamps[position]:
-            continue  # a message the index dropped (repeated or backwards stamp)
+    for position, message in reader.indexed_images(index, window.first, window.last):
         with times.stage("decode"):
             image = message.decode()
         if image.shape[:2] != (expected := plan.shape_at(position)):
@@ -234,12 +226,6 @@ def _window_frames(
             )
         key = window.keyframes.get(position)
         yield position, Frame(image, message.stamp_ns), plan.keyframes.load(key) if key is not None else None
-        position += 1
-    if position <= window.last:
-        raise BagError(
-            f"{reader.path}: {index.topic} ended at frame {position} of {window.last + 1} while labeling "
-            "(was the bag modified since it was indexed?)"
-        )
 
 
 def report_for(plan: StreamPlan) -> StreamReport:

@@ -152,24 +152,30 @@ class BagReader:
         self._check.confirm(topic, len(index))
         return index
 
-    def frames(self, index: StreamIndex, first: int, last: int) -> list[Frame]:
-        """Frames ``first..last`` of an indexed stream, decoded, in stream order; a BagError if the bag
-        no longer holds one of them."""
-        wanted = {index.stamps[i]: i for i in range(first, last + 1)}
-        found: dict[int, Frame] = {}
+    def indexed_images(self, index: StreamIndex, first: int, last: int) -> Iterator[tuple[int, ImageMessage]]:
+        """(position, message) of frames ``first..last`` of an indexed stream, in order, not yet decoded;
+        messages the index left out (repeated or backwards stamps) are skipped. A BagError if the bag
+        no longer holds one of the frames."""
+        position = first
         messages = self.images(
             [index.topic], start_ns=index.log_times[first], stop_ns=index.log_times[last] + 1
         )
         for message in messages:
-            position = wanted.get(message.stamp_ns)
-            if position is not None and position not in found:
-                found[position] = Frame(message.decode(), message.stamp_ns)
-        if len(found) != len(wanted):
+            if position > last:
+                break
+            if message.stamp_ns != index.stamps[position]:
+                continue
+            yield position, message
+            position += 1
+        if position <= last:
             raise BagError(
-                f"{self.path}: {index.topic} lacks {len(wanted) - len(found)} of frames {first}..{last} it "
-                "was indexed with (was the bag modified since?)"
+                f"{self.path}: {index.topic} ended at frame {position} of {last + 1} "
+                "(was the bag modified since it was indexed?)"
             )
-        return [found[i] for i in sorted(found)]
+
+    def frames(self, index: StreamIndex, first: int, last: int) -> list[Frame]:
+        """Frames ``first..last`` of an indexed stream, decoded, in stream order."""
+        return [Frame(m.decode(), m.stamp_ns) for _, m in self.indexed_images(index, first, last)]
 
     def labels(self, topic: str) -> Iterator[tuple[int, np.ndarray]]:
         """(header stamp, label ids) of every message on a keyframe-label topic."""
