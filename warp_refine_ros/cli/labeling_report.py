@@ -55,7 +55,7 @@ def summary(result: JobResult, method: str) -> str:
         f"keyframes: {matched} matched, {unmatched} in the bags' time span without a matching image",
     ]
     if offsets:
-        lines.append("frames by offset: " + "  ".join(f"{k:+d}:{v}" for k, v in sorted(offsets.items())))
+        lines.append("frames by offset: " + by_offset(offsets))
     lines += [f"{change.bag} {change.topic}: {describe_change(change)}" for change in result.changes]
     if result.validation:
         lines.append(describe_validation(result.validation))
@@ -97,12 +97,16 @@ def preview(job: LabelJob, found: Preview) -> str:
             )
             if change:
                 lines.append("    " + describe_change(change))
-            offsets = Counter(stream.offsets())
-            lines.append("    by offset: " + "  ".join(f"{k:+d}:{n}" for k, n in sorted(offsets.items())))
+            lines.append("    by offset: " + by_offset(Counter(stream.offsets())))
     if found.validation:
         lines.append("\n" + describe_validation(found.validation))
     lines += [f"\n{bag}: cannot be labeled: {error}" for bag, error in found.failures.items()]
     return "\n".join(lines)
+
+
+def by_offset(frames: Mapping[int, int]) -> str:
+    """Frame counts by signed offset from the keyframe: ``-1:9  +0:10  +1:10``."""
+    return "  ".join(f"{offset:+d}:{count}" for offset, count in sorted(frames.items()))
 
 
 def describe_validation(estimate: dict) -> str:
