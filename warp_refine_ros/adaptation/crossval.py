@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -25,6 +26,10 @@ from warp_refine_ros.evaluation.confusion import ConfusionMatrix, Scores
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Frame, Method, Propagator
 from warp_refine_ros.propagation.holdout import label_held_out
+
+if TYPE_CHECKING:  # bag_label's request and plans, for the signature of estimate_run only
+    from warp_refine_ros.bags.planning import BagPlan
+    from warp_refine_ros.bags.request import LabelJob
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,7 @@ def cross_validate(
     return [estimate.finish() for estimate in estimates.values()]
 
 
-def estimate_run(plans: list, spec: LabelSpec, engines: EngineSet, job: object) -> dict:
+def estimate_run(plans: list[BagPlan], spec: LabelSpec, engines: EngineSet, job: LabelJob) -> dict:
     """bag_label --validate: the estimate of a run's own settings and engines over its bags' keyframes."""
     streams = [
         LabeledStream(p.bag, s.index.topic, s.index, s.match.by_index, s.keyframes)

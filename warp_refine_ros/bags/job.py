@@ -31,6 +31,7 @@ from warp_refine_ros.bags.review import write_review_bag
 from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.fileio import WriteError, write_json
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.propagation import Propagator
 from warp_refine_ros.timing import StageTimes
 
 __all__ = ["JobResult", "LabelJob", "Preview", "dry_run", "run"]
@@ -51,7 +52,7 @@ class _Checked:
     replace_review: bool
 
 
-def _check(job: LabelJob, times: StageTimes) -> tuple[_Checked, object]:
+def _check(job: LabelJob, times: StageTimes) -> tuple[_Checked, Propagator]:
     """Every check before the first write: arguments, engines against the spec, output, bags."""
     check_inputs(job)
     loaded = job.engines.load(job.config.method.roles)
