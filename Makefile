@@ -5,17 +5,20 @@ BIN := $(VENV)/bin
 # A CPU build of torch; a bare `torch` requirement would pull a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 DEMO ?= demo
+# The tested versions of every dependency (CPython 3.11); `make CONSTRAINTS=` installs the newest instead.
+CONSTRAINTS ?= constraints.txt
+PIP_CONSTRAINTS := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-all lint bench weights clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet pip==26.3
 
-$(VENV)/.installed: $(BIN)/python setup.py
+$(VENV)/.installed: $(BIN)/python setup.py $(CONSTRAINTS)
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e ".[dev,train,cluster]"
+	$(BIN)/pip install --quiet $(PIP_CONSTRAINTS) -e ".[dev,train,cluster]"
 	touch $@
 
 install: $(VENV)/.installed
