@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from warp_refine_ros.cli.arguments import non_negative_float, non_negative_int, positive_float, positive_int
 from warp_refine_ros.cli.common import run_cli
 from warp_refine_ros.cli.train_seg import arguments_record
 from warp_refine_ros.errors import DatasetError
@@ -47,30 +48,39 @@ def get_parser() -> argparse.ArgumentParser:
         "--motion", type=Path, metavar="FILE", help="a learned motion engine (.onnx) to calibrate beside DIS"
     )
     parser.add_argument(
-        "--radius", type=int, default=DEFAULT_RADIUS, help=f"K the labels are for (default {DEFAULT_RADIUS})"
+        "--radius",
+        type=positive_int,
+        default=DEFAULT_RADIUS,
+        help=f"K the labels are for (default {DEFAULT_RADIUS})",
     )
     parser.add_argument(
         "--budget-minutes",
-        type=float,
+        type=positive_float,
         default=30.0,
         help="wall time for the whole run; trainings are sized to it and optional stages (self-training "
         "rounds, the refiner) are skipped when it runs out (default 30: one 200-frame drive on 2 cores)",
     )
-    parser.add_argument("--rounds", type=int, default=2, help="self-training rounds at most (default 2)")
+    parser.add_argument(
+        "--rounds", type=non_negative_int, default=2, help="self-training rounds at most (default 2)"
+    )
     parser.add_argument(
         "--seg-steps",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="optimizer steps of each g training (default: from the budget)",
     )
     parser.add_argument(
         "--refiner-steps",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="optimizer steps of each refiner training (default: from the budget)",
     )
     parser.add_argument(
-        "--stamp-tolerance", type=float, default=0.0, metavar="MS", help="keyframe stamp tolerance"
+        "--stamp-tolerance",
+        type=non_negative_float,
+        default=0.0,
+        metavar="MS",
+        help="keyframe stamp tolerance",
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda, for the engines and the training")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -96,10 +106,6 @@ def _main(argv: Sequence[str] | None) -> int:
         raise DatasetError(
             f"give one --image-labels per --images; got {len(args.images)} and {len(args.image_labels)}"
         )
-    if args.budget_minutes <= 0 or args.rounds < 0 or args.radius < 1:
-        raise DatasetError("--budget-minutes must be positive, --rounds 0 or more, --radius 1 or more")
-    if any(steps is not None and steps < 1 for steps in (args.seg_steps, args.refiner_steps)):
-        raise DatasetError("--seg-steps and --refiner-steps must be 1 or more")
     check_out(args.out)
     for bag in args.bags:
         if not bag.exists():

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from warp_refine_ros.cli.arguments import non_negative_int, positive_float, positive_int
 from warp_refine_ros.cli.common import run_cli
 from warp_refine_ros.cli.train_seg import add_training_arguments, arguments_record, check_out, hyper_from_args
 from warp_refine_ros.engines.loading import canonical_motion, load_segmentation
@@ -55,7 +56,7 @@ def get_parser() -> argparse.ArgumentParser:
         help="motion engine (default dis, DIS's default preset)",
     )
     engines.add_argument(
-        "--tau", type=float, default=DEFAULT_TAU, help="trust-mask threshold (default %(default)s)"
+        "--tau", type=positive_float, default=DEFAULT_TAU, help="trust-mask threshold (default %(default)s)"
     )
     engines.add_argument("--engine-device", default="cpu", help="device of the engines (default cpu)")
     engines.add_argument(
@@ -63,18 +64,23 @@ def get_parser() -> argparse.ArgumentParser:
     )
     cycles = parser.add_argument_group("cycles and crops")
     cycles.add_argument(
-        "--min-length", type=int, default=1, help="shortest cycle l (default 1; 0 = no cycle)"
-    )
-    cycles.add_argument("--max-length", type=int, default=6, help="longest cycle l (default 6, the paper's)")
-    cycles.add_argument(
-        "--crop", type=int, nargs=2, default=(256, 320), metavar=("H", "W"), help="training crop"
+        "--min-length", type=non_negative_int, default=1, help="shortest cycle l (default 1; 0 = no cycle)"
     )
     cycles.add_argument(
-        "--samples-per-keyframe", type=int, default=1, help="cycles drawn per keyframe and epoch (default 1)"
+        "--max-length", type=non_negative_int, default=6, help="longest cycle l (default 6, the paper's)"
+    )
+    cycles.add_argument(
+        "--crop", type=positive_int, nargs=2, default=(256, 320), metavar=("H", "W"), help="training crop"
+    )
+    cycles.add_argument(
+        "--samples-per-keyframe",
+        type=positive_int,
+        default=1,
+        help="cycles drawn per keyframe and epoch (default 1)",
     )
     cycles.add_argument(
         "--widths",
-        type=int,
+        type=positive_int,
         nargs="+",
         default=list(RefinerConfig.widths),
         help=f"encoder widths per scale (default {' '.join(map(str, RefinerConfig.widths))})",
@@ -83,7 +89,7 @@ def get_parser() -> argparse.ArgumentParser:
         "--no-features", action="store_true", help="refine from labels and image only, without g's features"
     )
     cycles.add_argument("--cache", type=Path, metavar="DIR", help="cycle cache (default OUT/cache)")
-    cycles.add_argument("--cache-workers", type=int, default=1, help="processes building the cache")
+    cycles.add_argument("--cache-workers", type=positive_int, default=1, help="processes building the cache")
     val = parser.add_argument_group("validation: propagated mIoU by offset on held-out drives")
     val.add_argument("--val-bag", action="append", type=Path, default=[], help="held-out bag; repeatable")
     val.add_argument(
@@ -93,9 +99,11 @@ def get_parser() -> argparse.ArgumentParser:
         "--val-truth", action="append", type=Path, default=[], metavar="DIR", help="its truth of every frame"
     )
     val.add_argument(
-        "--val-radius", type=int, default=10, help="label frames within this offset (default 10)"
+        "--val-radius", type=positive_int, default=10, help="label frames within this offset (default 10)"
     )
-    val.add_argument("--val-every", type=int, default=1, help="validate every N epochs and after the last")
+    val.add_argument(
+        "--val-every", type=positive_int, default=1, help="validate every N epochs and after the last"
+    )
     add_training_arguments(parser, epochs=20, lr=2e-3, batch_size=8)
     return parser
 
@@ -121,7 +129,10 @@ def validation_drives(args: argparse.Namespace) -> list[ValidationDrive]:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = get_parser().parse_args(argv)
+    parser = get_parser()
+    args = parser.parse_args(argv)
+    if args.min_length > args.max_length:
+        parser.error(f"--min-length {args.min_length} is above --max-length {args.max_length}")
     dist = distributed.setup(args.device)
     try:
         return _train(args, dist, arguments_record(args, "train_refiner", argv))

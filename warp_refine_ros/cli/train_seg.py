@@ -12,11 +12,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from warp_refine_ros.cli.arguments import (
+    non_negative_float,
+    non_negative_int,
+    number,
+    positive_float,
+    positive_int,
+    unit_interval,
+)
 from warp_refine_ros.cli.common import run_cli
 from warp_refine_ros.errors import DatasetError, UsageError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.pretrained import TORCHVISION_FILE
-from warp_refine_ros.networks.segmentation import SegmentationConfig
+from warp_refine_ros.networks.segmentation import MAX_WIDTH, SegmentationConfig
 from warp_refine_ros.training import distributed
 from warp_refine_ros.training.augment import Augmentation
 from warp_refine_ros.training.loop import Hyper
@@ -39,17 +47,26 @@ def add_training_arguments(
 ) -> None:
     """Arguments both trainers share: output, schedule, device, seeds, resuming, logging."""
     parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--epochs", type=int, default=epochs, help="epochs (default %(default)s)")
+    parser.add_argument("--epochs", type=positive_int, default=epochs, help="epochs (default %(default)s)")
     parser.add_argument(
-        "--batch-size", type=int, default=batch_size, help="batch per process (default %(default)s)"
+        "--batch-size", type=positive_int, default=batch_size, help="batch per process (default %(default)s)"
     )
-    parser.add_argument("--lr", type=float, default=lr, help="peak AdamW learning rate (default %(default)s)")
     parser.add_argument(
-        "--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default %(default)s)"
+        "--lr", type=positive_float, default=lr, help="peak AdamW learning rate (default %(default)s)"
+    )
+    parser.add_argument(
+        "--weight-decay",
+        type=non_negative_float,
+        default=1e-4,
+        help="AdamW weight decay (default %(default)s)",
     )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (under torchrun: cpu or cuda)")
-    parser.add_argument("--workers", type=int, default=0, help="data-loading processes (default %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of weights, sampling and augmentation")
+    parser.add_argument(
+        "--workers", type=non_negative_int, default=0, help="data-loading processes (default %(default)s)"
+    )
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of weights, sampling and augmentation"
+    )
     parser.add_argument(
         "--resume", action="store_true", help="continue from OUT/<name>.pt's training state (same arguments)"
     )
@@ -60,7 +77,7 @@ def add_training_arguments(
     )
     parser.add_argument(
         "--stamp-tolerance",
-        type=float,
+        type=non_negative_float,
         default=0.0,
         metavar="MS",
         help="match keyframe label stamps to image stamps within this many ms (default exact)",
@@ -134,18 +151,24 @@ def get_parser() -> argparse.ArgumentParser:
     )
     auto = parser.add_argument_group("bag_label output (--dataset)")
     auto.add_argument("--methods", nargs="+", metavar="METHOD", help="use frames of these methods only")
-    auto.add_argument("--max-offset", type=int, metavar="K", help="use frames within K of their keyframe")
-    auto.add_argument("--min-confidence", type=float, help="drop frames with a lower mean confidence (0..1)")
-    auto.add_argument("--pixel-confidence", type=float, help="ignore pixels with a lower confidence (0..1)")
+    auto.add_argument(
+        "--max-offset", type=non_negative_int, metavar="K", help="use frames within K of their keyframe"
+    )
+    auto.add_argument(
+        "--min-confidence", type=unit_interval, help="drop frames with a lower mean confidence (0..1)"
+    )
+    auto.add_argument(
+        "--pixel-confidence", type=unit_interval, help="ignore pixels with a lower confidence (0..1)"
+    )
     auto.add_argument(
         "--propagated-fraction",
-        type=float,
+        type=unit_interval,
         default=PROPAGATED_FRACTION,
         help="share of each epoch from propagated frames (default %(default)s, the paper's)",
     )
     auto.add_argument(
         "--epoch-size",
-        type=int,
+        type=positive_int,
         help="frames per epoch (default: all frames; 3x the manual frames when --dataset is mixed in)",
     )
     val = parser.add_argument_group("validation (mIoU each epoch)")
@@ -154,17 +177,24 @@ def get_parser() -> argparse.ArgumentParser:
     val.add_argument("--val-images", action="append", type=Path, default=[], metavar="DIR")
     val.add_argument("--val-image-labels", action="append", type=Path, default=[], metavar="DIR")
     val.add_argument(
-        "--val-fraction", type=float, help="hold out this fraction of the training frames instead"
+        "--val-fraction",
+        type=number(float, above=0, below=1),
+        help="hold out this fraction of the training frames instead",
     )
     model = parser.add_argument_group("network, loss and augmentation")
     model.add_argument("--classes", type=Path, required=True, metavar="YAML", help="class spec")
-    model.add_argument("--width", type=float, default=1.0, help="encoder width multiplier (default 1.0)")
     model.add_argument(
-        "--feature-channels", type=int, default=64, help="features for the refiner (default 64)"
+        "--width",
+        type=number(float, above=0, maximum=MAX_WIDTH),
+        default=1.0,
+        help="encoder width multiplier (default 1.0)",
+    )
+    model.add_argument(
+        "--feature-channels", type=positive_int, default=64, help="features for the refiner (default 64)"
     )
     model.add_argument(
         "--input-scale",
-        type=float,
+        type=number(float, above=0, maximum=1),
         default=0.5,
         help="engines run g on the image scaled by this (default 0.5)",
     )
@@ -178,12 +208,24 @@ def get_parser() -> argparse.ArgumentParser:
     )
     model.add_argument("--loss", choices=LOSSES, default="ce", help="ce, balanced (class weights) or ohem")
     model.add_argument(
-        "--crop", type=int, nargs=2, default=(192, 256), metavar=("H", "W"), help="network input crop"
+        "--crop",
+        type=positive_int,
+        nargs=2,
+        default=(192, 256),
+        metavar=("H", "W"),
+        help="network input crop",
     )
     model.add_argument(
-        "--scale-range", type=float, nargs=2, default=(0.75, 1.5), metavar=("LO", "HI"), help="random rescale"
+        "--scale-range",
+        type=positive_float,
+        nargs=2,
+        default=(0.75, 1.5),
+        metavar=("LO", "HI"),
+        help="random rescale, LO <= HI",
     )
-    model.add_argument("--color", type=float, default=0.25, help="colour jitter amplitude (default 0.25)")
+    model.add_argument(
+        "--color", type=non_negative_float, default=0.25, help="colour jitter amplitude (default 0.25)"
+    )
     model.add_argument("--no-flip", action="store_true", help="no horizontal flips")
     add_training_arguments(parser, epochs=30, lr=2e-3, batch_size=8)
     return parser
@@ -210,7 +252,11 @@ def manual_items(
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = get_parser().parse_args(argv)
+    parser = get_parser()
+    args = parser.parse_args(argv)
+    low, high = args.scale_range
+    if low > high:
+        parser.error(f"--scale-range LO HI needs LO <= HI, got {low:g} {high:g}")
     dist = distributed.setup(args.device)
     try:
         return _train(args, dist, arguments_record(args, "train_seg", argv))

@@ -31,6 +31,8 @@ ENCODER = (
     (576, 96, 5, 1, 2, True, "hardswish"),
     (576, 96, 5, 1, 2, True, "hardswish"),  # 1/16
 )
+MAX_WIDTH = 4.0
+"""The widest encoder multiplier g takes."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,8 @@ class SegmentationConfig:
     def __post_init__(self) -> None:
         if self.num_classes < 1 or self.feature_channels < 1 or self.head_channels < 1:
             raise ValueError(f"segmentation config needs positive channel counts, got {self}")
-        if not 0 < self.width <= 4 or not 0 < self.input_scale <= 1:
-            raise ValueError(f"width must be in (0, 4] and input_scale in (0, 1], got {self}")
+        if not 0 < self.width <= MAX_WIDTH or not 0 < self.input_scale <= 1:
+            raise ValueError(f"width must be in (0, {MAX_WIDTH:g}] and input_scale in (0, 1], got {self}")
 
 
 class SegmentationNet(nn.Module):
