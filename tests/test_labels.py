@@ -86,3 +86,16 @@ def test_read_label_png_rejects_colour_images(tmp_path):
         read_label_png(tmp_path / "missing.png")
     cv2.imwrite(str(tmp_path / "ok.png"), np.full((4, 4), 13, np.uint8))
     assert (read_label_png(tmp_path / "ok.png") == 13).all()
+
+
+def test_a_16_bit_label_with_ids_over_255_says_so(tmp_path):
+    ids = np.full((4, 6), 7, np.uint16)
+    ids[1, 2], ids[3, 5] = 300, 1024  # e.g. instance ids, or class ids times 256
+    cv2.imwrite(str(tmp_path / "wide.png"), ids)
+    with pytest.raises(LabelError) as error:
+        read_label_png(tmp_path / "wide.png")
+    message = str(error.value)
+    assert "one-channel 16-bit" in message and "multi-channel" not in message
+    assert "ids up to 1024 (2 pixels over 255)" in message and "class ids must be < 256" in message
+    cv2.imwrite(str(tmp_path / "narrow.png"), np.full((4, 6), 200, np.uint16))
+    assert read_label_png(tmp_path / "narrow.png").dtype == np.uint8

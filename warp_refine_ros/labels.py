@@ -208,8 +208,8 @@ def read_label_png(path: str | Path) -> np.ndarray:
     data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if data is None:
         raise LabelError(f"{path}: cannot read as an image (missing or corrupt PNG)")
-    if data.ndim == 2 and data.dtype == np.uint16 and (not data.size or int(data.max()) <= 255):
-        return data.astype(np.uint8)
+    if data.ndim == 2 and data.dtype == np.uint16:
+        return _narrow_ids(path, data)
     if data.ndim != 2 or data.dtype != np.uint8:
         kind = _PIXEL_KINDS.get(data.shape[2] if data.ndim == 3 else 1, "multi-channel")
         largest = "" if data.dtype == np.uint8 else f" with values up to {int(data.max())}"
@@ -218,6 +218,17 @@ def read_label_png(path: str | Path) -> np.ndarray:
             "channel of class ids 0..255 (grey, or palette indices): convert colours to ids first"
         )
     return data
+
+
+def _narrow_ids(path: Path, ids: np.ndarray) -> np.ndarray:
+    """A one-channel 16-bit label as uint8 ids; ids over 255 (instance ids, ids scaled by 256) are named."""
+    over = int(np.count_nonzero(ids > 255))
+    if over:
+        raise LabelError(
+            f"{path}: a one-channel 16-bit label with ids up to {int(ids.max())} ({over} pixels over 255); "
+            "class ids must be < 256: write your class spec's ids (0..255) as 8-bit grey or palette PNGs"
+        )
+    return ids.astype(np.uint8)
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
