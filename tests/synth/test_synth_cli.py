@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rosbags.rosbag2 import Writer as Writer2
 
 from warp_refine_ros.cli import synth_drive
 from warp_refine_ros.synth import DriveConfig, SynthError
+from warp_refine_ros.synth import files as synth_files
 
 
 def test_writes_a_drive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,7 +48,7 @@ def test_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert synth_drive.main([str(tmp_path / "b"), *small, "--storage", "ros1"]) == 0
     assert (tmp_path / "b" / "drive.bag").is_file()
     assert synth_drive.main([str(tmp_path / "b"), *small]) == 2
-    assert "is not empty" in capsys.readouterr().err
+    assert "already holds a drive" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         synth_drive.main([str(tmp_path / "c"), "--storage", "zip"])
     assert exit_info.value.code == 2
@@ -91,3 +95,87 @@ def test_bad_look_options_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
         synth_drive.main([str(tmp_path / "c"), "--white-balance", "1,1"])
     assert exit_info.value.code == 2
     assert "3 comma-separated numbers" in capsys.readouterr().err
+
+
+SMALL = ["--frames", "6", "--width", "64", "--height", "48", "--keyframe-every", "2", "--no-progress"]
+
+
+def full_disk_after(calls: int, original: Callable) -> Callable:
+    """``original`` failing as a full disk does (ENOSPC) from its ``calls + 1``-th call on."""
+    made = []
+
+    def write(*args: object, **kwargs: object) -> object:
+        made.append(args)
+        if len(made) > calls:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(*args, **kwargs)
+
+    return write
+
+
+@pytest.mark.parametrize("where", ["bag", "label PNG"])
+def test_a_full_disk_is_one_error_line_and_the_rerun_works(
+    where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "sim"
+    with monkeypatch.context() as patch:
+        if where == "bag":
+            patch.setattr(Writer2, "write", full_disk_after(3, Writer2.write))
+        else:
+            patch.setattr(synth_files, "_write_png", full_disk_after(4, synth_files._write_png))
+        assert synth_drive.main([str(out), *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "No space left on device" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert not out.exists(), "nothing half-written is left, not even the folder the run made"
+    assert synth_drive.main([str(out), *SMALL]) == 0, capsys.readouterr().err
+    assert len(list((out / "truth").iterdir())) == 6 and (out / "drive" / "drive.mcap").is_file()
+
+
+def test_an_interrupted_drive_leaves_nothing_and_a_kills_leftovers_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "sim"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    written = []
+
+    def ctrl_c_on_the_fourth(*args: object) -> None:
+        written.append(args)
+        if len(written) > 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(synth_files, "_write_png", ctrl_c_on_the_fourth)
+    assert synth_drive.main([str(out), *SMALL]) == 130
+    monkeypatch.undo()
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"], "the user's file stays, ours go"
+    killed = out / ".synth_drive.k1ll3d00.partial"  # what a SIGKILL mid-drive leaves
+    (killed / "truth").mkdir(parents=True)
+    (killed / "truth" / "1.png").write_bytes(b"half")
+    assert synth_drive.main([str(out), *SMALL]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "classes.yaml",
+        "drive",
+        "keyframes",
+        "notes.txt",
+        "truth",
+    ]
+    capsys.readouterr()
+
+
+def test_name_names_the_bag_and_a_second_drive_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert synth_drive.main([str(tmp_path / "a"), *SMALL, "--name", "seed_3", "--seed", "3"]) == 0
+    assert (tmp_path / "a" / "seed_3" / "seed_3.mcap").is_file()
+    assert synth_drive.main([str(tmp_path / "b"), *SMALL, "--name", "night", "--storage", "ros1"]) == 0
+    assert (tmp_path / "b" / "night.bag").is_file()
+    capsys.readouterr()
+    assert synth_drive.main([str(tmp_path / "a"), *SMALL, "--name", "seed_4", "--seed", "4"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'a'} already holds a drive" in err and "its own OUT" in err and "--name" in err
+    assert not (tmp_path / "a" / "seed_4").exists()
+    for bad in ("a/b", ".hidden", "keyframes", ""):
+        assert synth_drive.main([str(tmp_path / "c"), *SMALL, "--name", bad]) == 2
+        assert "--name" in capsys.readouterr().err
+    assert "--name" in synth_drive.get_parser().format_help()

@@ -137,7 +137,7 @@ def test_a_failed_render_leaves_no_bag(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(RuntimeError, match="renderer crashed"):
         write_drive(tmp_path, CONFIG)
     assert not (tmp_path / "drive").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary left behind"
+    assert not list(tmp_path.iterdir()), "no temporary, label or class spec left behind"
 
 
 def test_refusals(tmp_path: Path) -> None:
@@ -152,5 +152,5 @@ def test_refusals(tmp_path: Path) -> None:
     with pytest.raises(SynthError, match="must differ"):
         write_drive(tmp_path, CONFIG, label_topic="/camera/image_raw")
     write_drive(tmp_path, DriveConfig(width=160, height=120, frames=1))
-    with pytest.raises(SynthError, match="not empty"):
+    with pytest.raises(SynthError, match="already holds a drive"):
         write_drive(tmp_path, DriveConfig(width=160, height=120, frames=1))

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from warp_refine_ros.bags.writer import COMPRESSED_FORMATS, ENCODINGS, STORAGES
 from warp_refine_ros.cli.common import run_cli
 from warp_refine_ros.synth import DriveConfig, SynthError, write_drive
+from warp_refine_ros.synth.files import BAG_NAME
 from warp_refine_ros.synth.specs import LABEL_SPECS
 from warp_refine_ros.synth.stops import RAMP_S
 
@@ -24,16 +25,23 @@ def get_parser() -> argparse.ArgumentParser:
         prog="synth_drive",
         description=(
             "Render a synthetic drive: a street seen from a forward-moving vehicle camera, with the "
-            "exact class (Cityscapes train ids) of every pixel. Writes OUT/drive (ROS 2 bag directory) "
-            "or OUT/drive.bag (ROS 1), OUT/keyframes/<stamp_ns>.png (every N-th frame's labels, as a "
+            "exact class (Cityscapes train ids) of every pixel. Writes OUT/NAME (ROS 2 bag directory) "
+            "or OUT/NAME.bag (ROS 1), OUT/keyframes/<stamp_ns>.png (every N-th frame's labels, as a "
             "human labeler would deliver them), OUT/truth/<stamp_ns>.png (every frame) and "
-            "OUT/classes.yaml. The same seed always gives the same drive; different seeds give "
+            "OUT/classes.yaml: one drive per OUT, written whole or not at all (a full disk leaves "
+            "nothing behind). The same seed always gives the same drive; different seeds give "
             "different streets, traffic and colours. The camera-look options change the image, never "
             "the labels; at their defaults a drive is the one the shipped models were trained on."
         ),
     )
     parser.add_argument(
         "out", type=Path, metavar="OUT", help="output directory (created; must not hold a drive)"
+    )
+    parser.add_argument(
+        "--name",
+        default=BAG_NAME,
+        help="the bag's name: OUT/NAME, or OUT/NAME.bag for ROS 1 (default %(default)s); give each drive "
+        "its own, as bag_label tells the bags of one run apart by name",
     )
     parser.add_argument(
         "--frames", type=int, default=defaults.frames, help="number of frames (default %(default)s)"
@@ -239,6 +247,7 @@ def _main(argv: Sequence[str] | None) -> int:
             frame_id=args.frame_id,
             label_spec=args.label_spec,
             jpeg_quality=95 if args.jpeg_quality is None else args.jpeg_quality,
+            name=args.name,
             progress=lambda frame: bar.update(1),
         )
     seconds = time.perf_counter() - start
