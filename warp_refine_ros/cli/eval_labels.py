@@ -27,7 +27,8 @@ def get_parser() -> argparse.ArgumentParser:
             "are skipped and counted. Truth pixels with the ignore id are not scored; a predicted "
             "ignore counts as a miss. Several OUT directories (e.g. one per method) are pooled "
             "into one table. The JSON report holds fractions in 0..1, null for a class absent "
-            "from both truth and labels."
+            "from both truth and labels. Naming --json or --plot writes only the files named; with "
+            "neither, one OUT gets both."
         ),
     )
     parser.add_argument("out", nargs="+", type=Path, metavar="OUT", help="bag_label output directory")
@@ -48,13 +49,13 @@ def get_parser() -> argparse.ArgumentParser:
         "--json",
         type=Path,
         metavar="FILE",
-        help=f"write the full report here (default OUT/{DEFAULT_JSON}; required with several OUTs)",
+        help=f"write the full report here (default OUT/{DEFAULT_JSON} when neither file is named)",
     )
     parser.add_argument(
         "--plot",
         type=Path,
         metavar="FILE",
-        help=f"write the mIoU-by-|k| PNG plot here (default OUT/{DEFAULT_PLOT}; required with several OUTs)",
+        help=f"write the mIoU-by-|k| PNG plot here (default OUT/{DEFAULT_PLOT} when neither file is named)",
     )
     parser.add_argument(
         "--per-class",
@@ -72,21 +73,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = get_parser()
     args = parser.parse_args(argv)
-    if len(args.out) > 1 and (args.json is None or args.plot is None):
+    named = args.json is not None or args.plot is not None
+    if len(args.out) > 1 and not named:
         parser.error(
-            "with several OUT directories, say where the pooled report goes: --json FILE --plot FILE"
+            "with several OUT directories, say where the pooled report goes: --json FILE and/or --plot FILE"
         )
-    json_path = args.json or args.out[0] / DEFAULT_JSON
-    plot_path = args.plot or args.out[0] / DEFAULT_PLOT
+    json_path = args.json if named else args.out[0] / DEFAULT_JSON
+    plot_path = args.plot if named else args.out[0] / DEFAULT_PLOT
     spec = LabelSpec.from_yaml(args.classes) if args.classes else None
     evaluation = evaluate(args.out, args.truth, spec=spec)
     print(offset_table(evaluation))
     if args.per_class:
         print()
         print(class_table(evaluation))
-    _write(json_path, lambda p: p.write_text(json.dumps(evaluation.to_json(), indent=2) + "\n"))
-    _write(plot_path, lambda p: plot_miou_by_offset(evaluation, p))
-    print(f"wrote {json_path} and {plot_path}")
+    if json_path is not None:
+        _write(json_path, lambda p: p.write_text(json.dumps(evaluation.to_json(), indent=2) + "\n"))
+    if plot_path is not None:
+        _write(plot_path, lambda p: plot_miou_by_offset(evaluation, p))
+    print(f"wrote {' and '.join(str(p) for p in (json_path, plot_path) if p is not None)}")
     return 0
 
 
