@@ -179,3 +179,10 @@ def test_name_names_the_bag_and_a_second_drive_is_refused(
         assert synth_drive.main([str(tmp_path / "c"), *SMALL, "--name", bad]) == 2
         assert "--name" in capsys.readouterr().err
     assert "--name" in synth_drive.get_parser().format_help()
+
+
+def test_a_log_gets_two_progress_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    small = [a for a in SMALL if a != "--no-progress"]
+    assert synth_drive.main([str(tmp_path / "sim"), *small, "--frames", "30"]) == 0
+    err = capsys.readouterr().err  # captured: stderr is not a terminal, as in a log file or CI
+    assert "\r" not in err and len(err.splitlines()) == 2 and "30/30" in err.splitlines()[-1]

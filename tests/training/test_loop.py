@@ -108,3 +108,25 @@ def test_cycle_cache_key_follows_the_motion_dis_names(tmp_path: Path) -> None:
     other = next(preset for preset in ("fast", "medium") if preset != DEFAULT_PRESET)
     key = {m: CycleSettings(str(engine), m).key() for m in ("dis", f"dis:{DEFAULT_PRESET}", f"dis:{other}")}
     assert key["dis"] == key[f"dis:{DEFAULT_PRESET}"] != key[f"dis:{other}"]
+
+
+def test_a_log_gets_two_lines_of_an_epochs_bar(tmp_path: Path, spec: LabelSpec, capsys) -> None:
+    model = torch.nn.Linear(2, 1)
+    trainer = Trainer(
+        model,
+        name="tiny",
+        out=tmp_path,
+        spec=spec,
+        normalization=IMAGENET,
+        hyper=Hyper(epochs=1, lr=1e-2, tensorboard=False),
+        dist=Distributed(),
+        steps_per_epoch=200,
+    )
+
+    def step(net: torch.nn.Module, batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        loss = net(batch).square().mean()
+        return loss, {"loss": float(loss.detach())}
+
+    trainer.train_epoch([torch.ones(4, 2)] * 200, 0, step, 200)
+    err = capsys.readouterr().err  # stderr is not a terminal here, as in a log file or a CI job
+    assert "\r" not in err and len(err.splitlines()) == 2 and "200/200" in err.splitlines()[-1]

@@ -11,12 +11,9 @@ settings on the user's own camera without any per-frame truth.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from tqdm import tqdm
 
 from warp_refine_ros.adaptation.streams import LabeledStream, Window, held_out_windows, median_distance
 from warp_refine_ros.engines.base import MotionEngine, RefinerEngine, SegmentationEngine
@@ -24,6 +21,7 @@ from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.evaluation.confusion import ConfusionMatrix, Scores
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.progress import progress_bar
 from warp_refine_ros.propagation import Frame, Method, Propagator
 from warp_refine_ros.propagation.holdout import label_held_out
 
@@ -105,9 +103,7 @@ def cross_validate(
     by_motion: dict[str, list[Candidate]] = {}
     for candidate in candidates:
         by_motion.setdefault(candidate.motion, []).append(candidate)
-    bar = tqdm(
-        windows, desc=description, unit="keyframe", file=sys.stderr, disable=not progress, dynamic_ncols=True
-    )
+    bar = progress_bar(windows, desc=description, unit="keyframe", enabled=progress)
     for window in bar:
         stream, position = window.stream, window.position - window.first
         truth = stream.labels.load(window.keyframe)  # the held-out keyframe's own (human) label

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from warp_refine_ros.bags.dataset import ManifestRecord
 from warp_refine_ros.bags.writer import ImageBagWriter
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.labels import LabelSpec, overlay
+from warp_refine_ros.progress import progress_bar
 
 JPEG_QUALITY = 90
 """JPEG quality of the camera image and the overlay (each about 70 kB for a 640x480 frame)."""
@@ -57,7 +57,7 @@ def write_review_bag(
         )
     ordered = sorted(records, key=lambda r: (r.stamp_ns, r.topic))
     with ImageBagWriter(path, storage="mcap") as writer:
-        for record in tqdm(ordered, desc=f"review bag {path.name}", unit="frame", disable=not progress):
+        for record in progress_bar(ordered, desc=f"review bag {path.name}", unit="frame", enabled=progress):
             _write_frame(writer, root, record, spec, jpeg_quality)
     return len(ordered)
 

@@ -12,6 +12,7 @@ from warp_refine_ros.bags.dataset import ManifestRecord
 from warp_refine_ros.bags.job import JobResult, LabelJob, Preview
 from warp_refine_ros.bags.keyframes import camera_name
 from warp_refine_ros.bags.output import StreamChange
+from warp_refine_ros.progress import progress_bar
 
 
 class ProgressBars:
@@ -23,13 +24,12 @@ class ProgressBars:
 
     def start(self, remaining: Mapping[tuple[str, str], int]) -> None:
         for position, (key, total) in enumerate(remaining.items()):
-            self.bars[key] = tqdm(
+            self.bars[key] = progress_bar(
                 total=total,
                 desc=f"{key[0]} {camera_name(key[1])}",
                 unit="frame",
                 position=position,
-                disable=not self.enabled,
-                dynamic_ncols=True,
+                enabled=self.enabled,
             )
 
     def update(self, record: ManifestRecord) -> None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tqdm import tqdm
-
 from warp_refine_ros.bags.writer import COMPRESSED_FORMATS, ENCODINGS, STORAGES
 from warp_refine_ros.cli.common import run_cli
+from warp_refine_ros.progress import progress_bar
 from warp_refine_ros.synth import DriveConfig, SynthError, write_drive
 from warp_refine_ros.synth.files import BAG_NAME
 from warp_refine_ros.synth.specs import LABEL_SPECS
@@ -232,9 +230,7 @@ def _main(argv: Sequence[str] | None) -> int:
         row_noise=args.row_noise,
     )
     start = time.perf_counter()
-    bar = tqdm(
-        total=config.frames, unit="frame", desc="synth_drive", file=sys.stderr, disable=args.no_progress
-    )
+    bar = progress_bar(total=config.frames, unit="frame", desc="synth_drive", enabled=not args.no_progress)
     with bar:
         files = write_drive(
             args.out,

@@ -17,14 +17,12 @@ engine and tau, so a changed input never reuses stale cycles.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from warp_refine_ros import runners
 from warp_refine_ros.bags.keyframes import camera_name
@@ -33,6 +31,7 @@ from warp_refine_ros.engines.loading import EngineSet, canonical_motion
 from warp_refine_ros.errors import DatasetError, EngineError
 from warp_refine_ros.fileio import atomic_write
 from warp_refine_ros.labels import LabelSpec, read_label_png
+from warp_refine_ros.progress import progress_bar
 from warp_refine_ros.propagation import DEFAULT_TAU, Method, Propagator
 from warp_refine_ros.training.cycles import cycles_by_length
 from warp_refine_ros.training.distributed import Distributed
@@ -205,14 +204,12 @@ def build_cycle_cache(
     todo = [t for i, t in enumerate(tasks) if i % dist.world_size == dist.rank]
     todo = [t for t in todo if read_entry(t.folder, settings.max_length) is None]
     if todo:
-        bar = tqdm(
+        bar = progress_bar(
             _build(todo, settings, spec, workers),
             total=len(todo),
             desc=f"cycle cache (rank {dist.rank})" if dist.enabled else "cycle cache",
             unit="keyframe",
-            file=sys.stderr,
-            disable=not progress,
-            dynamic_ncols=True,
+            enabled=progress,
         )
         for _ in bar:
             pass

@@ -8,7 +8,6 @@ weights as an uninterrupted run because all data randomness is a function of (se
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from warp_refine_ros.errors import DatasetError, EngineError, UsageError
 from warp_refine_ros.fileio import write_json
@@ -25,6 +23,7 @@ from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.modelspec import Normalization
 from warp_refine_ros.networks.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from warp_refine_ros.networks.export import export_onnx
+from warp_refine_ros.progress import progress_bar
 from warp_refine_ros.training.distributed import Distributed
 
 Batch = Any
@@ -144,14 +143,12 @@ class Trainer:
         totals: dict[str, float] = {}
         steps = 0
         start = time.perf_counter()
-        bar = tqdm(
+        bar = progress_bar(
             batches,
             total=length,
             desc=f"{self.name} {epoch + 1}/{self.hyper.epochs}",
             unit="batch",
-            file=sys.stderr,
-            disable=not (self.hyper.progress and self.dist.is_main),
-            dynamic_ncols=True,
+            enabled=self.hyper.progress and self.dist.is_main,
         )
         for batch in bar:
             with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
