@@ -203,7 +203,7 @@ def manual_items(
     tolerance = round(args.stamp_tolerance * 1e6)
     items: list[LabeledImage] = []
     for source in pair_sources(bags, labels, args.image_topic, tolerance_ns=tolerance, flag=f"{flag}labels"):
-        items += extract_keyframes(match_source(source), cache, spec)
+        items += extract_keyframes(match_source(source, spec), cache, spec)
     for folder, label_folder in zip(images, image_labels, strict=True):
         items += folder_pairs(folder, label_folder)
     return items
