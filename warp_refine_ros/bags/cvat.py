@@ -27,6 +27,7 @@ from warp_refine_ros.labels import LabelSpec
 
 LABELMAP = "labelmap.txt"
 MASKS = "SegmentationClass"
+IMAGES = "JPEGImages"  # Datumaro's name for the images folder, whatever their format
 SUBSET_LISTS = Path("ImageSets", "Segmentation")
 BACKGROUND = "background"
 BACKGROUND_COLOR = (0, 0, 0)
