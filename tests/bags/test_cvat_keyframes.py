@@ -158,6 +158,19 @@ def test_id_pngs_and_an_export_in_one_folder_add_up(tmp_path, spec):
         keyframes_from_directory(folder, ["cam"], spec)
 
 
+def test_masks_in_sub_folders_are_read(tmp_path, spec):
+    """CVAT names items by the image's path in the task: an upload of folder/ gives folder/<stamp>.png."""
+    export = export_copy(tmp_path)
+    nested = export / "SegmentationClass" / "images"
+    nested.mkdir()
+    for path in sorted((export / "SegmentationClass").glob("*.png"))[:2]:
+        path.rename(nested / path.name)
+    keyframes = keyframes_from_directory(export, ["cam"], spec)["cam"]
+    assert keyframes.stamps == sorted(int(p.stem) for p in IDS.glob("*.png"))
+    stamp = keyframes.stamps[0]
+    assert keyframes.load(stamp).tobytes() == read_label_png(IDS / f"{stamp}.png").tobytes()
+
+
 def test_one_channel_masks_hold_labelmap_positions(tmp_path, spec):
     entries = read_labelmap(FIXTURES / "task" / "labelmap.txt")
     positions = np.array([[0, 2], [len(entries) - 1, 1]], np.uint8)  # Road, background, wall, Traffic-Sign

@@ -116,7 +116,8 @@ def keyframes_from_directory(
 
 
 def _add_cvat_export(keyframes: KeyframeSet, folder: Path, spec: LabelSpec) -> None:
-    """The ``SegmentationClass/<stamp_ns>.png`` masks of a CVAT export in ``folder``, if it holds one."""
+    """The ``SegmentationClass/<stamp_ns>.png`` masks of a CVAT export in ``folder``, if it holds one; also
+    in sub-folders, where CVAT keeps the folders of a task's image names (``front/<stamp_ns>.png``)."""
     labelmap, masks = folder / LABELMAP, folder / MASKS
     if not labelmap.is_file():
         if masks.is_dir():
@@ -126,7 +127,7 @@ def _add_cvat_export(keyframes: KeyframeSet, folder: Path, spec: LabelSpec) -> N
             )
         return
     decoder = MaskDecoder(labelmap, spec)
-    for path in sorted(masks.iterdir()) if masks.is_dir() else ():
+    for path in sorted(masks.rglob("*")) if masks.is_dir() else ():
         stamp = keyframe_stamp(path)
         if stamp is not None:
             keyframes.add_file(stamp, path, decoder)
