@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,9 @@ def test_mmseg_layout_loads_by_both_of_mmsegs_rules(tmp_path, three_bags, capsys
     out = tmp_path / "mmseg"
     status, printed, _ = export(capsys, three_bags.dataset, out, "--format", "mmseg", "--split", "0.34")
     assert status == 0 and "hard-linked, 0 copied" in printed
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask  # an ordinary folder, not a private staging one
     records = read_manifest(three_bags.dataset / "manifest.jsonl")
     truth, sides = truth_of(three_bags.dataset), split_by_bag(records, 0.34)
     index = {(e["split"], e["label"]): e for e in index_of(out)}
@@ -152,3 +156,31 @@ def test_layouts_refuse_class_specs_their_trainers_misread(spec):
     with pytest.raises(LabelError, match="Cityscapes' 19 train classes"):
         CityscapesLayout().prepare(gappy, [])
     MmsegLayout().prepare(spec, [])
+
+
+MMSEG = os.environ.get("MMSEG_PYTHON")
+
+
+@pytest.mark.skipif(not MMSEG, reason="set MMSEG_PYTHON to a Python with mmsegmentation and mmengine")
+def test_mmsegmentation_reads_both_exports(tmp_path, three_bags, capsys):
+    """mmsegmentation's own BaseSegDataset (by split file and by scan) and CityscapesDataset."""
+    for layout in ("mmseg", "cityscapes"):
+        assert (
+            export(capsys, three_bags.dataset, tmp_path / layout, "--format", layout, "--split", "0.34")[0]
+            == 0
+        )
+    script = Path(__file__).with_name("mmseg_load.py")
+    run = subprocess.run(
+        [MMSEG, str(script), str(tmp_path / "mmseg"), str(tmp_path / "cityscapes")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout)
+    for layout in ("mmseg", "cityscapes"):
+        for side in ("train", "val"):
+            labels = sorted(
+                str(tmp_path / layout / e["label"]) for e in index_of(tmp_path / layout) if e["split"] == side
+            )
+            for key in [k for k in found if k.startswith(f"{layout} {side}")]:
+                assert sorted(found[key]) == labels, key

@@ -23,6 +23,7 @@ def staged_folder(out: Path) -> Iterator[Path]:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+        staging.chmod(0o777 & ~_umask())  # mkdtemp's folder is private; the export is an ordinary folder
     except OSError as err:
         raise WriteError(f"cannot write beside {out}: {err.strerror or err}") from err
     try:
@@ -31,6 +32,12 @@ def staged_folder(out: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @dataclass
