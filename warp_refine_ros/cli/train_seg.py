@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from warp_refine_ros.cli.common import run_cli
+from warp_refine_ros.cli.common import KEYFRAME_LABELS, run_cli
 from warp_refine_ros.errors import DatasetError, UsageError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.pretrained import TORCHVISION_FILE
@@ -118,7 +118,7 @@ def get_parser() -> argparse.ArgumentParser:
         type=Path,
         default=[],
         metavar="DIR",
-        help="keyframe label PNGs <stamp_ns>.png; once for all bags or once per --bag",
+        help=f"{KEYFRAME_LABELS}; once for all bags or once per --bag",
     )
     data.add_argument("--images", action="append", type=Path, default=[], metavar="DIR", help="image folder")
     data.add_argument(
