@@ -27,6 +27,8 @@ COMMANDS = {
     "build_engines": "build_engines",
     "adapt_labeler": "adapt_labeler",
     "label_node": "label_node",
+    "review_export": "review_export",
+    "export_dataset": "export_dataset",
 }
 
 setup(
@@ -65,7 +67,8 @@ setup(
         "tensorrt": ["tensorrt>=10.0", "torch>=2.2"],
         # Learned motion (RAFT) export; torchvision must match the installed torch.
         "motion": ["torchvision"],
-        "dev": ["pytest>=7.4", "ruff>=0.5"],
+        # datasets loads the Hugging Face export back in its tests; exporting needs nothing more.
+        "dev": ["pytest>=7.4", "ruff>=0.5", "datasets>=5.0"],
     },
     entry_points={
         "console_scripts": [f"{name} = {PACKAGE}.cli.{module}:main" for name, module in COMMANDS.items()],

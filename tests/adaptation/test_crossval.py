@@ -59,7 +59,7 @@ def noisy_pan(tmp_path: Path, spec):
             frames.append(Frame(image, frame.stamp_ns))
     with BagReader(bag) as reader:
         index = index_stream("drive", TOPIC, reader.image_index(TOPIC))
-    labels = keyframes_from_directory(keyframes, ["cam_image_raw"])["cam_image_raw"]
+    labels = keyframes_from_directory(keyframes, ["cam_image_raw"], spec)["cam_image_raw"]
     stream = LabeledStream(
         bag, TOPIC, index, match_keyframes(index.stamps, labels.stamps, 0).by_index, labels
     )

@@ -68,16 +68,16 @@ def test_split_keeps_each_bag_on_one_side_and_is_stable():
         split_by_bag(records[:3], 0.5)
 
 
-def test_keyframe_directory_layouts_and_errors(tmp_path):
+def test_keyframe_directory_layouts_and_errors(tmp_path, spec):
     assert camera_name("/front/image_raw") == "front_image_raw"
     flat = tmp_path / "flat"
     flat.mkdir()
     cv2.imwrite(str(flat / "100.png"), np.zeros((2, 2), np.uint8))
-    assert keyframes_from_directory(flat, ["cam"])["cam"].stamps == [100]
+    assert keyframes_from_directory(flat, ["cam"], spec)["cam"].stamps == [100]
     with pytest.raises(DatasetError, match=r"one sub-directory per camera; .*front_image_raw is missing"):
-        keyframes_from_directory(flat, ["front_image_raw", "rear_image_raw"])
+        keyframes_from_directory(flat, ["front_image_raw", "rear_image_raw"], spec)
     cv2.imwrite(str(flat / "frame_7.png"), np.zeros((2, 2), np.uint8))
     with pytest.raises(DatasetError, match=r"frame_7.png: keyframe labels must be named <stamp_ns>.png"):
-        keyframes_from_directory(flat, ["cam"])
+        keyframes_from_directory(flat, ["cam"], spec)
     with pytest.raises(DatasetError, match="does not exist"):
-        keyframes_from_directory(tmp_path / "nope", ["cam"])
+        keyframes_from_directory(tmp_path / "nope", ["cam"], spec)

@@ -49,7 +49,7 @@ def fit(model: torch.nn.Module, batch: tuple, step, tmp_path: Path, spec: LabelS
 
 def test_segmentation_steps_lower_the_loss(tmp_path: Path, drives: list[DriveFiles], spec: LabelSpec) -> None:
     items = extract_keyframes(
-        match_source(KeyframeSource(drives[0].bag, TOPIC, drives[0].keyframes)), tmp_path, spec
+        match_source(KeyframeSource(drives[0].bag, TOPIC, drives[0].keyframes), spec), tmp_path, spec
     )
     dataset = SegmentationDataset(items, spec, augmentation=Augmentation(crop=(24, 32)))
     batch = tuple(torch.stack(parts) for parts in zip(*(dataset[i] for i in range(3)), strict=True))
@@ -62,7 +62,7 @@ def test_segmentation_steps_lower_the_loss(tmp_path: Path, drives: list[DriveFil
 def test_refiner_steps_lower_the_cycle_loss(
     tmp_path: Path, drives: list[DriveFiles], random_engines: dict[str, Path], spec: LabelSpec
 ) -> None:
-    stream = match_source(KeyframeSource(drives[0].bag, TOPIC, drives[0].keyframes))
+    stream = match_source(KeyframeSource(drives[0].bag, TOPIC, drives[0].keyframes), spec)
     settings = CycleSettings(str(random_engines["segmentation.onnx"]), max_length=2)
     entries = build_cycle_cache(
         [stream], settings, tmp_path / "cache", spec, dist=Distributed(), progress=False

@@ -29,7 +29,7 @@ from .conftest import TOPIC
 
 def test_keyframes_are_decoded_once_with_their_labels(tmp_path: Path, drives: list[DriveFiles], spec) -> None:
     drive = drives[0]
-    stream = match_source(KeyframeSource(drive.bag, TOPIC, drive.keyframes))
+    stream = match_source(KeyframeSource(drive.bag, TOPIC, drive.keyframes), spec)
     items = extract_keyframes(stream, tmp_path, spec)
     assert [int(i.image.stem) for i in items] == list(drive.keyframe_stamps_ns)
     for item in items:
@@ -41,10 +41,10 @@ def test_keyframes_are_decoded_once_with_their_labels(tmp_path: Path, drives: li
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.png")} == stamps
 
 
-def test_labels_that_match_no_image_stamp(tmp_path: Path, drives: list[DriveFiles]) -> None:
+def test_labels_that_match_no_image_stamp(tmp_path: Path, drives: list[DriveFiles], spec) -> None:
     cv2.imwrite(str(tmp_path / "123.png"), np.zeros((48, 64), np.uint8))
     with pytest.raises(DatasetError, match=r"none of the 1 keyframe labels .* matches an image header stamp"):
-        match_source(KeyframeSource(drives[0].bag, TOPIC, tmp_path))
+        match_source(KeyframeSource(drives[0].bag, TOPIC, tmp_path), spec)
 
 
 def test_label_folders_pair_with_bags(drives: list[DriveFiles]) -> None:
@@ -74,7 +74,7 @@ def test_folder_pairs_by_stem(tmp_path: Path) -> None:
 def test_segmentation_items_are_augmented_reproducibly(
     tmp_path: Path, drives: list[DriveFiles], spec
 ) -> None:
-    stream = match_source(KeyframeSource(drives[0].bag, TOPIC, drives[0].keyframes))
+    stream = match_source(KeyframeSource(drives[0].bag, TOPIC, drives[0].keyframes), spec)
     items = extract_keyframes(stream, tmp_path, spec)
     augmentation = Augmentation(input_scale=0.5, crop=(16, 24))
     dataset = SegmentationDataset(items, spec, augmentation=augmentation, seed=4)

@@ -93,7 +93,7 @@ class Keyframes:
         cache = self.work / "frames"
         items = []
         for source in self.sources(part):
-            items += extract_keyframes(match_source(source), cache, inputs.spec)
+            items += extract_keyframes(match_source(source, inputs.spec), cache, inputs.spec)
         for images, labels in inputs.stills:
             items += folder_pairs(images, labels)
         return items
@@ -102,7 +102,7 @@ class Keyframes:
 def match(inputs: Inputs, work: Path, radius: int) -> Keyframes:
     """Match each drive's keyframe labels to its frames and split them into two alternating folds."""
     camera = camera_name(inputs.topic)
-    labels = keyframes_from_directory(inputs.labels, [camera])[camera]
+    labels = keyframes_from_directory(inputs.labels, [camera], inputs.spec)[camera]
     streams, fold, skipped = [], {}, []
     for bag in inputs.bags:
         with BagReader(bag) as reader:

@@ -1,8 +1,10 @@
 """Keyframe labels: where they come from, a directory of PNGs or a label topic, loaded on demand.
 
 A directory holds ``<stamp_ns>.png`` files named by the image's header stamp, with one sub-directory
-per camera (``<camera>/<stamp_ns>.png``) when several image topics are labeled. A label topic holds
-mono8/mono16 images carrying the image's header stamp.
+per camera (``<camera>/<stamp_ns>.png``) when several image topics are labeled. Beside them (or
+instead) a camera's folder may hold a CVAT "Segmentation mask 1.1" export, ``labelmap.txt`` and
+``SegmentationClass/<stamp_ns>.png`` in colour, read through the class spec (see bags/cvat.py). A
+label topic holds mono8/mono16 images carrying the image's header stamp.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from warp_refine_ros.bags.cvat import LABELMAP, MASKS, MaskDecoder
 from warp_refine_ros.errors import DatasetError, LabelError
-from warp_refine_ros.labels import read_label_png
+from warp_refine_ros.labels import LabelSpec, read_label_png
 
 
 def camera_name(topic: str) -> str:
@@ -30,6 +33,7 @@ class KeyframeSet:
         self.camera = camera
         self.origin = origin  # where they came from, for messages
         self._files: dict[int, Path] = {}
+        self._decoders: dict[int, MaskDecoder] = {}  # files that are colour masks of a CVAT export
         self._encoded: dict[int, bytes] = {}  # labels from a topic, kept as PNG bytes (tens of kB each)
 
     @property
@@ -39,16 +43,16 @@ class KeyframeSet:
     def __len__(self) -> int:
         return len(self._files) + len(self._encoded)
 
-    def add_file(self, stamp_ns: int, path: Path) -> None:
+    def add_file(self, stamp_ns: int, path: Path, decoder: MaskDecoder | None = None) -> None:
+        """A label file: an id PNG, or a CVAT colour mask read through ``decoder``."""
         if (other := self._files.get(stamp_ns)) is not None:
             raise DatasetError(f"{other} and {path} both name keyframe stamp {stamp_ns}; keep one of them")
         self._files[stamp_ns] = path
+        if decoder is not None:
+            self._decoders[stamp_ns] = decoder
 
     def add_labels(self, stamp_ns: int, labels: np.ndarray) -> None:
-        ok, encoded = cv2.imencode(".png", labels)
-        if not ok:
-            raise LabelError(f"{self.origin}: cannot encode the label at stamp {stamp_ns}")
-        self._encoded[stamp_ns] = encoded.tobytes()
+        self._encoded[stamp_ns] = _encode(labels, f"{self.origin} @ {stamp_ns}")
 
     def name(self, stamp_ns: int) -> str:
         """How to refer to one keyframe in messages: its file, or topic and stamp."""
@@ -56,21 +60,37 @@ class KeyframeSet:
         return str(path) if path is not None else f"{self.origin} @ {stamp_ns}"
 
     def save(self, stamp_ns: int, path: Path) -> None:
-        """Write one keyframe's label PNG to ``path`` (a copy of its file, or the topic's label)."""
+        """Write one keyframe's label PNG of ids to ``path`` (a copy of its id PNG, else encoded)."""
         source = self._files.get(stamp_ns)
-        data = source.read_bytes() if source is not None else self._encoded[stamp_ns]
-        path.write_bytes(data)
+        if source is not None and stamp_ns not in self._decoders:
+            path.write_bytes(source.read_bytes())
+        elif source is not None:
+            path.write_bytes(_encode(self.load(stamp_ns), self.name(stamp_ns)))
+        else:
+            path.write_bytes(self._encoded[stamp_ns])
 
     def load(self, stamp_ns: int) -> np.ndarray:
         """The label ids (H, W) uint8 of one keyframe."""
         path = self._files.get(stamp_ns)
+        if (decoder := self._decoders.get(stamp_ns)) is not None:
+            return decoder.decode(path)
         if path is not None:
             return read_label_png(path)
         return cv2.imdecode(np.frombuffer(self._encoded[stamp_ns], np.uint8), cv2.IMREAD_UNCHANGED)
 
 
-def keyframes_from_directory(root: str | Path, cameras: Iterable[str]) -> dict[str, KeyframeSet]:
-    """Each camera's ``<stamp_ns>.png`` files: ``root/<camera>/`` if present, else ``root`` for one camera."""
+def _encode(labels: np.ndarray, name: str) -> bytes:
+    ok, encoded = cv2.imencode(".png", labels)
+    if not ok:
+        raise LabelError(f"{name}: cannot encode the label as PNG")
+    return encoded.tobytes()
+
+
+def keyframes_from_directory(
+    root: str | Path, cameras: Iterable[str], spec: LabelSpec
+) -> dict[str, KeyframeSet]:
+    """Each camera's keyframes in ``root/<camera>/`` if present, else ``root`` for one camera: its
+    ``<stamp_ns>.png`` id PNGs and the masks of a CVAT export there, mapped to ``spec`` by name."""
     root = Path(root)
     cameras = list(cameras)
     if not root.is_dir():
@@ -90,8 +110,27 @@ def keyframes_from_directory(root: str | Path, cameras: Iterable[str]) -> dict[s
             stamp = keyframe_stamp(path)
             if stamp is not None:
                 keyframes.add_file(stamp, path)
+        _add_cvat_export(keyframes, folder, spec)
         found[camera] = keyframes
     return found
+
+
+def _add_cvat_export(keyframes: KeyframeSet, folder: Path, spec: LabelSpec) -> None:
+    """The ``SegmentationClass/<stamp_ns>.png`` masks of a CVAT export in ``folder``, if it holds one; also
+    in sub-folders, where CVAT keeps the folders of a task's image names (``front/<stamp_ns>.png``)."""
+    labelmap, masks = folder / LABELMAP, folder / MASKS
+    if not labelmap.is_file():
+        if masks.is_dir():
+            raise DatasetError(
+                f"{masks} holds CVAT masks but {labelmap} is missing; extract the whole "
+                "'Segmentation mask 1.1' export (its labelmap.txt names each colour's class)"
+            )
+        return
+    decoder = MaskDecoder(labelmap, spec)
+    for path in sorted(masks.rglob("*")) if masks.is_dir() else ():
+        stamp = keyframe_stamp(path)
+        if stamp is not None:
+            keyframes.add_file(stamp, path, decoder)
 
 
 _STAMP = re.compile(r"[0-9]+")

@@ -102,7 +102,7 @@ def _keyframes_from_topics(reader: BagReader, job: LabelJob) -> dict[str, Keyfra
 def plan_bags(job: LabelJob, spec: LabelSpec) -> tuple[list[BagPlan], dict[str, str]]:
     """Plan every bag; a bag that cannot be read is a failure, a bad keyframe stops the run."""
     cameras = [camera_name(topic) for topic in job.image_topics]
-    shared = keyframes_from_directory(job.labels_dir, cameras) if job.labels_dir else None
+    shared = keyframes_from_directory(job.labels_dir, cameras, spec) if job.labels_dir else None
     plans, failures = [], {}
     tolerance = int(job.stamp_tolerance_ms * 1e6)
     for bag in job.bags:

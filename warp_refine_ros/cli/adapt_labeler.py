@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from warp_refine_ros.cli.arguments import non_negative_float, non_negative_int, positive_float, positive_int
-from warp_refine_ros.cli.common import run_cli
+from warp_refine_ros.cli.common import KEYFRAME_LABELS, run_cli
 from warp_refine_ros.cli.train_seg import arguments_record
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.labels import LabelSpec
@@ -28,9 +28,7 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("bags", nargs="+", type=Path, metavar="BAG", help="drives with keyframes")
     parser.add_argument("--image-topic", required=True, metavar="TOPIC", help="the camera topic")
-    parser.add_argument(
-        "--labels", type=Path, required=True, metavar="DIR", help="keyframe label PNGs <stamp_ns>.png"
-    )
+    parser.add_argument("--labels", type=Path, required=True, metavar="DIR", help=KEYFRAME_LABELS)
     parser.add_argument("--classes", type=Path, required=True, metavar="YAML", help="class spec")
     parser.add_argument("--images", action="append", type=Path, default=[], metavar="DIR",
                         help="labeled stills of the same camera (optional; repeatable)")  # fmt: skip

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from warp_refine_ros.bags import job as label_job
 from warp_refine_ros.cli import labeling_report as report
-from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, run_cli
+from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, KEYFRAME_LABELS, run_cli
 from warp_refine_ros.engines.dis import DEFAULT_PRESET
 from warp_refine_ros.engines.loading import EngineSet, EngineSources, default_engines
 from warp_refine_ros.errors import EngineError
@@ -43,8 +43,7 @@ def get_parser() -> argparse.ArgumentParser:
         "--labels",
         type=Path,
         metavar="DIR",
-        help="keyframe label PNGs named <stamp_ns>.png (one sub-directory per camera "
-        "when several image topics are given)",
+        help=f"{KEYFRAME_LABELS}; one sub-directory per camera when several image topics are given",
     )
     labels.add_argument(
         "--label-topic",

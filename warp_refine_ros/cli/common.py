@@ -7,6 +7,11 @@ from collections.abc import Callable, Sequence
 
 from warp_refine_ros.errors import WarpRefineError
 
+KEYFRAME_LABELS = (
+    "keyframe labels: id PNGs named <stamp_ns>.png and/or a CVAT 'Segmentation mask 1.1' export "
+    "(labelmap.txt, SegmentationClass/<stamp_ns>.png)"
+)
+"""What every --labels DIR holds (see bags/keyframes.py)."""
 EXIT_USAGE = 2  # bad input: arguments, files, topics, values
 EXIT_PARTIAL = 1  # the run finished but some inputs failed (e.g. one corrupt bag of several)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from warp_refine_ros.cli.arguments import non_negative_int, positive_float, positive_int
-from warp_refine_ros.cli.common import run_cli
+from warp_refine_ros.cli.common import KEYFRAME_LABELS, run_cli
 from warp_refine_ros.cli.train_seg import add_training_arguments, arguments_record, check_out, hyper_from_args
 from warp_refine_ros.engines.loading import canonical_motion, load_segmentation
 from warp_refine_ros.errors import UsageError
@@ -44,7 +44,7 @@ def get_parser() -> argparse.ArgumentParser:
         type=Path,
         required=True,
         metavar="DIR",
-        help="keyframe label PNGs <stamp_ns>.png; once for all bags or once per --bag",
+        help=f"{KEYFRAME_LABELS}; once for all bags or once per --bag",
     )
     engines = parser.add_argument_group("the labeler's engines (cycles go through them)")
     engines.add_argument("--seg", required=True, metavar="FILE", help="segmentation engine (.onnx, .pt)")

@@ -20,7 +20,7 @@ from warp_refine_ros.cli.arguments import (
     positive_int,
     unit_interval,
 )
-from warp_refine_ros.cli.common import run_cli
+from warp_refine_ros.cli.common import KEYFRAME_LABELS, run_cli
 from warp_refine_ros.errors import DatasetError, UsageError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.pretrained import TORCHVISION_FILE
@@ -135,7 +135,7 @@ def get_parser() -> argparse.ArgumentParser:
         type=Path,
         default=[],
         metavar="DIR",
-        help="keyframe label PNGs <stamp_ns>.png; once for all bags or once per --bag",
+        help=f"{KEYFRAME_LABELS}; once for all bags or once per --bag",
     )
     data.add_argument("--images", action="append", type=Path, default=[], metavar="DIR", help="image folder")
     data.add_argument(
@@ -245,7 +245,7 @@ def manual_items(
     tolerance = round(args.stamp_tolerance * 1e6)
     items: list[LabeledImage] = []
     for source in pair_sources(bags, labels, args.image_topic, tolerance_ns=tolerance, flag=f"{flag}labels"):
-        items += extract_keyframes(match_source(source), cache, spec)
+        items += extract_keyframes(match_source(source, spec), cache, spec)
     for folder, label_folder in zip(images, image_labels, strict=True):
         items += folder_pairs(folder, label_folder)
     return items

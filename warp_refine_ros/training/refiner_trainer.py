@@ -100,7 +100,7 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
     seed_everything(run.hyper.seed)
     started = time.perf_counter()
     engines = load_engines(run)
-    streams = [match_source(source) for source in run.sources]
+    streams = [match_source(source, run.spec) for source in run.sources]
     settings = CycleSettings(run.segmentation, run.motion, run.tau, run.lengths[1], run.engine_device)
     entries = build_cycle_cache(
         streams,

@@ -61,12 +61,13 @@ class KeyframeStream:
         return f"{self.source.bag}:{self.source.topic}"
 
 
-def match_source(source: KeyframeSource) -> KeyframeStream:
-    """Read the topic's stamps and match the keyframe labels to its frames; no pixel is decoded."""
+def match_source(source: KeyframeSource, spec: LabelSpec) -> KeyframeStream:
+    """Read the topic's stamps and match the keyframe labels (read through ``spec``) to its frames; no
+    pixel is decoded."""
     with BagReader(source.bag) as reader:
         index = index_stream(bag_name(source.bag), source.topic, reader.image_index(source.topic))
     camera = camera_name(source.topic)
-    labels = keyframes_from_directory(source.labels, [camera])[camera]
+    labels = keyframes_from_directory(source.labels, [camera], spec)[camera]
     match = match_keyframes(index.stamps, labels.stamps, source.tolerance_ns)
     if not match.by_index:
         raise DatasetError(

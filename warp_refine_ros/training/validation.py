@@ -84,7 +84,8 @@ def truth_path(drive: ValidationDrive, stamp_ns: int) -> Path:
 
 def label_drive(propagator: Propagator, drive: ValidationDrive, radius: int) -> Iterator[LabeledFrame]:
     """Every frame within +-radius of a keyframe of the drive, labeled as bag_label labels it."""
-    stream = match_source(KeyframeSource(drive.bag, drive.topic, drive.keyframes, drive.tolerance_ns))
+    source = KeyframeSource(drive.bag, drive.topic, drive.keyframes, drive.tolerance_ns)
+    stream = match_source(source, propagator.spec)
     keyframe_of = {stream.index.stamps[i]: key for i, key in stream.keyframes.items()}
     in_stream = set(stream.index.stamps)
     labeler = WindowLabeler(propagator, radius)
