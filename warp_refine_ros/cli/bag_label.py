@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from warp_refine_ros.bags import job as label_job
+from warp_refine_ros.bags.reader import CLOCKS
 from warp_refine_ros.cli import labeling_report as report
 from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, run_cli
 from warp_refine_ros.engines.dis import DEFAULT_PRESET
@@ -43,8 +44,8 @@ def get_parser() -> argparse.ArgumentParser:
         "--labels",
         type=Path,
         metavar="DIR",
-        help="keyframe label PNGs named <stamp_ns>.png (one sub-directory per camera "
-        "when several image topics are given)",
+        help="keyframe label PNGs named <stamp_ns>.png after the image's stamp (see --stamp; one "
+        "sub-directory per camera when several image topics are given)",
     )
     labels.add_argument(
         "--label-topic",
@@ -110,6 +111,13 @@ def get_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="MS",
         help="match keyframe stamps to image stamps within this many ms (default exact)",
+    )
+    parser.add_argument(
+        "--stamp",
+        choices=CLOCKS,
+        default="header",
+        help="what names frames and keyframes: the image's header stamp (default), or log, the time the "
+        "recorder logged it, for drivers that do not stamp their images",
     )
     parser.add_argument(
         "--image-format",
@@ -207,7 +215,7 @@ def warn(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_cli(_main, argv)
+    return run_cli(_main, argv, on_interrupt="rerun the same command to resume")
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -226,6 +234,7 @@ def _main(argv: Sequence[str] | None) -> int:
         backend=args.propagation,
         spec=LabelSpec.from_yaml(args.classes) if args.classes else None,
         stamp_tolerance_ms=args.stamp_tolerance,
+        clock=args.stamp,
         image_format=args.image_format,
         color=args.color,
         split=args.split,
