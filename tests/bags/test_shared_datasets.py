@@ -64,8 +64,9 @@ def test_one_bag_given_twice_is_refused(tmp_path, tiny_drive, capsys):
     bag = tiny_drive.write_bag(tmp_path)
     kf = tiny_drive.write_keyframes(tmp_path / "kf")
     storage = next(bag.glob("*.mcap"))
-    status, err, _ = run(capsys, [bag, storage], kf, tmp_path / "out")
-    assert status == 2 and "are the same recording" in err and not (tmp_path / "out").exists()
+    for twice in ([bag, storage], [bag, bag]):
+        status, err, _ = run(capsys, twice, kf, tmp_path / "out")
+        assert status == 2 and "are the same recording" in err and not (tmp_path / "out").exists()
     assert run(capsys, [bag], kf, tmp_path / "out")[0] == 0
     status, err, _ = run(capsys, [storage], kf, tmp_path / "out")  # the same drive by its file, later
     assert status == 2 and f"is the recording {tmp_path / 'out'} already holds as bag drive" in err
@@ -76,6 +77,16 @@ def test_split_with_one_bag_is_refused_before_labeling(tmp_path, tiny_drive, cap
     kf = tiny_drive.write_keyframes(tmp_path / "kf")
     status, err, _ = run(capsys, [bag], kf, tmp_path / "out", "--split", "0.2")
     assert status == 2 and "needs at least two bags" in err and not (tmp_path / "out").exists()
+    cut = tmp_path / "cut.mcap"  # a second bag that turns out unreadable: the first is labeled, no split
+    cut.write_bytes(next(bag.glob("*.mcap")).read_bytes()[:5000])
+    status, err, _ = run(capsys, [bag, cut], kf, tmp_path / "out", "--split", "0.2")
+    assert (
+        status == 1 and f"error: {cut}: cannot open" in err and "train.txt and val.txt are not written" in err
+    )
+    assert (
+        len(read_manifest(tmp_path / "out" / "manifest.jsonl")) == 23
+        and not (tmp_path / "out/val.txt").exists()
+    )
 
 
 def umask_mode() -> int:

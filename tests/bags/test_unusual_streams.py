@@ -147,7 +147,7 @@ def test_bags_cut_short_or_without_metadata_get_a_hint(tmp_path, tiny_drive, cap
     cut = tmp_path / "cut.mcap"
     cut.write_bytes(storage.read_bytes()[: storage.stat().st_size * 2 // 3])
     status, err, _ = run(capsys, cut, kf, tmp_path / "out")
-    assert status == 2 and "mcap recover" in err
+    assert status == 2 and f"`mcap recover {cut} -o NEW.mcap`" in err
 
 
 def test_ctrl_c_says_how_to_resume(tmp_path, tiny_drive, capsys, monkeypatch):

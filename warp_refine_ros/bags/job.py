@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from warp_refine_ros.bags.dataset import ManifestRecord, read_manifest, write_splits
 from warp_refine_ros.bags.execution import Settings, build_propagator, execute, files_for, tasks_for
@@ -38,8 +37,6 @@ from warp_refine_ros.propagation import Propagator
 from warp_refine_ros.timing import StageTimes
 
 __all__ = ["JobResult", "LabelJob", "Preview", "dry_run", "run"]
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -155,34 +152,32 @@ def run(
         list(reports.values()), checked.failures, times, seconds, checked.changes, validation=validation,
         warnings=unused_keyframes(checked.plans),
     )  # fmt: skip
-    _stopped_after_start(_finish, job, checked, result)
+    _finish(job, checked, result)
     return result
-
-
-def _stopped_after_start(step: Callable[..., T], *args: object) -> T:
-    """Run a step of a run that got under way: a failure stops it as an IncompleteRun (exit 1: what was
-    written is kept, rerunning the same command finishes it), not as a refusal."""
-    try:
-        return step(*args)
-    except IncompleteRun:
-        raise
-    except WarpRefineError as err:
-        raise IncompleteRun(f"{err}. What was written is kept: fix that and rerun the same command.") from err
 
 
 def _finish(job: LabelJob, checked: _Checked, result: JobResult) -> None:
     """The train/val lists and the review bag of the whole dataset, then run.json (also when one of
-    them could not be written)."""
+    them could not be written: that stops the run in ``result.stopped``, the labels being written)."""
     record = run_record(job, result, checked.loaded)
+    records = read_manifest(job.out / "manifest.jsonl") if job.split is not None or job.out_bag else []
+    if job.split is not None:
+        try:
+            record["split"] = write_splits(job.out, records, job.split)
+        except WarpRefineError as err:
+            result.stopped.append(f"train.txt and val.txt are not written: {err}")
+    if job.out_bag is not None:
+        try:
+            _write_review_bag(job, checked, records)
+        except WarpRefineError as err:
+            result.stopped.append(
+                f"the labels are written, but the review bag {job.out_bag} is not: {err}. Free space and "
+                "rerun the same command to write it"
+            )
     try:
-        if job.split is not None or job.out_bag is not None:
-            records = read_manifest(job.out / "manifest.jsonl")
-            if job.split is not None:
-                record["split"] = write_splits(job.out, records, job.split)
-            if job.out_bag is not None:
-                _write_review_bag(job, checked, records)
-    finally:
-        write_json(job.out / "run.json", record)
+        write_json(job.out / "run.json", record | {"stopped": result.stopped})
+    except WriteError as err:
+        result.stopped.append(f"{err}; the labels are written: free space and rerun the same command")
 
 
 def _write_review_bag(job: LabelJob, checked: _Checked, records: list[ManifestRecord]) -> None:
@@ -194,16 +189,10 @@ def _write_review_bag(job: LabelJob, checked: _Checked, records: list[ManifestRe
     def write(path: Path) -> None:
         write_review_bag(job.out, records, path, checked.spec, progress=job.progress)
 
-    try:
-        if checked.replace_review:
-            replace_review_bag(job.out_bag, write)
-        else:
-            write(job.out_bag)
-    except WarpRefineError as err:
-        raise IncompleteRun(
-            f"the labels are written, but the review bag {job.out_bag} is not: {err}. Free space and rerun "
-            "the same command to write it"
-        ) from err
+    if checked.replace_review:
+        replace_review_bag(job.out_bag, write)
+    else:
+        write(job.out_bag)
     checked.folder.remember_review_bag(job.out_bag)
 
 

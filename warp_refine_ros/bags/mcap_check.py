@@ -23,7 +23,7 @@ from warp_refine_ros.bags.mcap_format import Corrupt, McapFile
 from warp_refine_ros.errors import BagError
 
 RECOVER = (
-    "If the recording was cut short, `mcap recover FILE -o NEW.mcap` (the mcap CLI) rewrites what can "
+    "If the recording was cut short, `mcap recover {file} -o NEW.mcap` (the mcap CLI) rewrites what can "
     "still be read; label NEW.mcap."
 )
 FIX = (

@@ -37,9 +37,6 @@ def check_inputs(job: LabelJob) -> None:
     for bag in job.bags:
         if not bag.exists():
             raise BagError(f"bag {bag} does not exist")
-    names = Counter(bag_name(bag) for bag in job.bags)
-    if repeated := [name for name, count in names.items() if count > 1]:
-        raise BagError(f"several bags are named {repeated}; datasets record bags by name, rename them")
     cameras = Counter(camera_name(topic) for topic in job.image_topics)
     if repeated := [topic for topic in job.image_topics if cameras[camera_name(topic)] > 1]:
         raise BagError(
@@ -64,17 +61,21 @@ def check_inputs(job: LabelJob) -> None:
 
 def bag_recordings(bags: list[Path]) -> dict[str, list[str]]:
     """Each bag's recording (see :func:`reader.recording`) by name; a BagError when two bags given are the
-    same recording, such as ``d/`` and ``d/drive.db3``: its frames would be labeled twice."""
+    same recording, such as ``d/`` and ``d/drive.db3`` (its frames would be labeled twice), or when two
+    are named alike (datasets know bags by name)."""
     found: dict[str, list[str]] = {}
-    owner: dict[str, Path] = {}
-    for bag in bags:
-        found[bag_name(bag)] = recording(bag)
-        for part in found[bag_name(bag)]:
-            if (other := owner.setdefault(part, bag)) != bag:
+    owner: dict[str, int] = {}
+    for number, bag in enumerate(bags):
+        parts = recording(bag)
+        for part in parts:
+            if (first := owner.setdefault(part, number)) != number:
                 raise BagError(
-                    f"the bags {other} and {bag} are the same recording (they hold the same storage file "
-                    "bytes); give it once"
+                    f"the bags {bags[first]} and {bag} are the same recording (they hold the same storage "
+                    "file bytes); give it once"
                 )
+        if bag_name(bag) in found:
+            raise BagError(f"several bags are named {bag_name(bag)}: datasets know bags by name, rename one")
+        found[bag_name(bag)] = parts
     return found
 
 

@@ -146,7 +146,8 @@ class BagReader:
     def _unreadable(self, err: BaseException) -> BagError:
         """The error for a bag rosbags cannot open; an mcap cut short (no summary, no end magic) gets the
         mcap CLI's recovery hint."""
-        hint = f" {RECOVER}" if mcap_files(self.path) and "magic" in str(err).lower() else ""
+        files = mcap_files(self.path)
+        hint = " " + RECOVER.format(file=files[0]) if files and "magic" in str(err).lower() else ""
         return BagError(f"{self.path}: cannot open as a rosbag ({type(err).__name__}: {err}).{hint}")
 
     def __exit__(

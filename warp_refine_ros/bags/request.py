@@ -64,6 +64,7 @@ class JobResult:
     changes: list[StreamChange] = field(default_factory=list)  # streams relabeled for changed keyframes
     started: bool = True  # False when every bag failed before anything was written
     warnings: list[str] = field(default_factory=list)  # of the whole run (keyframes no bag uses)
+    stopped: list[str] = field(default_factory=list)  # what could not be written after the labels
     validation: dict | None = None  # the keyframe cross-validation estimate, with --validate
 
     @property

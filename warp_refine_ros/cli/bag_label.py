@@ -264,14 +264,15 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     print(report.summary(result, str(config.method)))
     report.warnings(result)
+    for line in result.stopped:
+        print(f"error: {line}", file=sys.stderr)
     if result.failures:
         print(
             f"error: {len(result.failures)} of {len(args.bags)} bags failed (see above); the others are "
             "labeled. Fix those bags' inputs and rerun the same command: finished frames are kept.",
             file=sys.stderr,
         )
-        return EXIT_PARTIAL
-    return 0
+    return EXIT_PARTIAL if result.failures or result.stopped else 0
 
 
 if __name__ == "__main__":
