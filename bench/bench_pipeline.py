@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from warp_refine_ros.bags.dataset import BackgroundWriter, FrameFiles
+from warp_refine_ros.bags.dataset import BackgroundWriter, FrameFiles, StreamFrame
 from warp_refine_ros.bags.reader import BagReader
 from warp_refine_ros.engines.loading import canonical_motion
 from warp_refine_ros.labels import LabelSpec
@@ -48,7 +48,8 @@ def floor_seconds(bag: Path, out: Path, spec: LabelSpec) -> tuple[float, int]:
             image = message.decode()
             labels = np.zeros(image.shape[:2], np.uint8)
             labeling = Labeling(labels, np.full(labels.shape, 255, np.uint8), message.stamp_ns, 0)
-            writer.submit("floor", TOPIC, "camera_image_raw", image, message.stamp_ns, labeling)
+            frame = StreamFrame("floor", TOPIC, "camera_image_raw", "camera_image_raw", message.stamp_ns)
+            writer.submit(frame, image, labeling)
             frames += 1
     writer.close()
     return time.perf_counter() - start, frames

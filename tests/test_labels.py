@@ -63,6 +63,11 @@ def test_validate_rejects_bad_labels_with_the_reason(spec, labels, shape, messag
         ("classes: [{id: 1, name: a, color: [0, 300, 0]}]", "not \\[r, g, b\\]"),
         ("nothing: here", "'classes' list"),
         ("classes: [", "not valid YAML"),
+        ("classes: [{id: 2.7, name: a, color: [0, 0, 0]}]", "id 2.7 is not an integer"),
+        (
+            "classes: [{id: 1, name: a, color: [0, 0, 0]}, {id: 2, name: a, color: [1, 1, 1]}]",
+            "repeats names",
+        ),
     ],
 )
 def test_bad_class_specs_name_the_file_and_problem(tmp_path, text, message):

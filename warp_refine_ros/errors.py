@@ -23,5 +23,15 @@ class BagError(WarpRefineError):
     """A bag, topic or message cannot be read as asked."""
 
 
+class FrameError(BagError):
+    """One image message cannot be used (data shorter than its size says, a payload that does not
+    decode): that frame is skipped, the stream goes on."""
+
+
 class DatasetError(WarpRefineError):
     """An output dataset or label directory is inconsistent."""
+
+
+class IncompleteRun(WarpRefineError):
+    """A run that got under way stopped (a full disk, a review bag that could not be written): what it
+    wrote is kept, and rerunning the same command finishes it."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 
 import cv2
@@ -44,6 +45,9 @@ class LabelSpec:
         ids = [c.id for c in self.classes]
         if len(set(ids)) != len(ids):
             raise LabelError(f"class spec repeats ids: {sorted(ids)}")
+        names = [c.name for c in self.classes]
+        if repeated := sorted({name for name in names if names.count(name) > 1}):
+            raise LabelError(f"class spec repeats names {repeated}: each class needs its own name")
         if not 0 <= self.ignore_id <= 255:
             raise LabelError(f"ignore_id {self.ignore_id} does not fit in a uint8 label")
         for c in self.classes:
@@ -116,11 +120,26 @@ class LabelSpec:
         for i, entry in enumerate(data["classes"]):
             try:
                 classes.append(
-                    LabelClass(int(entry["id"]), str(entry["name"]), tuple(int(v) for v in entry["color"]))
+                    LabelClass(
+                        _integer(entry["id"], f"class #{i} {entry!r}: id"),
+                        str(entry["name"]),
+                        tuple(_integer(v, f"class #{i} {entry!r}: colour value") for v in entry["color"]),
+                    )
                 )
-            except (KeyError, TypeError, ValueError) as err:
+            except (KeyError, TypeError) as err:
                 raise LabelError(f"class #{i} {entry!r} needs id, name and color [r, g, b]") from err
-        return cls(tuple(classes), int(data.get("ignore_id", IGNORE_ID)))
+        return cls(tuple(classes), _integer(data.get("ignore_id", IGNORE_ID), "ignore_id"))
+
+    def class_differences(self, other: LabelSpec) -> list[str]:
+        """How ``other`` names other classes than this spec (ids, or names of the same ids; colours do not
+        count), one line each; empty when both speak of the same classes."""
+        ours = {c.id: c.name for c in self.classes}
+        theirs = {c.id: c.name for c in other.classes}
+        if set(ours) != set(theirs):
+            return [f"ids {id_ranges(list(ours))} against {id_ranges(list(theirs))}"]
+        if list(ours) != list(theirs):
+            return [f"ids in the order {list(ours)} against {list(theirs)}"]
+        return [f"id {i}: {ours[i]!r} against {theirs[i]!r}" for i in ours if ours[i] != theirs[i]]
 
     def to_dict(self) -> dict:
         return {
@@ -177,6 +196,13 @@ class LabelSpec:
     def colorize(self, labels: np.ndarray) -> np.ndarray:
         """Label ids (H, W) -> RGB image (H, W, 3) uint8 using the class colours."""
         return self.palette[labels]
+
+
+def _integer(value: object, what: str) -> int:
+    """``value`` as an int when it is a whole number written as one (2.7 or "2" is refused, not cut)."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise LabelError(f"{what} {value!r} is not an integer")
+    return int(value)
 
 
 def id_ranges(ids: Sequence[int]) -> str:

@@ -57,6 +57,9 @@ def test_writes_an_engine_set_bag_label_uses_and_a_report(
     assert (adapted / "report.md").read_text().startswith("# adapt_labeler report")
     assert (adapted / "report.png").read_bytes()[:4] == b"\x89PNG"
     engines = adapted / "engines.yaml"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert {p.stat().st_mode & 0o777 for p in (engines, adapted / "report.json")} == {0o666 & ~mask}
     args = [
         str(drive.bag),
         "--image-topic",

@@ -31,14 +31,17 @@ class TinyDrive:
         cameras: Sequence[tuple[str, str]] = (("/cam/image_raw", "rgb8"),),
         label_topics: Sequence[str] = (),
         name: str = "drive",
+        mirrored: bool = False,
     ) -> Path:
-        """A bag with each camera's frames (topic, encoding or jpeg/png) and optional label topics."""
+        """A bag with each camera's frames (topic, encoding or jpeg/png) and optional label topics;
+        ``mirrored``: another run of the simulator, the same stamps and other pictures."""
         path = bag_path(out, name, storage)
         with ImageBagWriter(path, storage=storage) as writer:
             for frame in self.frames:
                 for number, (topic, encoding) in enumerate(cameras):
                     stamp = frame.stamp_ns + number * 1000  # cameras are not perfectly in sync
                     image = self.camera_image(frame, number)
+                    image = np.ascontiguousarray(image[:, ::-1]) if mirrored else image
                     if encoding in ("jpeg", "png"):
                         writer.write_compressed(topic, stamp, image, fmt=encoding)
                     else:

@@ -8,7 +8,14 @@ import cv2
 import numpy as np
 import pytest
 
-from warp_refine_ros.bags.dataset import FrameFiles, Manifest, ManifestRecord, read_manifest, split_by_bag
+from warp_refine_ros.bags.dataset import (
+    FrameFiles,
+    Manifest,
+    ManifestRecord,
+    StreamFrame,
+    read_manifest,
+    split_by_bag,
+)
 from warp_refine_ros.bags.keyframes import camera_name, keyframes_from_directory
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.propagation import Labeling
@@ -22,7 +29,8 @@ def labeling(offset: int = 2) -> Labeling:
 def test_frame_files_are_written_where_the_record_says(tmp_path, spec):
     files = FrameFiles(tmp_path, spec, "warp-inpaint", image_format="jpg", color=True)
     image = np.full((2, 2, 3), (10, 200, 30), np.uint8)
-    record = files.write("drive.mcap", "/front/image_raw", "front_image_raw", image, 123, labeling())
+    frame = StreamFrame("drive.mcap", "/front/image_raw", "front_image_raw", "front_image_raw", 123)
+    record = files.write(frame, image, labeling())
     assert record.image == "images/front_image_raw/123.jpg" and record.offset == 2
     assert record.confidence_mean == pytest.approx((255 + 128 + 255) / 4 / 255, abs=1e-4)
     assert np.array_equal(cv2.imread(str(tmp_path / record.label), cv2.IMREAD_UNCHANGED), labeling().labels)

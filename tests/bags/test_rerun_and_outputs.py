@@ -8,10 +8,12 @@ import shutil
 import cv2
 import numpy as np
 import pytest
+import yaml
 
 from warp_refine_ros import fileio
 from warp_refine_ros.bags.dataset import read_manifest
 from warp_refine_ros.cli import bag_label
+from warp_refine_ros.labels import LabelSpec
 
 TOPIC = "/cam/image_raw"
 
@@ -301,7 +303,7 @@ def test_a_full_disk_stops_with_a_message_and_the_rerun_finishes_the_dataset(
 
     monkeypatch.setattr(fileio.os, "replace", full_disk)
     status, err, _ = run(capsys, bag, kf, tmp_path / "out")
-    assert status == 2 and "No space left on device" in err and "rerun the same command" in err
+    assert status == 1 and "No space left on device" in err and "rerun the same command" in err  # under way
     assert "Traceback" not in err
     monkeypatch.setattr(fileio.os, "replace", replace)
     assert run(capsys, bag, kf, tmp_path / "out")[0] == 0
@@ -329,3 +331,80 @@ def test_a_second_run_into_the_same_dataset_is_refused_while_one_writes(tmp_path
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         status, err, _ = run(capsys, bag, kf, out)
     assert status == 2 and "another run is writing" in err
+
+
+def test_class_names_are_compared_with_the_engines(tmp_path, drive, capsys, random_engines):
+    bag, kf = drive
+    indoor = LabelSpec.default().to_dict()
+    for entry, name in zip(indoor["classes"][:3], ("floor", "corridor", "ceiling"), strict=False):
+        entry["name"] = name  # the same ids, an indoor team's names
+    spec = tmp_path / "indoor.yaml"
+    spec.write_text(yaml.safe_dump(indoor))
+    status, err, _ = run(capsys, bag, kf, tmp_path / "out", "--engines", random_engines, "--classes", spec,
+                         method="warp-inpaint")  # fmt: skip
+    assert status == 2 and not (tmp_path / "out").exists()
+    named = (
+        "id 0: 'road' against 'floor'",
+        "id 1: 'sidewalk' against 'corridor'",
+        "id 2: 'building' against",
+    )
+    assert "; ".join(named) in err
+
+
+def test_two_cameras_in_one_namespace_get_review_topics_of_their_own(tmp_path, tiny_drive, capsys):
+    from rosbags.highlevel import AnyReader
+
+    cameras = [("/cam_front", "rgb8"), ("/cam_rear", "rgb8")]
+    bag = tiny_drive.write_bag(tmp_path, cameras=cameras)
+    kf = tmp_path / "kf"
+    tiny_drive.write_keyframes(kf / "cam_front", 0)
+    tiny_drive.write_keyframes(kf / "cam_rear", 1)
+    args = [bag, "--image-topic", "/cam_front", "--image-topic", "/cam_rear", "--labels", kf]
+    args += [
+        "--out",
+        tmp_path / "out",
+        "--out-bag",
+        tmp_path / "review",
+        "--radius",
+        "3",
+        "--method",
+        "motion-only",
+    ]
+    assert bag_label.main([*map(str, args), "--no-progress"]) == 0
+    with AnyReader([tmp_path / "review"]) as reader:
+        counts = {topic: info.msgcount for topic, info in reader.topics.items()}
+    kinds = ("compressed", "labels/compressed", "labels_color/compressed", "confidence/compressed")
+    assert counts == {f"/{camera}/{kind}": 23 for camera in ("cam_front", "cam_rear") for kind in kinds}
+
+
+def test_a_full_disk_while_writing_the_review_bag_is_one_error(tmp_path, drive, capsys, monkeypatch):
+    from warp_refine_ros.bags import writer
+
+    bag, kf = drive
+    write, calls = writer.Writer2.write, []
+
+    def full_disk(self, *args):
+        calls.append(args)
+        if len(calls) > 30:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(self, *args)
+
+    monkeypatch.setattr(writer.Writer2, "write", full_disk)
+    status, err, _ = run(capsys, bag, kf, tmp_path / "out", "--out-bag", tmp_path / "review")
+    assert status == 1 and "Traceback" not in err and err.count("error:") == 1
+    assert "the review bag" in err and "No space left on device" in err and "rerun the same command" in err
+    assert len(read_manifest(tmp_path / "out" / "manifest.jsonl")) == 23  # the labels are written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["drive", "kf", "out"]  # no partial bag left
+    monkeypatch.setattr(writer.Writer2, "write", write)
+    assert run(capsys, bag, kf, tmp_path / "out", "--out-bag", tmp_path / "review")[0] == 0
+    assert (tmp_path / "review" / "metadata.yaml").is_file()
+
+
+def test_what_a_killed_review_bag_left_is_cleared_by_the_rerun(tmp_path, drive, capsys):
+    bag, kf = drive
+    killed = tmp_path / ".review.k1ll3d_x.partial" / "review"  # as the writer stages it
+    killed.mkdir(parents=True)
+    (killed / "review_0.mcap").write_bytes(b"\x89MCAP0\r\n" + bytes(1000))
+    (tmp_path / ".review.notes").write_text("mine")  # not a name the tool gives: left alone
+    assert run(capsys, bag, kf, tmp_path / "out", "--out-bag", tmp_path / "review")[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".review.notes", "drive", "kf", "out", "review"]

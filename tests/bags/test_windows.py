@@ -8,9 +8,13 @@ from warp_refine_ros.bags.windows import index_stream, match_keyframes, plan_win
 from warp_refine_ros.propagation import plan
 
 
-def test_index_drops_repeated_and_backwards_stamps():
-    index = index_stream("bag", "/cam", [(1, 100), (2, 200), (3, 200), (4, 150), (5, 300)])
-    assert index.stamps == [100, 200, 300] and index.log_times == [1, 2, 5] and index.dropped == 2
+def test_index_puts_late_images_in_place_and_drops_repeated_and_far_back_stamps():
+    ms = 1_000_000
+    recorded = [2000, 2100, 2100, 2050, 2200, 1000, 2300]  # a repeat, one 50 ms late, one stamped 1.2 s back
+    index = index_stream("bag", "/cam", [(i, stamp * ms) for i, stamp in enumerate(recorded)])
+    assert index.stamps == [s * ms for s in (2000, 2050, 2100, 2200, 2300)]
+    assert index.log_times == [0, 3, 1, 4, 6] and index.reordered == 1
+    assert index.out_of_order == (2100 * ms, 1000 * ms)
 
 
 def test_matching_exact_within_tolerance_and_outside_span():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -162,3 +163,7 @@ def test_release_writes_slim_weights_onnx_and_a_card(tmp_path: Path, trained: tu
     card = (tmp_path / "refiner.md").read_text()
     assert "train_refiner --bag" in card and "- Two tiny drives." in card and "6 labeled keyframes" in card
     OnnxRefiner(tmp_path / "refiner.onnx")  # a complete engine
+    older = re.sub(r"`[0-9a-f]{64}`", f"`{'0' * 64}`", card)  # the card of a release with other weights
+    (tmp_path / "refiner.md").write_text(older)
+    release(out / "refiner.pt", tmp_path)  # released over it: the old card does not stop the new weights
+    OnnxRefiner(tmp_path / "refiner.onnx")

@@ -43,8 +43,7 @@ class Shipped:
     def fitting(cls, spec: LabelSpec) -> Shipped | None:
         seg, refiner = shipped_checkpoint("seg"), shipped_checkpoint("refiner")
         shipped = load_segmentation(str(seg)).spec  # the same classes: ids and names (colours may differ)
-        same = (shipped.ids.tolist(), shipped.names) == (spec.ids.tolist(), spec.names)
-        return cls(seg, refiner) if same else None
+        return None if shipped.class_differences(spec) else cls(seg, refiner)
 
 
 @dataclass

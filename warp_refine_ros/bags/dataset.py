@@ -2,9 +2,16 @@
 
 Layout (see DESIGN.md)::
 
-    OUT/manifest.jsonl  OUT/classes.yaml  OUT/run.json
-    OUT/images/<camera>/<stamp_ns>.png|jpg  OUT/labels/<camera>/<stamp_ns>.png
-    OUT/confidence/<camera>/<stamp_ns>.png  [OUT/color/<camera>/<stamp_ns>.png]
+    OUT/manifest.jsonl  OUT/classes.yaml  OUT/run.json  OUT/dataset.json
+    OUT/images/<folder>/<stamp_ns>.png|jpg  OUT/labels/<folder>/<stamp_ns>.png
+    OUT/confidence/<folder>/<stamp_ns>.png  [OUT/color/<folder>/<stamp_ns>.png]
+
+Naming rule: a camera stream's ``<folder>`` is its camera name (the topic without a transport suffix,
+slashes as underscores: ``front_image_raw``), so a frame is named by camera and stamp. Frames of two bags
+must never share a file, and bags whose stamps overlap (simulator runs that all start at t = 0) would:
+a stream whose stamp span overlaps that of another bag's stream already in the camera's folder goes one
+level deeper, ``<camera>/<bag>`` (:func:`stream_folder`). The first bag to take a folder keeps it, the
+dataset records each stream's folder, and a rerun keeps it; the manifest lists every file's path.
 
 Each file is written to a temporary name and renamed into place, and a frame's manifest line is
 appended only after all its files exist, so the manifest never lists a half-written frame and a rerun
@@ -16,10 +23,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -59,14 +67,38 @@ def encode(image: np.ndarray, suffix: str) -> bytes:
     return data.tobytes()
 
 
-def frame_files(camera: str, stamp_ns: int, image_format: str, color: bool) -> dict[str, str]:
+def frame_files(folder: str, stamp_ns: int, image_format: str, color: bool) -> dict[str, str]:
     """Where one frame's files go, relative to the dataset: image, label, confidence (and color)."""
     names = {
-        "image": f"images/{camera}/{stamp_ns}.{image_format}",
-        "label": f"labels/{camera}/{stamp_ns}.png",
-        "confidence": f"confidence/{camera}/{stamp_ns}.png",
+        "image": f"images/{folder}/{stamp_ns}.{image_format}",
+        "label": f"labels/{folder}/{stamp_ns}.png",
+        "confidence": f"confidence/{folder}/{stamp_ns}.png",
     }
-    return names | ({"color": f"color/{camera}/{stamp_ns}.png"} if color else {})
+    return names | ({"color": f"color/{folder}/{stamp_ns}.png"} if color else {})
+
+
+Span = tuple[float, float]  # first and last stamp of a stream (infinite when not known)
+
+
+def stream_folder(camera: str, bag: str, span: Span, taken: Iterable[tuple[str, str, Span]]) -> str:
+    """The naming rule's folder for a new stream: ``camera``, unless a stream of another bag in that
+    folder (``taken``: folder, bag, span) overlaps its stamps; then ``camera/bag``."""
+    first, last = span
+    clash = any(
+        folder == camera and other != bag and first <= other_last and other_first <= last
+        for folder, other, (other_first, other_last) in taken
+    )
+    return f"{camera}/{bag}" if clash else camera
+
+
+class StreamFrame(NamedTuple):
+    """Which frame of which stream a file is written for."""
+
+    bag: str
+    topic: str
+    camera: str
+    folder: str  # the stream's folder under images/, labels/, ... (see the naming rule above)
+    stamp_ns: int
 
 
 @dataclass(frozen=True)
@@ -79,9 +111,10 @@ class FrameFiles:
     image_format: str = "png"
     color: bool = False
 
-    def write(self, bag: str, topic: str, camera: str, image: np.ndarray, stamp_ns: int, labeling: Labeling):
+    def write(self, frame: StreamFrame, image: np.ndarray, labeling: Labeling) -> ManifestRecord:
         """Write the files atomically and return the manifest record that lists them."""
-        names = frame_files(camera, stamp_ns, self.image_format, self.color)
+        bag, topic, camera, folder, stamp_ns = frame
+        names = frame_files(folder, stamp_ns, self.image_format, self.color)
         atomic_write(self.root / names["image"], encode(image, f".{self.image_format}"))
         atomic_write(self.root / names["label"], encode(labeling.labels, ".png"))
         atomic_write(self.root / names["confidence"], encode(labeling.confidence, ".png"))
@@ -187,12 +220,8 @@ class BackgroundWriter:
         self._pending: deque[Future[ManifestRecord]] = deque()
         self._max_pending = max_pending
 
-    def submit(
-        self, bag: str, topic: str, camera: str, image: np.ndarray, stamp_ns: int, labeling: Labeling
-    ) -> None:
-        self._pending.append(
-            self._pool.submit(self._files.write, bag, topic, camera, image, stamp_ns, labeling)
-        )
+    def submit(self, frame: StreamFrame, image: np.ndarray, labeling: Labeling) -> None:
+        self._pending.append(self._pool.submit(self._files.write, frame, image, labeling))
         while self._pending and (self._pending[0].done() or len(self._pending) > self._max_pending):
             self._sink(self._pending.popleft().result())
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warp_refine_ros import runners
-from warp_refine_ros.bags.dataset import BackgroundWriter, FrameFiles, ManifestRecord
+from warp_refine_ros.bags.dataset import BackgroundWriter, FrameFiles, ManifestRecord, StreamFrame
 from warp_refine_ros.bags.keyframes import camera_name
 from warp_refine_ros.bags.labeling import StreamPlan, label_window
 from warp_refine_ros.bags.planning import BagPlan
@@ -61,28 +61,31 @@ class WindowTask:
 
 def run_task(
     task: WindowTask, propagator: Propagator, radius: int, files: FrameFiles, sink: Sink, times: StageTimes
-) -> None:
-    """Label a task's windows; each frame's files are written before its record goes to ``sink``."""
+) -> dict[int, str]:
+    """Label a task's windows; each frame's files are written before its record goes to ``sink``.
+    Returns the frames left out because they cannot be decoded (stamp -> why)."""
     index = task.plan.index
-    camera = camera_name(index.topic)
+    camera, folder = camera_name(index.topic), task.plan.folder
     writer = BackgroundWriter(files, sink)
+    skipped: dict[int, str] = {}
 
     def write(labeled: LabeledFrame) -> None:
         if labeled.frame.stamp_ns in task.done:
             return
-        frame = labeled.frame
+        frame = StreamFrame(index.bag, index.topic, camera, folder, labeled.frame.stamp_ns)
         with times.stage("write"):  # time spent waiting on the writer threads, not their work
-            writer.submit(index.bag, index.topic, camera, frame.image, frame.stamp_ns, labeled.labeling)
+            writer.submit(frame, labeled.frame.image, labeled.labeling)
 
     cues = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engines")
     try:
         with BagReader(task.bag) as reader:
             for window in task.windows:
-                label_window(reader, task.plan, window, propagator, radius, write, times, cues)
+                label_window(reader, task.plan, window, propagator, radius, write, times, cues, skipped)
     finally:
         cues.shutdown(wait=True, cancel_futures=True)
         with times.stage("write"):
             writer.close()
+    return skipped
 
 
 def tasks_for(
@@ -115,15 +118,19 @@ _WORKER_PROPAGATORS: dict[Settings, Propagator] = {}
 _WORKER_TIMES = StageTimes()
 
 
-def worker_run(task: WindowTask, settings: Settings, files: FrameFiles) -> tuple[list[ManifestRecord], dict]:
+def worker_run(task: WindowTask, settings: Settings, files: FrameFiles) -> TaskOutcome:
     """Run one task in a worker process (pool or Ray); engines are loaded once per process."""
     propagator = _WORKER_PROPAGATORS.get(settings)
     if propagator is None:
         propagator = _WORKER_PROPAGATORS[settings] = build_propagator(settings, _WORKER_TIMES)
     before = _WORKER_TIMES.summary()
     records: list[ManifestRecord] = []
-    run_task(task, propagator, settings.config.radius, files, records.append, _WORKER_TIMES)
-    return records, _difference(_WORKER_TIMES.summary(), before)
+    skipped = run_task(task, propagator, settings.config.radius, files, records.append, _WORKER_TIMES)
+    return records, _difference(_WORKER_TIMES.summary(), before), skipped
+
+
+TaskOutcome = tuple[list[ManifestRecord], dict, dict[int, str]]
+"""A worker's records, stage timings and frames left out as undecodable."""
 
 
 def _difference(after: dict, before: dict) -> dict:
@@ -147,8 +154,10 @@ def execute(
     workers: int,
     ray_address: str | None,
     propagator: Propagator,
+    skipped: Skipped,
 ) -> None:
-    """Run the tasks here, in worker processes, or on Ray; records reach ``sink`` once their files exist.
+    """Run the tasks here, in worker processes, or on Ray; records reach ``sink`` once their files exist,
+    and frames left out as undecodable reach ``skipped``.
 
     A bag that fails while it is labeled lands in ``failures`` and the other bags go on; its finished
     frames stay listed for a rerun."""
@@ -157,7 +166,7 @@ def execute(
             if str(task.bag) in failures:
                 continue  # the rest of a bag that failed would fail again
             try:
-                run_task(task, propagator, settings.config.radius, files, sink, times)
+                skipped(task.plan, run_task(task, propagator, settings.config.radius, files, sink, times))
             except BagError as err:
                 failures[str(task.bag)] = str(err)
         return
@@ -166,24 +175,19 @@ def execute(
     else:
         finished = runners.in_processes(tasks, worker_run, settings, files, workers=workers)
     for task, outcome in finished:
-        _collect(task, outcome, sink, times, failures)
+        try:
+            records, summary, left_out = outcome()
+        except BagError as err:
+            failures.setdefault(str(task.bag), str(err))
+            continue
+        for record in records:
+            sink(record)
+        times.merge(summary)
+        skipped(task.plan, left_out)
 
 
-def _collect(
-    task: WindowTask,
-    outcome: Callable[[], tuple[list[ManifestRecord], dict]],
-    sink: Sink,
-    times: StageTimes,
-    failures: dict[str, str],
-) -> None:
-    try:
-        records, summary = outcome()
-    except BagError as err:
-        failures.setdefault(str(task.bag), str(err))
-        return
-    for record in records:
-        sink(record)
-    times.merge(summary)
+Skipped = Callable[[StreamPlan, dict[int, str]], None]
+"""Told of a task's frames left out as undecodable (stamp -> why)."""
 
 
 def files_for(

@@ -11,7 +11,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from warp_refine_ros.errors import BagError
+from warp_refine_ros.errors import BagError, FrameError
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 
@@ -58,7 +58,7 @@ def _rows(msg: RawImage, bytes_per_pixel: int, topic: str) -> np.ndarray:
     data = np.frombuffer(memoryview(msg.data), dtype=np.uint8)
     row = msg.width * bytes_per_pixel
     if msg.step < row or data.size < msg.step * msg.height:
-        raise BagError(
+        raise FrameError(
             f"{topic}: {msg.encoding} image of {msg.width}x{msg.height} needs {row} bytes a row "
             f"and {row * msg.height} in all, message has step {msg.step} and {data.size} bytes"
         )
@@ -98,7 +98,7 @@ def decode_compressed(msg: CompressedImage, topic: str = "image") -> np.ndarray:
     data = np.frombuffer(memoryview(msg.data), dtype=np.uint8)
     decoded = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if decoded is None:
-        raise BagError(
+        raise FrameError(
             f"{topic}: cannot decode compressed image with format {msg.format!r} ({data.size} bytes)"
         )
     return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)

@@ -20,10 +20,20 @@ from warp_refine_ros.bags.cvat import LABELMAP, MASKS, MaskDecoder
 from warp_refine_ros.errors import DatasetError, LabelError
 from warp_refine_ros.labels import LabelSpec, read_label_png
 
+TRANSPORT = "compressed"
+"""image_transport's name for sensor_msgs/CompressedImage: ``/front/image_raw/compressed`` carries the
+camera ``/front/image_raw``."""
+
+
+def base_topic(topic: str) -> str:
+    """The camera's topic without a transport: ``/front/image_raw/compressed`` -> ``/front/image_raw``."""
+    return topic.rstrip("/").removesuffix(f"/{TRANSPORT}")
+
 
 def camera_name(topic: str) -> str:
-    """``/front/image_raw`` -> ``front_image_raw``: the topic with slashes as underscores, no leading one."""
-    return topic.lstrip("/").replace("/", "_")
+    """``/front/image_raw`` (or its ``/compressed`` transport) -> ``front_image_raw``: the camera's topic
+    with slashes as underscores, no leading one."""
+    return base_topic(topic).lstrip("/").replace("/", "_")
 
 
 class KeyframeSet:
@@ -100,9 +110,11 @@ def keyframes_from_directory(
         folder = root / camera
         if not folder.is_dir():
             if len(cameras) > 1:
+                older = root / f"{camera}_{TRANSPORT}"  # the name releases before this one gave it
                 raise DatasetError(
                     f"{root}: with several image topics, keyframe labels go in one sub-directory per camera; "
                     f"{folder} is missing (cameras: {', '.join(cameras)})"
+                    + (f"; rename {older} to {folder}" if older.is_dir() else "")
                 )
             folder = root
         keyframes = KeyframeSet(camera, str(folder))

@@ -28,7 +28,7 @@ from warp_refine_ros.bags.windows import (
     plan_stream_windows,
 )
 from warp_refine_ros.engines.dis import too_small
-from warp_refine_ros.errors import BagError, DatasetError
+from warp_refine_ros.errors import BagError, DatasetError, FrameError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Frame, LabeledFrame, Propagator, WindowLabeler
 from warp_refine_ros.propagation import plan as schedule
@@ -46,6 +46,7 @@ class StreamPlan:
     segments: list[tuple[int, int, tuple[int, int]]]  # [start, end) runs of one size: (height, width)
     radius: int
     keyframe_hashes: dict[int, str]  # image stamp -> hash of the keyframe label it carries
+    folder: str = ""  # where its frames' files go under images/, labels/, ... (the dataset assigns it)
 
     @property
     def planned(self) -> int:
@@ -71,13 +72,26 @@ class StreamReport:
     bag: str
     topic: str
     frames_in_bag: int = 0
-    frames_out_of_order: int = 0  # header stamp not after the previous one: skipped
+    frames_out_of_order: int = 0  # stamp repeated, far back or far ahead: skipped
+    frames_reordered: int = 0  # recorded after later-stamped frames: put back in stamp order
+    frames_undecodable: dict[int, str] = field(default_factory=dict)  # stamp -> why it was skipped
     keyframes_matched: int = 0
     keyframes_unmatched: dict[int, int | None] = field(default_factory=dict)  # stamp -> nearest image
     frames_planned: int = 0
     frames_written: int = 0
     frames_already_done: int = 0  # written by an earlier run of the same command
     offsets: Counter = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)  # what planning found that a user should know
+
+    def note_undecodable(self, plan: StreamPlan, frames: dict[int, str]) -> None:
+        """Frames left out while labeling because they cannot be decoded, and keyframes lost with them."""
+        self.frames_undecodable.update(frames)
+        keyframe_images = {plan.index.stamps[p]: key for p, key in plan.match.by_index.items()}
+        self.warnings += [
+            f"keyframe {plan.keyframes.name(keyframe_images[stamp])} labels nothing: its image cannot be "
+            f"decoded ({frames[stamp]})"
+            for stamp in sorted(frames.keys() & keyframe_images.keys())
+        ]
 
 
 def plan_stream(
@@ -89,9 +103,10 @@ def plan_stream(
     *,
     radius: int,
     tolerance_ns: int,
+    clock: str = "header",
 ) -> StreamPlan:
     """Index one image topic, match and validate its keyframes, and split it into windows."""
-    index = index_stream(bag, topic, reader.image_index(topic))
+    index = index_stream(bag, topic, reader.image_index(topic, clock), clock)
     _check_tolerance(reader, index, tolerance_ns)
     match = match_keyframes(index.stamps, keyframes.stamps, tolerance_ns)
     if not match.by_index:
@@ -105,10 +120,14 @@ def plan_stream(
             f"{reader.path}: no keyframe label of {keyframes.origin} matches an image of {topic} "
             f"(image stamps {span}, tolerance {tolerance_ns / 1e6:g} ms)"
             + (f"; nearest stamps found:\n{nearest}" if nearest else "; no keyframe stamp lies in that span")
-            + "\nLabel files are named by the image's header stamp in ns; raise --stamp-tolerance if "
-            "the recorder drifts."
+            + (
+                f"\n{problem}"
+                if (problem := stamp_problem(index))
+                else "\nLabel files are named by the image's stamp in ns; raise --stamp-tolerance if "
+                "the recorder drifts."
+            )
         )
-    segments = [(start, end, _segment_shape(reader, index, start)) for start, end in index.segments()]
+    segments = [(start, end, _segment_shape(reader, index, start, end)) for start, end in index.segments()]
     plan = StreamPlan(index, keyframes, match, [], segments, radius, {})
     for position, key in match.by_index.items():
         labels = keyframes.load(key)
@@ -134,13 +153,36 @@ def _check_tolerance(reader: BagReader, index: StreamIndex, tolerance_ns: int) -
         )
 
 
-def _segment_shape(reader: BagReader, index: StreamIndex, start: int) -> tuple[int, int]:
-    """The decoded size of a segment's first image (the header's size may be absent or wrong)."""
-    message = next(reader.images([index.topic], start_ns=index.log_times[start]))
-    shape = message.decode().shape[:2]
-    if problem := too_small(*shape):
-        raise BagError(f"{reader.path}: {index.topic} from stamp {message.stamp_ns}: {problem}")
-    return shape
+def _segment_shape(reader: BagReader, index: StreamIndex, start: int, end: int) -> tuple[int, int]:
+    """The decoded size of a segment's first image that decodes (the header's size may be absent or
+    wrong); a BagError when none does."""
+    first_problem = None
+    for _, message in reader.indexed_images(index, start, end - 1):
+        try:
+            shape = message.decode().shape[:2]
+        except FrameError as err:
+            first_problem = first_problem or err
+            continue
+        if problem := too_small(*shape):
+            raise BagError(f"{reader.path}: {index.topic} from stamp {message.stamp_ns}: {problem}")
+        return shape
+    raise BagError(f"{reader.path}: no image of {index.topic} can be decoded ({first_problem})")
+
+
+def stamp_problem(index: StreamIndex) -> str | None:
+    """What is wrong with a stream's stamps when most images were skipped for them, with the fix."""
+    total = len(index.stamps) + index.dropped
+    if index.clock != "header" or index.dropped * 2 < total:
+        return None
+    said = (
+        f"all {total} header stamps are 0"
+        if not any(index.stamps) and not any(index.out_of_order)
+        else f"the header stamps do not increase ({index.dropped} of {total} repeat or go back)"
+    )
+    return (
+        f"{said}: the camera driver does not stamp its images; rerun with --stamp log to name frames "
+        "by the time the recorder logged them (keyframe labels then carry that time)"
+    )
 
 
 def label_window(
@@ -152,8 +194,10 @@ def label_window(
     sink: Callable[[LabeledFrame], None],
     times: StageTimes,
     cues: Executor | None = None,
+    skipped: dict[int, str] | None = None,
 ) -> None:
-    """Label one window: push its frames in order and sink each finished frame of its write range.
+    """Label one window: push its frames in order and sink each finished frame of its write range;
+    frames that cannot be decoded are left out and noted in ``skipped`` (stamp -> why).
 
     With an executor, the engines (segmentation, flow) run on it for the next frames while this thread
     does the propagation arithmetic for the current one; results land in each frame's cue cache.
@@ -172,7 +216,8 @@ def label_window(
             if labeled.frame.stamp_ns >= write_from:
                 sink(labeled)
 
-    for position, frame, labels in _window_frames(reader, plan, window, times):
+    frames = _window_frames(reader, plan, window, times, {} if skipped is None else skipped)
+    for position, frame, labels in frames:
         job = None
         if cues is not None:
             here, before = reached.get(position), reached.get(position - 1)
@@ -211,31 +256,66 @@ def _compute_cues(
 
 
 def _window_frames(
-    reader: BagReader, plan: StreamPlan, window: Window, times: StageTimes
+    reader: BagReader, plan: StreamPlan, window: Window, times: StageTimes, skipped: dict[int, str]
 ) -> Iterator[tuple[int, Frame, np.ndarray | None]]:
-    """The window's frames in order, decoded, with the keyframe labels of its keyframes."""
+    """The window's frames in order, decoded, with the keyframe labels of its keyframes. A frame that
+    cannot be decoded, or decodes to another size than its neighbours, is left out and noted in
+    ``skipped`` (stamp -> why): its neighbours are propagated across the gap."""
     index = plan.index
     for position, message in reader.indexed_images(index, window.first, window.last):
-        with times.stage("decode"):
-            image = message.decode()
-        if image.shape[:2] != (expected := plan.shape_at(position)):
-            raise BagError(
-                f"{reader.path}: {index.topic} image at stamp {message.stamp_ns} is "
-                f"{image.shape[1]}x{image.shape[0]} where its neighbours are {expected[1]}x{expected[0]} "
-                "(its header gave another size)"
-            )
+        try:
+            with times.stage("decode"):
+                image = message.decode()
+            if image.shape[:2] != (expected := plan.shape_at(position)):
+                raise FrameError(
+                    f"{index.topic}: image is {image.shape[1]}x{image.shape[0]} where its neighbours are "
+                    f"{expected[1]}x{expected[0]} (its header gave another size)"
+                )
+        except FrameError as err:
+            skipped[message.stamp_ns] = str(err)
+            continue
         key = window.keyframes.get(position)
         yield position, Frame(image, message.stamp_ns), plan.keyframes.load(key) if key is not None else None
 
 
 def report_for(plan: StreamPlan) -> StreamReport:
     """A report filled with what planning found."""
+    index = plan.index
     return StreamReport(
-        bag=plan.index.bag,
-        topic=plan.index.topic,
-        frames_in_bag=len(plan.index.stamps) + plan.index.dropped,
-        frames_out_of_order=plan.index.dropped,
+        bag=index.bag,
+        topic=index.topic,
+        frames_in_bag=len(index.stamps) + index.dropped,
+        frames_out_of_order=index.dropped,
+        frames_reordered=index.reordered,
         keyframes_matched=len(plan.match.by_index),
         keyframes_unmatched=dict(plan.match.missed),
         frames_planned=plan.planned,
+        warnings=planning_warnings(plan),
     )
+
+
+def planning_warnings(plan: StreamPlan) -> list[str]:
+    """Images skipped for their stamps, and every keyframe that labels nothing, by name and why."""
+    index = plan.index
+    found = []
+    if index.dropped:
+        found.append(
+            stamp_problem(index)
+            or f"{index.dropped} images out of {index.clock} stamp order (repeated, backwards or far ahead) "
+            "were skipped"
+        )
+    skipped = set(index.out_of_order) - set(plan.match.by_index.values())  # a repeated stamp is kept once
+    for key in sorted({*plan.match.missed, *(stamp for stamp in plan.keyframes.stamps if stamp in skipped)}):
+        near = plan.match.missed.get(key)
+        found.append(
+            f"keyframe {plan.keyframes.name(key)} labels nothing: "
+            + (
+                "its image was skipped for its stamp (see above)"
+                if key in skipped
+                else f"no image has its stamp (nearest {near}, {(near - key) / 1e6:+.3f} ms; raise "
+                "--stamp-tolerance if the recorder drifts)"
+                if near is not None
+                else "no image has its stamp"
+            )
+        )
+    return found

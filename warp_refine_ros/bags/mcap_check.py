@@ -22,6 +22,10 @@ import yaml
 from warp_refine_ros.bags.mcap_format import Corrupt, McapFile
 from warp_refine_ros.errors import BagError
 
+RECOVER = (
+    "If the recording was cut short, `mcap recover {file} -o NEW.mcap` (the mcap CLI) rewrites what can "
+    "still be read; label NEW.mcap."
+)
 FIX = (
     "Copy the bag again from its source; `mcap doctor FILE` (the mcap CLI) shows the damage and "
     "`mcap recover FILE -o NEW.mcap` rewrites what can still be read."

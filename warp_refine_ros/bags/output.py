@@ -1,8 +1,9 @@
 """bag_label's output folder: whose it is, which settings its labels were made with, what a rerun changes.
 
 A dataset holds one run's settings. ``OUT/dataset.json`` records them (method, radius, tau, the
-engines' identities, class spec, image format, overlays) and, per stream, the bag's size and a hash of
-every keyframe label it was labeled from. A rerun with other settings is refused with the
+engines' identities, class spec, image format, overlays, stamp, libraries; see :mod:`dataset_record`)
+and, per stream, the bag's size and recording, its folder and a hash of every keyframe label it was
+labeled from. A rerun with other settings is refused with the
 differences; a rerun whose keyframes changed relabels exactly the frames whose keyframe window
 changed (and removes frames no longer within reach of a keyframe), so the result equals a clean run.
 A folder that is not empty and holds no ``dataset.json`` is someone else's and is never written to.
@@ -11,7 +12,7 @@ A folder that is not empty and holds no ``dataset.json`` is someone else's and i
 from __future__ import annotations
 
 import fcntl
-import json
+import math
 import os
 import re
 import shutil
@@ -23,9 +24,19 @@ from pathlib import Path
 from warp_refine_ros.bags.dataset import (
     Manifest,
     ManifestRecord,
+    Span,
     frame_files,
     read_manifest,
     rewrite_manifest,
+    stream_folder,
+)
+from warp_refine_ros.bags.dataset_record import (
+    FORMAT,
+    RECORD,
+    VERSION,
+    DatasetSettings,
+    read_record,
+    stream_key,
 )
 from warp_refine_ros.bags.keyframes import camera_name
 from warp_refine_ros.bags.labeling import StreamPlan
@@ -34,43 +45,10 @@ from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.fileio import TEMPORARY, write_json
 from warp_refine_ros.labels import LabelSpec
 
-RECORD = "dataset.json"
 LOCK = ".bag_label.lock"
-FORMAT = "warp_refine_ros dataset"
-VERSION = 1
 FRAME_FOLDERS = ("images", "labels", "confidence", "color")
 NAMES = (*FRAME_FOLDERS, RECORD, "manifest.jsonl", "classes.yaml", "run.json", "train.txt", "val.txt")
 """What a dataset folder holds; anything else in it (a review bag, notes) is left alone."""
-
-
-@dataclass(frozen=True)
-class DatasetSettings:
-    """What every label of a dataset depends on besides its images and keyframes."""
-
-    method: str
-    radius: int
-    tau: float
-    engines: dict[str, str | None]  # role -> identity (name, or file name and content hash)
-    classes: dict  # LabelSpec.to_dict()
-    image_format: str
-    color: bool
-
-    def differences(self, other: DatasetSettings) -> list[str]:
-        """``name: ours -> theirs`` for every setting that differs."""
-        ours, theirs = asdict(self), asdict(other)
-        lines = []
-        for name in ours:
-            if name == "engines":
-                lines += [
-                    f"{role} engine: {ours[name].get(role)} -> {theirs[name].get(role)}"
-                    for role in sorted({*ours[name], *theirs[name]})
-                    if ours[name].get(role) != theirs[name].get(role)
-                ]
-            elif name == "classes" and ours[name] != theirs[name]:
-                lines.append("class spec: another list of classes (see classes.yaml)")
-            elif ours[name] != theirs[name]:
-                lines.append(f"{name}: {ours[name]} -> {theirs[name]}")
-        return lines
 
 
 @dataclass(frozen=True)
@@ -100,9 +78,8 @@ class DatasetFolder:
         """Check that ``path`` may receive a dataset: absent, empty, or one of ours."""
         if path.exists() and not path.is_dir():
             raise DatasetError(f"--out {path} is a file; give a folder for the dataset")
-        record_path = path / RECORD
-        if record_path.is_file():
-            return cls(path, _read_record(record_path))
+        if (path / RECORD).is_file():
+            return cls(path, read_record(path))
         if path.is_dir() and any(p.name != LOCK for p in path.iterdir()):
             hint = (
                 " It looks like a dataset of an earlier release, which did not record its settings; "
@@ -119,6 +96,11 @@ class DatasetFolder:
         found = (self.record or {}).get("review_bag")
         return Path(found) if found else None
 
+    @property
+    def bags(self) -> set[str]:
+        """The names of the bags the dataset already holds."""
+        return {key.rsplit(" ", 1)[0] for key in (self.record or {}).get("streams", {})}
+
     def check_settings(self, settings: DatasetSettings) -> None:
         """Refuse a rerun whose settings would make other labels than the dataset holds."""
         if self.record is None:
@@ -126,26 +108,36 @@ class DatasetFolder:
         recorded = DatasetSettings(**self.record["settings"])
         if differences := recorded.differences(settings):
             listing = "\n".join(f"  {line}" for line in differences)
+            libraries = {k: v for k, v in recorded.libraries.items() if settings.libraries.get(k, v) != v}
+            pins = " ".join(f"{name}=={version}" for name, version in sorted(libraries.items()))
             raise DatasetError(
                 f"{self.path} was labeled with other settings than this run's:\n{listing}\n"
                 "A dataset holds one run's settings: write these labels to a new --out, or rerun with "
-                "the dataset's settings (see its run.json) to continue or extend it."
+                "the dataset's settings (see its run.json) to continue or extend it"
+                + (f"; its libraries: pip install {pins}." if pins else ".")
             )
 
-    def plan_changes(self, plans: Iterable[StreamPlan], bag_bytes: dict[str, int]) -> list[StreamChange]:
-        """Per stream the dataset holds: refuse a changed bag, find the frames changed keyframes touch."""
+    def plan_changes(
+        self, plans: Iterable[StreamPlan], bag_bytes: dict[str, int], recordings: dict[str, list[str]]
+    ) -> list[StreamChange]:
+        """Per stream: give it its folder, refuse a changed bag or one the dataset holds under another
+        name, and find the frames changed keyframes touch."""
         streams = (self.record or {}).get("streams", {})
+        taken = [
+            (s["folder"], key.rsplit(" ", 1)[0], _span(s)) for key, s in streams.items() if "folder" in s
+        ]
         self.changes = []
         for plan in plans:
             index = plan.index
-            known = streams.get(_stream_key(index.bag, index.topic))
+            known = streams.get(stream_key(index.bag, index.topic))
+            self._check_bag(index.bag, known, bag_bytes[index.bag], recordings[index.bag])
+            span = (index.stamps[0], index.stamps[-1])
+            plan.folder = (known or {}).get("folder") or stream_folder(
+                camera_name(index.topic), index.bag, span, taken
+            )
+            taken.append((plan.folder, index.bag, span))
             if known is None:
                 continue
-            if known["bag_bytes"] != bag_bytes[index.bag]:
-                raise DatasetError(
-                    f"{self.path} holds labels of a bag {index.bag} of {known['bag_bytes']} bytes; this "
-                    f"{index.bag} has {bag_bytes[index.bag]}. Rename one of them: datasets know bags by name."
-                )
             before = {int(stamp): value for stamp, value in known["keyframes"].items()}
             after = plan.keyframe_hashes
             if before == after:
@@ -164,12 +156,31 @@ class DatasetFolder:
             )
         return self.changes
 
+    def _check_bag(self, bag: str, known: dict | None, size: int, recording: list[str]) -> None:
+        """Refuse a bag that is another recording under a name the dataset knows, or a recording the
+        dataset holds under another name (the same bag given as ``d/`` and as ``d/drive.db3``)."""
+        if known is not None and (
+            known["bag_bytes"] != size or known.get("recording", recording) != recording
+        ):
+            raise DatasetError(
+                f"{self.path} holds labels of a bag {bag} of {known['bag_bytes']} bytes; this {bag} has "
+                f"{size} and other contents. Rename one of them: datasets know bags by name."
+            )
+        for key, stream in (self.record or {}).get("streams", {}).items():
+            other = key.rsplit(" ", 1)[0]
+            if other != bag and set(stream.get("recording", ())) & set(recording):
+                raise DatasetError(
+                    f"{bag} is the recording {self.path} already holds as bag {other} (the same bytes); "
+                    f"give it as {other} was given, or leave it out"
+                )
+
     def prepare(
         self,
         settings: DatasetSettings,
         spec: LabelSpec,
         plans: Iterable[StreamPlan],
         bag_bytes: dict[str, int],
+        recordings: dict[str, list[str]],
     ) -> Manifest:
         """Create or update the dataset for this run (record first, so a crash leaves a folder of ours);
         apply the keyframe changes; drop frames whose files are gone; open the manifest to append."""
@@ -180,6 +191,7 @@ class DatasetFolder:
             "settings": asdict(settings),
             "streams": {},
         }
+        record["settings"]["libraries"] = settings.libraries | record["settings"]["libraries"]
         manifest_path = self.path / "manifest.jsonl"
         self._lock()
         if self.record is None:
@@ -188,22 +200,26 @@ class DatasetFolder:
             spec.to_yaml(self.path / "classes.yaml")
         for folder in (self.path, *(self.path / name for name in FRAME_FOLDERS)):
             _remove_temporaries(folder)
+        for plan in plans:
+            index = plan.index
+            record["streams"][stream_key(index.bag, index.topic)] = {
+                "bag_bytes": bag_bytes[index.bag],
+                "recording": recordings[index.bag],
+                "folder": plan.folder,
+                "span": [index.stamps[0], index.stamps[-1]],
+                "keyframes": {str(stamp): value for stamp, value in sorted(plan.keyframe_hashes.items())},
+            }
+        folders = {key: stream["folder"] for key, stream in record["streams"].items() if "folder" in stream}
         for change in self.changes:  # files first: a listed frame whose files are gone is redone anyway
-            camera = camera_name(change.topic)
+            folder = folders[stream_key(change.bag, change.topic)]
             for stamp in change.unlabeled:
-                for relative in frame_files(camera, stamp, settings.image_format, settings.color).values():
+                for relative in frame_files(folder, stamp, settings.image_format, settings.color).values():
                     (self.path / relative).unlink(missing_ok=True)
         records = read_manifest(manifest_path, repair=True)
         drop = {(c.bag, c.topic, stamp) for c in self.changes for stamp in c.relabel | c.unlabeled}
-        drop |= {_key(r) for r in records if not _files_exist(self.path, r, settings)}
+        drop |= {_key(r) for r in records if not _files_exist(self.path, r, folders, settings)}
         if drop:
             rewrite_manifest(manifest_path, [r for r in records if _key(r) not in drop])
-        for plan in plans:
-            index = plan.index
-            record["streams"][_stream_key(index.bag, index.topic)] = {
-                "bag_bytes": bag_bytes[index.bag],
-                "keyframes": {str(stamp): value for stamp, value in sorted(plan.keyframe_hashes.items())},
-            }
         write_json(self.path / RECORD, record)
         self.record = record
         return Manifest(manifest_path)
@@ -249,13 +265,19 @@ def check_review_bag(path: Path, folder: DatasetFolder) -> bool:
     )
 
 
+def remove_review_staging(path: Path) -> None:
+    """Clear what an interrupted review bag left beside ``path``: the writer's ``.NAME.<8>.partial`` and
+    a swap's ``.NAME.<8>.next`` folders (our names only; never anything else)."""
+    ours = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.(partial|next)")
+    if path.parent.is_dir():
+        for leftover in path.parent.iterdir():
+            if ours.fullmatch(leftover.name) and leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+
+
 def replace_review_bag(path: Path, write: Callable[[Path], object]) -> None:
     """Write a new review bag beside this dataset's old one, then swap them: the old one goes only once
-    the new one is complete. Staging folders an interrupted swap left (our names only) are cleared."""
-    ours = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.next")
-    for leftover in path.parent.iterdir():
-        if ours.fullmatch(leftover.name) and leftover.is_dir():
-            shutil.rmtree(leftover)
+    the new one is complete."""
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".next", dir=path.parent))
     try:
         write(staging / path.name)
@@ -265,28 +287,21 @@ def replace_review_bag(path: Path, write: Callable[[Path], object]) -> None:
         shutil.rmtree(staging)
 
 
-def _read_record(path: Path) -> dict:
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise DatasetError(f"{path} cannot be read ({err}); is the folder a dataset of this tool?") from err
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise DatasetError(f"{path} is not a {FORMAT} record; label into a new --out")
-    if record.get("version") != VERSION:
-        raise DatasetError(f"{path} has record version {record.get('version')}; this release reads {VERSION}")
-    return record
-
-
-def _stream_key(bag: str, topic: str) -> str:
-    return f"{bag} {topic}"
+def _span(stream: dict) -> Span:
+    """A recorded stream's first and last stamp; unknown (a dataset of version 1) overlaps everything."""
+    first, last = stream.get("span", (-math.inf, math.inf))
+    return first, last
 
 
 def _key(record: ManifestRecord) -> tuple[str, str, int]:
     return record.bag, record.topic, record.stamp_ns
 
 
-def _files_exist(root: Path, record: ManifestRecord, settings: DatasetSettings) -> bool:
-    paths = frame_files(record.camera, record.stamp_ns, settings.image_format, settings.color).values()
+def _files_exist(
+    root: Path, record: ManifestRecord, folders: dict[str, str], settings: DatasetSettings
+) -> bool:
+    folder = folders[stream_key(record.bag, record.topic)]
+    paths = frame_files(folder, record.stamp_ns, settings.image_format, settings.color).values()
     return all((root / relative).is_file() for relative in paths)
 
 

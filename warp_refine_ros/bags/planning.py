@@ -16,7 +16,7 @@ from pathlib import Path
 from warp_refine_ros.bags.keyframes import KeyframeSet, camera_name, keyframes_from_directory
 from warp_refine_ros.bags.labeling import StreamPlan, plan_stream
 from warp_refine_ros.bags.output import NAMES
-from warp_refine_ros.bags.reader import BagReader, bag_name
+from warp_refine_ros.bags.reader import BagReader, bag_name, recording
 from warp_refine_ros.bags.request import LabelJob
 from warp_refine_ros.errors import BagError, DatasetError, UsageError
 from warp_refine_ros.labels import LabelSpec
@@ -34,11 +34,15 @@ def check_inputs(job: LabelJob) -> None:
     """Fail early, before reading or writing, on arguments that cannot work."""
     if not job.bags:
         raise BagError("no bag given")
-    names = Counter(bag_name(bag) for bag in job.bags)
-    if repeated := [name for name, count in names.items() if count > 1]:
-        raise BagError(f"several bags are named {repeated}; datasets record bags by name, rename them")
-    if len(set(job.image_topics)) != len(job.image_topics):
-        raise BagError(f"an --image-topic is repeated: {job.image_topics}")
+    for bag in job.bags:
+        if not bag.exists():
+            raise BagError(f"bag {bag} does not exist")
+    cameras = Counter(camera_name(topic) for topic in job.image_topics)
+    if repeated := [topic for topic in job.image_topics if cameras[camera_name(topic)] > 1]:
+        raise BagError(
+            f"the --image-topic values {repeated} are one camera ({camera_name(repeated[0])}; a /compressed "
+            "topic is its camera's transport): give each camera once"
+        )
     if (job.labels_dir is None) == (not job.label_topics):
         raise DatasetError("give keyframe labels either as --labels DIR or as --label-topic TOPIC")
     if job.label_topics and len(job.label_topics) != len(job.image_topics):
@@ -52,10 +56,27 @@ def check_inputs(job: LabelJob) -> None:
         raise UsageError(f"--stamp-tolerance must be 0 or more milliseconds, got {job.stamp_tolerance_ms}")
     if job.split is not None and not 0 < job.split < 1:
         raise UsageError(f"--split takes the validation fraction in (0, 1), got {job.split}")
-    for bag in job.bags:
-        if not bag.exists():
-            raise BagError(f"bag {bag} does not exist")
     check_paths(job)
+
+
+def bag_recordings(bags: list[Path]) -> dict[str, list[str]]:
+    """Each bag's recording (see :func:`reader.recording`) by name; a BagError when two bags given are the
+    same recording, such as ``d/`` and ``d/drive.db3`` (its frames would be labeled twice), or when two
+    are named alike (datasets know bags by name)."""
+    found: dict[str, list[str]] = {}
+    owner: dict[str, int] = {}
+    for number, bag in enumerate(bags):
+        parts = recording(bag)
+        for part in parts:
+            if (first := owner.setdefault(part, number)) != number:
+                raise BagError(
+                    f"the bags {bags[first]} and {bag} are the same recording (they hold the same storage "
+                    "file bytes); give it once"
+                )
+        if bag_name(bag) in found:
+            raise BagError(f"several bags are named {bag_name(bag)}: datasets know bags by name, rename one")
+        found[bag_name(bag)] = parts
+    return found
 
 
 def check_paths(job: LabelJob) -> None:
@@ -93,7 +114,7 @@ def _keyframes_from_topics(reader: BagReader, job: LabelJob) -> dict[str, Keyfra
     found = {}
     for image_topic, label_topic in zip(job.image_topics, job.label_topics, strict=True):
         keyframes = KeyframeSet(camera_name(image_topic), f"{reader.path}:{label_topic}")
-        for stamp, labels in reader.labels(label_topic):
+        for stamp, labels in reader.labels(label_topic, job.clock):
             keyframes.add_labels(stamp, labels)
         found[keyframes.camera] = keyframes
     return found
@@ -118,6 +139,7 @@ def plan_bags(job: LabelJob, spec: LabelSpec) -> tuple[list[BagPlan], dict[str, 
                         spec,
                         radius=job.config.radius,
                         tolerance_ns=tolerance,
+                        clock=job.clock,
                     )
                     for topic in job.image_topics
                 ]
@@ -125,3 +147,24 @@ def plan_bags(job: LabelJob, spec: LabelSpec) -> tuple[list[BagPlan], dict[str, 
         except BagError as err:
             failures[str(bag)] = str(err)
     return plans, failures
+
+
+def unused_keyframes(plans: list[BagPlan]) -> list[str]:
+    """Keyframes that lie outside the images of every bag given (another bag's, or named after another
+    clock), one line per keyframe folder or topic; those inside a stream are that stream's warnings."""
+    used: dict[int, tuple[KeyframeSet, set[int]]] = {}
+    for bag_plan in plans:
+        for stream in bag_plan.streams:
+            _, stamps = used.setdefault(id(stream.keyframes), (stream.keyframes, set()))
+            stamps.update(stream.match.by_index.values(), stream.match.missed, stream.index.out_of_order)
+    lines = []
+    for keyframes, stamps in used.values():
+        if unused := [stamp for stamp in keyframes.stamps if stamp not in stamps]:
+            names = ", ".join(keyframes.name(stamp) for stamp in unused[:3]) + (
+                ", ..." if len(unused) > 3 else ""
+            )
+            lines.append(
+                f"{len(unused)} keyframes of {keyframes.origin} lie outside the images of every bag given "
+                f"and label nothing ({names}): keyframes of other bags, or named after another --stamp?"
+            )
+    return lines

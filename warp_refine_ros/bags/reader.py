@@ -6,6 +6,7 @@ so a multi-bag run can report it and go on with the other bags.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from warp_refine_ros.bags.images import (
     header_stamp_ns,
     message_size,
 )
-from warp_refine_ros.bags.mcap_check import McapCheck
+from warp_refine_ros.bags.mcap_check import RECOVER, McapCheck, mcap_files
 from warp_refine_ros.bags.windows import StreamIndex
 from warp_refine_ros.errors import BagError
 from warp_refine_ros.propagation import Frame
@@ -61,12 +62,18 @@ class TopicSummary:
     count: int
 
 
+CLOCKS = ("header", "log")
+"""Which time names a frame: its header stamp (the default), or the time the recorder logged it, for
+drivers that do not stamp their images."""
+
+
 @dataclass(frozen=True)
 class ImageMessage:
     """One camera image read from a bag; ``decode()`` turns it into RGB only when it is needed."""
 
     topic: str
-    stamp_ns: int  # header stamp
+    stamp_ns: int  # header stamp, or the recording time when read with clock "log"
+    log_ns: int
     msg: object
     compressed: bool
 
@@ -77,9 +84,32 @@ class ImageMessage:
         return decode_image(self.msg, self.topic)  # type: ignore[arg-type]
 
 
+STORAGE_SUFFIXES = (".mcap", ".db3")
+
+
 def bag_name(path: str | Path) -> str:
     """The bag's name as recorded in datasets: its file or directory name."""
     return Path(path).name
+
+
+def recording(path: str | Path) -> list[str]:
+    """What tells one recording from another whatever path names it (``d/`` or ``d/drive.db3``, or a
+    copy): per storage file, a hash of its size and its first and last MiB. Two bags that share one
+    are (partly) the same recording."""
+    path = Path(path)
+    files = (
+        [p for p in path.iterdir() if p.is_file() and p.name != "metadata.yaml"] if path.is_dir() else [path]
+    )
+    found = []
+    for file in files:
+        size = file.stat().st_size
+        digest = hashlib.sha256(str(size).encode())
+        with file.open("rb") as handle:
+            digest.update(handle.read(1 << 20))
+            handle.seek(max(size - (1 << 20), 0))
+            digest.update(handle.read(1 << 20))
+        found.append(digest.hexdigest()[:16])
+    return sorted(found)
 
 
 class BagReader:
@@ -89,19 +119,36 @@ class BagReader:
         self.path = Path(path)
         if not self.path.exists():
             raise BagError(f"bag {self.path} does not exist")
+        if self.path.is_dir() and not (self.path / "metadata.yaml").is_file():
+            storage = sorted(p.name for p in self.path.iterdir() if p.suffix in STORAGE_SUFFIXES)
+            raise BagError(
+                f"bag folder {self.path} has no metadata.yaml (ros2 bag writes it when a recording ends); "
+                + (
+                    f"give the storage file itself instead: {', '.join(str(self.path / n) for n in storage)}"
+                    if storage
+                    else "it holds no .mcap or .db3 file either"
+                )
+            )
         self._check = McapCheck(self.path)  # mcap structure, checked on the first full read of a topic
         store = Stores.ROS1_NOETIC if self.path.suffix == ".bag" else Stores.ROS2_HUMBLE
         try:
             self._reader = AnyReader([self.path], default_typestore=get_typestore(store))
         except DAMAGED as err:
-            raise BagError(f"{self.path}: cannot open as a rosbag ({type(err).__name__}: {err})") from err
+            raise self._unreadable(err) from err
 
     def __enter__(self) -> BagReader:
         try:
             self._reader.open()
         except DAMAGED as err:
-            raise BagError(f"{self.path}: cannot open as a rosbag ({type(err).__name__}: {err})") from err
+            raise self._unreadable(err) from err
         return self
+
+    def _unreadable(self, err: BaseException) -> BagError:
+        """The error for a bag rosbags cannot open; an mcap cut short (no summary, no end magic) gets the
+        mcap CLI's recovery hint."""
+        files = mcap_files(self.path)
+        hint = " " + RECOVER.format(file=files[0]) if files and "magic" in str(err).lower() else ""
+        return BagError(f"{self.path}: cannot open as a rosbag ({type(err).__name__}: {err}).{hint}")
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -132,59 +179,70 @@ class BagReader:
         return summary
 
     def images(
-        self, topics: Sequence[str], *, start_ns: int | None = None, stop_ns: int | None = None
+        self,
+        topics: Sequence[str],
+        *,
+        start_ns: int | None = None,
+        stop_ns: int | None = None,
+        clock: str = "header",
     ) -> Iterator[ImageMessage]:
         """Images of the topics recorded in [start_ns, stop_ns), in recording order, not yet decoded."""
         for topic in topics:
             self.require(topic, IMAGE_TYPES, "image")
-        for topic, msgtype, _, msg in self._messages(topics, start_ns, stop_ns):
-            yield ImageMessage(topic, header_stamp_ns(msg), msg, msgtype.endswith("CompressedImage"))
+        for topic, msgtype, log_time, msg in self._messages(topics, start_ns, stop_ns):
+            stamp = log_time if clock == "log" else header_stamp_ns(msg)
+            yield ImageMessage(topic, stamp, log_time, msg, msgtype.endswith("CompressedImage"))
 
-    def image_index(self, topic: str) -> list[tuple[int, int, tuple[int, int] | None]]:
-        """(recording time, header stamp, (height, width) if the header tells) of every message on an
-        image topic; decodes no pixels."""
+    def image_index(self, topic: str, clock: str = "header") -> list[tuple[int, int, tuple[int, int] | None]]:
+        """(recording time, stamp, (height, width) if the header tells) of every message on an image
+        topic, the stamp read from ``clock``; decodes no pixels."""
         self.require(topic, IMAGE_TYPES, "image")
         self._check.verify()
         index = [
-            (log_time, header_stamp_ns(msg), message_size(msg, msgtype.endswith("CompressedImage")))
-            for _, msgtype, log_time, msg in self._messages([topic])
+            (message.log_ns, message.stamp_ns, message_size(message.msg, message.compressed))
+            for message in self.images([topic], clock=clock)
         ]
         self._check.confirm(topic, len(index))
         return index
 
     def indexed_images(self, index: StreamIndex, first: int, last: int) -> Iterator[tuple[int, ImageMessage]]:
-        """(position, message) of frames ``first..last`` of an indexed stream, in order, not yet decoded;
-        messages the index left out (repeated or backwards stamps) are skipped. A BagError if the bag
-        no longer holds one of the frames."""
-        position = first
+        """(position, message) of frames ``first..last`` of an indexed stream, in stream (stamp) order,
+        not yet decoded; messages the index left out are skipped, and those recorded late are held back
+        until their turn. A BagError if the bag no longer holds one of the frames."""
+        wanted = {(index.log_times[p], index.stamps[p]): p for p in range(first, last + 1)}
+        recorded = index.log_times[first : last + 1]
         messages = self.images(
-            [index.topic], start_ns=index.log_times[first], stop_ns=index.log_times[last] + 1
+            [index.topic], start_ns=min(recorded), stop_ns=max(recorded) + 1, clock=index.clock
         )
+        early: dict[int, ImageMessage] = {}  # frames read before the ones stamped earlier
+        position = first
         for message in messages:
-            if position > last:
-                break
-            if message.stamp_ns != index.stamps[position]:
+            found = wanted.pop((message.log_ns, message.stamp_ns), None)
+            if found is None:
                 continue
-            yield position, message
-            position += 1
-        if position <= last:
-            raise BagError(
-                f"{self.path}: {index.topic} ended at frame {position} of {last + 1} "
-                "(was the bag modified since it was indexed?)"
-            )
+            early[found] = message
+            while position in early:
+                yield position, early.pop(position)
+                position += 1
+            if position > last:
+                return
+        raise BagError(
+            f"{self.path}: {index.topic} ended at frame {position} of {last + 1} "
+            "(was the bag modified since it was indexed?)"
+        )
 
     def frames(self, index: StreamIndex, first: int, last: int) -> list[Frame]:
         """Frames ``first..last`` of an indexed stream, decoded, in stream order."""
         return [Frame(m.decode(), m.stamp_ns) for _, m in self.indexed_images(index, first, last)]
 
-    def labels(self, topic: str) -> Iterator[tuple[int, np.ndarray]]:
-        """(header stamp, label ids) of every message on a keyframe-label topic."""
+    def labels(self, topic: str, clock: str = "header") -> Iterator[tuple[int, np.ndarray]]:
+        """(stamp, label ids) of every message on a keyframe-label topic, the stamp read from ``clock``."""
         self.require(topic, ("sensor_msgs/msg/Image",), "label")
         self._check.verify()
         read = 0
-        for _, _, _, msg in self._messages([topic]):
+        for _, _, log_time, msg in self._messages([topic]):
             read += 1
-            yield header_stamp_ns(msg), decode_label(msg, topic)
+            yield log_time if clock == "log" else header_stamp_ns(msg), decode_label(msg, topic)
         self._check.confirm(topic, read)
 
     def _messages(

@@ -30,6 +30,7 @@ class LabelJob:
     backend: str | None = None  # propagation arrays: numpy, torch (None: torch with a GPU, else numpy)
     spec: LabelSpec | None = None
     stamp_tolerance_ms: float = 0.0
+    clock: str = "header"  # which stamp names frames and keyframes: "header", or "log" (recording time)
     image_format: str = "png"
     color: bool = False
     workers: int = 1
@@ -62,6 +63,8 @@ class JobResult:
     seconds: float
     changes: list[StreamChange] = field(default_factory=list)  # streams relabeled for changed keyframes
     started: bool = True  # False when every bag failed before anything was written
+    warnings: list[str] = field(default_factory=list)  # of the whole run (keyframes no bag uses)
+    stopped: list[str] = field(default_factory=list)  # what could not be written after the labels
     validation: dict | None = None  # the keyframe cross-validation estimate, with --validate
 
     @property

@@ -2,14 +2,17 @@
 
 For an image topic ``/ns/image_raw`` the bag holds the live node's topics ``/ns/image_raw``, ``/ns/labels``,
 ``/ns/labels_color`` and ``/ns/confidence``, each as image_transport's ``compressed`` transport: a
-sensor_msgs/CompressedImage on ``<topic>/compressed`` with the image's stamp. The camera image and the
-overlay are JPEG; labels (class ids) and confidence (255 = certain) are PNG, so they stay exact. RViz's
-Image display and image_transport subscribers take the ``compressed`` transport from the topic's last
-name; Foxglove reads the ``jpeg`` and ``png`` formats on any topic.
+sensor_msgs/CompressedImage on ``<topic>/compressed`` with the image's stamp. When several cameras of the
+dataset share a namespace (``/cam_front``, ``/cam_rear``), siblings would mix them, so each camera's
+review topics go under its own topic instead: ``/cam_front/labels/compressed``, ... The camera image and
+the overlay are JPEG; labels (class ids) and confidence (255 = certain) are PNG, so they stay exact.
+RViz's Image display and image_transport subscribers take the ``compressed`` transport from the topic's
+last name; Foxglove reads the ``jpeg`` and ``png`` formats on any topic.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import cv2
 import numpy as np
 
 from warp_refine_ros.bags.dataset import ManifestRecord
+from warp_refine_ros.bags.keyframes import TRANSPORT, base_topic
 from warp_refine_ros.bags.writer import ImageBagWriter
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.labels import LabelSpec, overlay
@@ -24,17 +28,28 @@ from warp_refine_ros.progress import progress_bar
 
 JPEG_QUALITY = 90
 """JPEG quality of the camera image and the overlay (each about 70 kB for a 640x480 frame)."""
-TRANSPORT = "compressed"
 _STREAMS = (("", "jpeg"), ("labels", "png"), ("labels_color", "jpeg"), ("confidence", "png"))
 """(sibling name, format) of each review topic; "" is the camera image itself."""
 
 
-def review_topics(image_topic: str) -> list[str]:
+def review_topics(image_topic: str, shared_namespace: bool = False) -> list[str]:
     """The review bag's topics for one camera: ``/front/image_raw`` -> ``/front/image_raw/compressed``,
-    ``/front/labels/compressed``, ``/front/labels_color/compressed``, ``/front/confidence/compressed``."""
-    base = image_topic.rstrip("/").removesuffix(f"/{TRANSPORT}")  # a camera recorded compressed
-    parent = base.rpartition("/")[0]
+    ``/front/labels/compressed``, ``/front/labels_color/compressed``, ``/front/confidence/compressed``;
+    with ``shared_namespace`` (another camera lives beside it) under the camera's own topic:
+    ``/front/image_raw/labels/compressed``, ..."""
+    base = base_topic(image_topic)  # a camera recorded compressed is the same camera
+    parent = base if shared_namespace else base.rpartition("/")[0]
     return [f"{f'{parent}/{name}' if name else base}/{TRANSPORT}" for name, _ in _STREAMS]
+
+
+def review_topic_map(image_topics: Iterable[str]) -> dict[str, list[str]]:
+    """Each image topic's review topics: siblings of the camera's topic, or children of it for cameras
+    that share a namespace with another, so no two cameras ever write to one topic."""
+    topics = set(image_topics)
+    namespaces = Counter(base_topic(topic).rpartition("/")[0] for topic in {base_topic(t) for t in topics})
+    return {
+        topic: review_topics(topic, namespaces[base_topic(topic).rpartition("/")[0]] > 1) for topic in topics
+    }
 
 
 def write_review_bag(
@@ -56,20 +71,26 @@ def write_review_bag(
             "choose another --out-bag"
         )
     ordered = sorted(records, key=lambda r: (r.stamp_ns, r.topic))
+    topics = review_topic_map(r.topic for r in ordered)
     with ImageBagWriter(path, storage="mcap") as writer:
         for record in progress_bar(ordered, desc=f"review bag {path.name}", unit="frame", enabled=progress):
-            _write_frame(writer, root, record, spec, jpeg_quality)
+            _write_frame(writer, root, record, topics[record.topic], spec, jpeg_quality)
     return len(ordered)
 
 
 def _write_frame(
-    writer: ImageBagWriter, root: Path, record: ManifestRecord, spec: LabelSpec, jpeg_quality: int
+    writer: ImageBagWriter,
+    root: Path,
+    record: ManifestRecord,
+    topics: list[str],
+    spec: LabelSpec,
+    jpeg_quality: int,
 ) -> None:
     image = cv2.cvtColor(_read(root, record.image, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     labels = _read(root, record.label, cv2.IMREAD_UNCHANGED, image.shape[:2])
     confidence = _read(root, record.confidence, cv2.IMREAD_UNCHANGED, image.shape[:2])
     pictures = (image, labels, overlay(image, spec.colorize(labels)), confidence)
-    for topic, picture, (_, fmt) in zip(review_topics(record.topic), pictures, _STREAMS, strict=True):
+    for topic, picture, (_, fmt) in zip(topics, pictures, _STREAMS, strict=True):
         writer.write_compressed(
             topic, record.stamp_ns, picture, fmt=fmt, quality=jpeg_quality, frame_id=record.camera
         )

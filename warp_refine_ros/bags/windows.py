@@ -20,23 +20,36 @@ Size = tuple[int, int]  # (height, width) of an image
 
 
 class IndexEntry(NamedTuple):
-    """One image message as the index sees it: when it was recorded, its header stamp, its size if known."""
+    """One image message as the index sees it: when it was recorded, its stamp, its size if known."""
 
     log_time: int
     stamp: int
     size: Size | None = None
 
 
+REORDER_NS = 500_000_000
+"""How much earlier than images recorded before it an image may be stamped and still be put in its place.
+Recorders that write from several threads or queues deliver an image a few frames late (adjacent frames
+swapped at 10-30 Hz are 33-100 ms apart); a stamp further back is a clock glitch, and costs only its image."""
+
+
 @dataclass(frozen=True)
 class StreamIndex:
-    """Header stamps and recording times of one image topic of one bag, in recording order."""
+    """The stamps and recording times of one image topic of one bag, in stamp order."""
 
     bag: str
     topic: str
-    stamps: list[int]  # header stamps, strictly increasing
+    stamps: list[int]  # strictly increasing: header stamps, or recording times with clock "log"
     log_times: list[int]  # bag timestamps of the same messages
-    dropped: int = 0  # messages whose header stamp breaks the order (repeated, backwards, far ahead)
+    out_of_order: tuple[int, ...] = ()  # stamps of messages skipped: repeated, far back or far ahead
     sizes: list[Size | None] = field(default_factory=list)  # per image if known from its header
+    reordered: int = 0  # messages recorded after later-stamped ones, put back in their place
+    clock: str = "header"  # which stamp the index orders by: "header" or "log" (the recording time)
+
+    @property
+    def dropped(self) -> int:
+        """Messages the index left out for their stamps."""
+        return len(self.out_of_order)
 
     def segments(self) -> list[tuple[int, int]]:
         """[start, end) runs of images of one size: propagation never crosses a change of resolution."""
@@ -48,21 +61,42 @@ class StreamIndex:
         return list(itertools.pairwise([*cuts, len(self.stamps)])) if self.stamps else []
 
 
-def index_stream(bag: str, topic: str, entries: Sequence[tuple]) -> StreamIndex:
-    """The index of (log_time, header stamp[, size]) entries, keeping the longest run of images whose
-    stamps increase in recording order (earliest images first among equals) and counting the rest.
+def index_stream(bag: str, topic: str, entries: Sequence[tuple], clock: str = "header") -> StreamIndex:
+    """The index of (log_time, stamp[, size]) entries in recording order: images recorded up to
+    REORDER_NS of stamp time late are put in stamp order, then the longest run of strictly increasing
+    stamps is kept (earliest recorded first among equals) and the rest counted.
 
     A repeated or backwards stamp, or one image stamped far in the future, costs that image only."""
-    kept = _longest_increasing([entry[1] for entry in entries])
-    chosen = [IndexEntry(*entries[i]) for i in kept]
+    entries = [IndexEntry(*entry) for entry in entries]
+    order, moved = _in_stamp_order(entries)
+    kept = [order[i] for i in _longest_increasing([entries[p].stamp for p in order])]
+    chosen = [entries[p] for p in kept]
+    skipped = sorted(set(range(len(entries))) - set(kept))
     return StreamIndex(
         bag,
         topic,
         [e.stamp for e in chosen],
         [e.log_time for e in chosen],
-        len(entries) - len(chosen),
+        tuple(entries[p].stamp for p in skipped),
         [e.size for e in chosen],
+        reordered=len(moved.intersection(kept)),
+        clock=clock,
     )
+
+
+def _in_stamp_order(entries: Sequence[IndexEntry]) -> tuple[list[int], set[int]]:
+    """Positions in recording order, each late image moved back past the images stamped at most
+    REORDER_NS after it; and the positions that moved."""
+    order: list[int] = []
+    moved: set[int] = set()
+    for position, entry in enumerate(entries):
+        slot = len(order)
+        while slot and entry.stamp < entries[order[slot - 1]].stamp <= entry.stamp + REORDER_NS:
+            slot -= 1
+        if slot < len(order):
+            moved.add(position)
+        order.insert(slot, position)
+    return order, moved
 
 
 def _longest_increasing(values: Sequence[int]) -> list[int]:

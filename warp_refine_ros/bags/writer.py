@@ -8,6 +8,7 @@ closes without an error, so a failed run never leaves a bag that looks complete.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -162,7 +163,8 @@ class ImageBagWriter:
         if writer is None:
             return
         if exc_type is not None:
-            writer.abort()
+            with contextlib.suppress(WriterError1, WriterError2, OSError):  # the staging folder goes anyway
+                writer.abort()
             self._discard()
             return
         try:
@@ -252,5 +254,8 @@ class ImageBagWriter:
             raw = self.typestore.serialize_ros1(msg, msgtype)
         else:
             raw = self.typestore.serialize_cdr(msg, msgtype)
-        self._writer.write(connection, log_ns, raw)
+        try:
+            self._writer.write(connection, log_ns, raw)
+        except (WriterError1, WriterError2, OSError) as err:  # a full disk, mostly
+            raise BagError(f"cannot write bag {self.path}: {getattr(err, 'strerror', None) or err}") from err
         self.counts[topic] = self.counts.get(topic, 0) + 1

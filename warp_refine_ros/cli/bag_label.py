@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from warp_refine_ros.bags import job as label_job
+from warp_refine_ros.bags.reader import CLOCKS
 from warp_refine_ros.cli import labeling_report as report
 from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, KEYFRAME_LABELS, run_cli
 from warp_refine_ros.engines.dis import DEFAULT_PRESET
@@ -43,7 +44,8 @@ def get_parser() -> argparse.ArgumentParser:
         "--labels",
         type=Path,
         metavar="DIR",
-        help=f"{KEYFRAME_LABELS}; one sub-directory per camera when several image topics are given",
+        help=f"{KEYFRAME_LABELS}, stamps as --stamp says; one sub-directory per camera when several "
+        "image topics are given",
     )
     labels.add_argument(
         "--label-topic",
@@ -109,6 +111,13 @@ def get_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="MS",
         help="match keyframe stamps to image stamps within this many ms (default exact)",
+    )
+    parser.add_argument(
+        "--stamp",
+        choices=CLOCKS,
+        default="header",
+        help="what names frames and keyframes: the image's header stamp (default), or log, the time the "
+        "recorder logged it, for drivers that do not stamp their images",
     )
     parser.add_argument(
         "--image-format",
@@ -206,7 +215,7 @@ def warn(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_cli(_main, argv)
+    return run_cli(_main, argv, on_interrupt="rerun the same command to resume")
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -225,6 +234,7 @@ def _main(argv: Sequence[str] | None) -> int:
         backend=args.propagation,
         spec=LabelSpec.from_yaml(args.classes) if args.classes else None,
         stamp_tolerance_ms=args.stamp_tolerance,
+        clock=args.stamp,
         image_format=args.image_format,
         color=args.color,
         split=args.split,
@@ -254,14 +264,15 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     print(report.summary(result, str(config.method)))
     report.warnings(result)
+    for line in result.stopped:
+        print(f"error: {line}", file=sys.stderr)
     if result.failures:
         print(
             f"error: {len(result.failures)} of {len(args.bags)} bags failed (see above); the others are "
             "labeled. Fix those bags' inputs and rerun the same command: finished frames are kept.",
             file=sys.stderr,
         )
-        return EXIT_PARTIAL
-    return 0
+    return EXIT_PARTIAL if result.failures or result.stopped else 0
 
 
 if __name__ == "__main__":

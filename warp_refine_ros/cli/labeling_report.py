@@ -11,6 +11,7 @@ from tqdm import tqdm
 from warp_refine_ros.bags.dataset import ManifestRecord
 from warp_refine_ros.bags.job import JobResult, LabelJob, Preview
 from warp_refine_ros.bags.keyframes import camera_name
+from warp_refine_ros.bags.labeling import StreamReport, planning_warnings
 from warp_refine_ros.bags.output import StreamChange
 from warp_refine_ros.progress import progress_bar
 
@@ -63,14 +64,24 @@ def summary(result: JobResult, method: str) -> str:
 
 
 def warnings(result: JobResult) -> None:
-    """Images skipped for their stamps, on stderr."""
+    """What a user should know on stderr, one ``warning:`` line each: images skipped for their stamps or
+    because they cannot be decoded, every keyframe that labels nothing, keyframes no bag uses."""
+    for line in result.warnings:
+        print(f"warning: {line}", file=sys.stderr)
     for report in result.reports:
-        if report.frames_out_of_order:
-            print(
-                f"warning: {report.bag} {report.topic}: {report.frames_out_of_order} images out of header "
-                "stamp order (repeated, backwards or far ahead) were skipped",
-                file=sys.stderr,
-            )
+        for line in [*report.warnings, *_undecodable(report)]:
+            print(f"warning: {report.bag} {report.topic}: {line}", file=sys.stderr)
+
+
+def _undecodable(report: StreamReport) -> list[str]:
+    if not (frames := report.frames_undecodable):
+        return []
+    named = "; ".join(f"stamp {stamp}: {why}" for stamp, why in sorted(frames.items())[:3])
+    return [
+        f"{len(frames)} images cannot be decoded and were left out ({named}"
+        + ("; ..." if len(frames) > 3 else "")
+        + "); the frames on either side are labeled, propagated across the gap as if it were a dropped frame"
+    ]
 
 
 def preview(job: LabelJob, found: Preview) -> str:
@@ -91,6 +102,7 @@ def preview(job: LabelJob, found: Preview) -> str:
             lines.append(
                 f"  camera {camera_name(index.topic)}: {len(index.stamps)} images"
                 + (f" ({index.dropped} out of stamp order skipped)" if index.dropped else "")
+                + (f" ({index.reordered} recorded late, put in stamp order)" if index.reordered else "")
                 + (f" in {len(stream.segments)} sizes" if len(stream.segments) > 1 else "")
                 + f", {len(stream.match.by_index)} keyframes matched, {len(stream.match.missed)} unmatched, "
                 f"{len(planned)} frames to label ({already} already done, {len(planned) - already} to write)"
@@ -98,6 +110,7 @@ def preview(job: LabelJob, found: Preview) -> str:
             if change:
                 lines.append("    " + describe_change(change))
             lines.append("    by offset: " + by_offset(Counter(stream.offsets())))
+            lines += [f"    warning: {line}" for line in planning_warnings(stream)]
     if found.validation:
         lines.append("\n" + describe_validation(found.validation))
     lines += [f"\n{bag}: cannot be labeled: {error}" for bag, error in found.failures.items()]

@@ -8,7 +8,6 @@ lines describe the data; markdown in ``--append FILE`` (e.g. a held-out evaluati
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from typing import Any
 
 from warp_refine_ros.cli.common import run_cli
 from warp_refine_ros.errors import DatasetError
+from warp_refine_ros.modelcard import file_row
 from warp_refine_ros.networks.checkpoint import load_checkpoint, save_checkpoint
 from warp_refine_ros.networks.export import export_onnx
 
@@ -24,10 +24,6 @@ TITLES = {
     "segmentation": "teacher segmentation network g",
     "refiner": "refiner Omega (cycle-consistency trained)",
 }
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _pct(value: float | None) -> str:
@@ -105,7 +101,7 @@ def model_card(name: str, files: list[Path], metrics: dict[str, Any], data: str,
         "## Files",
         "| file | bytes | sha256 |",
         "| --- | ---: | --- |",
-        *(f"| {p.name} | {p.stat().st_size} | `{sha256(p)[:16]}…` |" for p in files),
+        *(file_row(p) for p in files),
     ]
     if extra:
         lines += ["", extra.strip()]
@@ -120,6 +116,8 @@ def release(checkpoint: Path, models: Path, *, data: str = "", extra: str = "") 
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     loaded = load_checkpoint(checkpoint)
     name = checkpoint.stem
+    card = models / f"{name}.md"
+    card.unlink(missing_ok=True)  # it describes the files being replaced: the new card is written last
     slim = save_checkpoint(
         models / f"{name}.pt",
         loaded.model(),
@@ -128,7 +126,6 @@ def release(checkpoint: Path, models: Path, *, data: str = "", extra: str = "") 
         metadata=loaded.metadata,
     )
     onnx = export_onnx(slim, models / f"{name}.onnx")
-    card = models / f"{name}.md"
     card.write_text(model_card(name, [slim, onnx], metrics, data, extra), encoding="utf-8")
     return [slim, onnx, card]
 

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import yaml
 
 from warp_refine_ros.engines.base import MotionEngine, RefinerEngine, SegmentationEngine
 from warp_refine_ros.errors import EngineError
+from warp_refine_ros.fileio import sha256
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.resources import share_path
 
@@ -151,11 +151,7 @@ def _identity(name: str | None) -> str | None:
     path = Path(name)
     if not path.is_file():
         raise EngineError(f"engine file {path} does not exist")
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return f"{path.name} sha256:{digest.hexdigest()[:16]}"
+    return f"{path.name} sha256:{sha256(path)[:16]}"
 
 
 def canonical_motion(name: str) -> str:

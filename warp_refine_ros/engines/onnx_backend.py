@@ -19,6 +19,7 @@ from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 from warp_refine_ros.engines.devices import parse_device
 from warp_refine_ros.engines.network_backend import NetworkMotion, NetworkRefiner, NetworkSegmentation
 from warp_refine_ros.errors import EngineError
+from warp_refine_ros.modelcard import check_against_card
 from warp_refine_ros.modelspec import ModelMetadata
 
 ORT_ERRORS = (
@@ -94,6 +95,7 @@ class OnnxModel:
         path = Path(path)
         if not path.is_file():
             raise EngineError(f"{arch} ONNX file {path} does not exist")
+        check_against_card(path)
         providers = execution_providers(device)
         try:
             self.session = ort.InferenceSession(str(path), session_options(), providers=providers)

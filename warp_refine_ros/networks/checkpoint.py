@@ -27,6 +27,7 @@ from torch import nn
 
 from warp_refine_ros.errors import EngineError, LabelError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.modelcard import check_against_card
 from warp_refine_ros.modelspec import IMAGENET, Normalization
 from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
 from warp_refine_ros.networks.segmentation import SegmentationConfig, SegmentationNet
@@ -158,6 +159,7 @@ def load_checkpoint(path: str | Path, *, arch: str | None = None) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise EngineError(f"checkpoint {path} does not exist")
+    check_against_card(path)
     if not zipfile.is_zipfile(path):  # torch.save has written zip archives since torch 1.6
         raise EngineError(f"{path} is not a warp_refine_ros checkpoint (not a torch.save zip archive)")
     try:

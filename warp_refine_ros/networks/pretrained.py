@@ -119,7 +119,7 @@ def _from_checkpoint(
             f"{path}: its g has {found} but this one {wanted}; these set the weights' shapes, "
             "so build g with the file's values (train_seg --width, --feature-channels)"
         )
-    new_classes = [(c.id, c.name) for c in checkpoint.spec.classes] != [(c.id, c.name) for c in spec.classes]
+    new_classes = bool(checkpoint.spec.class_differences(spec))
     new_spec = (
         f"classifier: the file's {checkpoint.spec.num_classes} classes are not the "
         f"{spec.num_classes} of this spec"

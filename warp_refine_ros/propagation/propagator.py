@@ -94,11 +94,12 @@ class Propagator:
                 "YAML, --seg, --refiner) or choose a method that does without"
             )
         for engine in (segmentation, refiner):
-            if engine is not None and engine.spec.ids.tolist() != spec.ids.tolist():
+            if engine is not None and (differences := engine.spec.class_differences(spec)):
                 raise EngineError(
-                    f"engine {engine.name} predicts {engine.spec.num_classes} classes "
-                    f"{engine.spec.names[:4]}... but the class spec has {spec.num_classes} "
-                    f"{spec.names[:4]}...; use the spec the engine was trained with (--classes)"
+                    f"engine {engine.name} was trained for other classes than the class spec "
+                    f"(engine against spec: {'; '.join(differences[:6])}"
+                    f"{f'; and {len(differences) - 6} more' if len(differences) > 6 else ''}); "
+                    "use the spec the engine was trained with (--classes), or train engines for yours"
                 )
         if not (math.isfinite(tau) and tau > 0):
             raise ValueError(f"tau must be a positive RGB distance, got {tau}")

@@ -119,9 +119,10 @@ class AutoLabeledDataset(SegmentationDataset):
         roots = [Path(roots)] if isinstance(roots, str | Path) else [Path(r) for r in roots]
         spec = spec or read_classes(roots[0])
         for root in roots:
-            if read_classes(root).ids.tolist() != spec.ids.tolist():
+            if differences := read_classes(root).class_differences(spec):
                 raise DatasetError(
-                    f"{root}/classes.yaml differs from the class spec given; use matching specs"
+                    f"{root}/classes.yaml differs from the class spec given ({'; '.join(differences[:6])}); "
+                    "use matching specs"
                 )
         items = [
             item

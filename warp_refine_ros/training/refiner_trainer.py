@@ -77,10 +77,10 @@ class RefinerRun:
 def load_engines(run: RefinerRun) -> EngineSet:
     """The motion and segmentation engines, checked against the class spec."""
     engines = EngineSet.from_files(motion=run.motion, segmentation=run.segmentation, device=run.engine_device)
-    if engines.segmentation.spec.ids.tolist() != run.spec.ids.tolist():
+    if differences := engines.segmentation.spec.class_differences(run.spec):
         raise EngineError(
-            f"{run.segmentation} predicts {engines.segmentation.spec.num_classes} classes, the class spec "
-            f"{run.spec.num_classes}; train the refiner with the spec g was trained with"
+            f"{run.segmentation} predicts other classes than the class spec ({'; '.join(differences[:6])}); "
+            "train the refiner with the spec g was trained with"
         )
     return engines
 
@@ -211,7 +211,7 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
 def start_from(model: RefinerNet, path: Path, spec: LabelSpec) -> None:
     """Load a trained refiner's weights into ``model``: fine-tuning needs the same network and classes."""
     loaded = load_checkpoint(path, arch=model.arch)
-    if loaded.config != model.config or loaded.spec.ids.tolist() != spec.ids.tolist():
+    if loaded.config != model.config or loaded.spec.class_differences(spec):
         raise EngineError(
             f"{path} is a refiner for {loaded.spec.num_classes} classes with {loaded.config}; this run "
             f"trains one for {spec.num_classes} classes with {model.config}: start from scratch instead"
