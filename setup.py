@@ -27,6 +27,7 @@ COMMANDS = {
     "build_engines": "build_engines",
     "adapt_labeler": "adapt_labeler",
     "label_node": "label_node",
+    "suggest_keyframes": "suggest_keyframes",
 }
 
 setup(
