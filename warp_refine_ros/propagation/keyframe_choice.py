@@ -169,15 +169,15 @@ def _solve(gaps: _Gaps, piece: _Piece, most: int) -> _Solved:
     positions = np.arange(piece.low, piece.high)
     size = len(positions)
     first, last = _ends(gaps, piece, positions)
-    solved = _Solved(piece, np.zeros(0), [-1], [np.zeros(0, int)])
+    solved = _Solved(piece, np.zeros(0), [-1], [np.zeros(0, np.int32)])
     curve = [_empty_cost(gaps, piece)]
     best = first
     for n in range(1, most + 1):
         if n > 1:
-            best, previous = _next_layer(gaps, positions, best)
+            best, previous = _next_layer(gaps, piece, best)
             solved.pointers.append(previous)
         else:
-            solved.pointers.append(np.full(size, -1))
+            solved.pointers.append(np.full(size, -1, np.int32))
         total = best + last
         solved.ends.append(int(np.argmin(total)))
         curve.append(float(total[solved.ends[-1]]))
@@ -185,24 +185,26 @@ def _solve(gaps: _Gaps, piece: _Piece, most: int) -> _Solved:
     return solved
 
 
-def _next_layer(gaps: _Gaps, positions: np.ndarray, best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """best'[x] = min over y < x of best[y] + cost(y, x), and the y that gives it."""
-    size, k = len(positions), gaps.k
-    cost, previous = np.full(size, np.inf), np.full(size, -1)
+def _next_layer(gaps: _Gaps, piece: _Piece, best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """best'[x] = min over y < x of best[y] + cost(y, x), and the y that gives it (local positions)."""
+    low, high, k = piece.low, piece.high, gaps.k
+    size = high - low
+    short = gaps.short[low:high]
+    cost, previous = np.full(size, np.inf), np.full(size, -1, np.int32)
+    here = np.arange(size, dtype=np.int32)
     for gap in range(1, min(2 * k + 1, size - 1) + 1):
-        candidate = best[:-gap] + gaps.short[positions[:-gap], gap]
+        candidate = best[:-gap] + short[:-gap, gap]
         better = candidate < cost[gap:]
-        cost[gap:][better] = candidate[better]
-        previous[gap:][better] = np.nonzero(better)[0]
+        cost[gap:] = np.where(better, candidate, cost[gap:])
+        previous[gap:] = np.where(better, here[:-gap], previous[gap:])
     reach = 2 * k + 2
     if size > reach:  # longer gaps: the K frames after y and the K before x are reached, the rest missed
-        leaving = best[:-reach] + gaps.after[positions[:-reach]] - gaps.miss * positions[:-reach]
+        leaving = best[:-reach] + gaps.after[low : high - reach] - gaps.miss * here[:-reach]
         lowest, where = np.minimum.accumulate(leaving), _running_argmin(leaving)
-        arriving = gaps.before[positions[reach:]] + gaps.miss * (positions[reach:] - 1 - 2 * k)
-        candidate = lowest + arriving
+        candidate = lowest + gaps.before[low + reach : high] + gaps.miss * (here[reach:] - 1 - 2 * k)
         better = candidate < cost[reach:]
-        cost[reach:][better] = candidate[better]
-        previous[reach:][better] = where[better]
+        cost[reach:] = np.where(better, candidate, cost[reach:])
+        previous[reach:] = np.where(better, where, previous[reach:])
     return cost, previous
 
 

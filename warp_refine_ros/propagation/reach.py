@@ -7,8 +7,8 @@ forward-backward consistency, which catches occlusions and disocclusions that M 
 regions. A frame reached from a keyframe ``a`` before it and ``b`` after it keeps, per pixel, the
 better supported of the two labelings, so its expected error is ``1 - mean(max(S_a, S_b))``. Scene
 cuts, disocclusions, fast motion and blur all lose support; a standing camera loses none. Everything
-runs on small images (a working size of a few thousand pixels), and the result is a few numbers per
-frame, so a whole drive is summarised in O(frames x K) memory.
+runs on small images (tens of thousands of pixels), and the result is a few numbers per frame, so a
+whole drive is summarised in O(frames x K) memory.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class ReachCosts:
 
 
 @dataclass(frozen=True)
-class _Step:
+class Step:
     """Motion between frames t and t+1: where each pixel of t+1 samples t (forward) and each pixel of
     t samples t+1 (backward), and whether that sample can be trusted."""
 
@@ -65,14 +65,14 @@ class _Step:
 
 def motion_step(
     motion: MotionEngine, image: np.ndarray, next_image: np.ndarray, tau: float = DEFAULT_TAU
-) -> _Step:
+) -> Step:
     """Flows both ways between two frames, each trusted where eq. 6 holds and the other flow agrees."""
     to_image = motion.flow(next_image, image)  # next_image(x) ~ image(x + to_image(x))
     to_next = motion.flow(image, next_image)
     forward, backward = sampling_map(to_image), sampling_map(to_next)
     forward_trust = trust_mask(next_image, image, forward, tau) & _consistent(to_image, to_next, forward)
     backward_trust = trust_mask(image, next_image, backward, tau) & _consistent(to_next, to_image, backward)
-    return _Step(forward, forward_trust.astype(np.float32), backward, backward_trust.astype(np.float32))
+    return Step(forward, forward_trust.astype(np.float32), backward, backward_trust.astype(np.float32))
 
 
 def _consistent(flow: np.ndarray, back: np.ndarray, sampling: SamplingMap) -> np.ndarray:
@@ -80,9 +80,8 @@ def _consistent(flow: np.ndarray, back: np.ndarray, sampling: SamplingMap) -> np
     returned = warp_probabilities(back, sampling)  # the other flow where this one lands
     ratio, slack = CONSISTENCY
     (fx, fy), (rx, ry) = cv2.split(flow), cv2.split(returned)
-    mismatch = cv2.magnitude(fx + rx, fy + ry)
-    lengths = cv2.magnitude(fx, fy), cv2.magnitude(rx, ry)
-    return np.square(mismatch) < ratio * (np.square(lengths[0]) + np.square(lengths[1])) + slack
+    mismatch = np.square(fx + rx) + np.square(fy + ry)
+    return mismatch < ratio * (np.square(fx) + np.square(fy) + np.square(rx) + np.square(ry)) + slack
 
 
 class ReachCostBuilder:
@@ -102,7 +101,7 @@ class ReachCostBuilder:
         self.tau = tau
         held = 2 * radius + 1
         self._images: deque[np.ndarray] = deque(maxlen=held)
-        self._steps: deque[_Step] = deque(maxlen=held - 1)  # _steps[-1] ends at the newest frame
+        self._steps: deque[Step] = deque(maxlen=held - 1)  # _steps[-1] ends at the newest frame
         self._forward: deque[np.ndarray] = deque(maxlen=held)  # per frame: (h, w, K+1) support
         self._frames = 0  # added so far
         self._evaluated = 0  # frames whose errors are known
@@ -125,15 +124,13 @@ class ReachCostBuilder:
         self._images.append(image)
         self._forward.append(support)
         self._frames += 1
-        if self._frames > len(self._gaps):
-            grow = max(64, len(self._gaps))
-            self._ahead, self._behind, self._gaps = (np.pad(a, ((0, grow), (0, 0))) for a in self._tables)
+        if self._frames > len(self._gaps):  # room for this frame's row: double the tables
+            self._ahead, self._behind, self._gaps = (
+                np.pad(table, ((0, max(64, len(table))), (0, 0)))
+                for table in (self._ahead, self._behind, self._gaps)
+            )
         if self._frames - 1 - self._evaluated >= 2 * self.radius:
             self._evaluate_batch(self._frames - 1)
-
-    @property
-    def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self._ahead, self._behind, self._gaps
 
     def finish(self) -> ReachCosts:
         """The costs of the whole stream; the builder is spent afterwards."""
