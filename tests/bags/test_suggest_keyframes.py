@@ -155,6 +155,20 @@ def test_the_count_is_spread_over_bags_where_motion_needs_it(tmp_path, capsys):
     assert {s["bag"]: s["suggested"] for s in streams} == {"standing": 1, "moving": 2}
 
 
+def test_a_change_of_resolution_splits_the_stream_as_bag_label_does(tmp_path, capsys):
+    images = frames(3, 10) + [cv2.resize(image, (64, 48)) for image in frames(4, 10)]
+    stamps = write_stream(tmp_path / "sizes", images)
+    status, err = suggest(
+        capsys, tmp_path / "sizes", "--image-topic", TOPIC, "-n", 2, "--out", tmp_path / "o"
+    )
+    assert status == 0, err
+    streams = json.loads((tmp_path / "o" / "suggestions.json").read_text())["streams"]
+    assert [(s["first_stamp_ns"], s["frames"], s["suggested"]) for s in streams] == [
+        (stamps[0], 10, 1),
+        (stamps[10], 10, 1),
+    ]
+
+
 def test_a_rerun_replaces_its_own_files_and_nothing_else(tmp_path, tiny_drive, capsys):
     bag = tiny_drive.write_bag(tmp_path)
     out = tmp_path / "o"

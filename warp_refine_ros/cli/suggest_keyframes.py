@@ -9,7 +9,7 @@ from pathlib import Path
 
 from warp_refine_ros.bags import suggestion_output
 from warp_refine_ros.bags.suggestion import Suggestion, SuggestRequest
-from warp_refine_ros.cli.common import run_cli
+from warp_refine_ros.cli.common import add_bag_arguments, run_cli
 from warp_refine_ros.propagation.config import DEFAULT_RADIUS
 from warp_refine_ros.propagation.keyframe_choice import Outcome
 
@@ -21,17 +21,7 @@ def get_parser() -> argparse.ArgumentParser:
         "(scene changes, disocclusions, fast motion), with every frame within --radius of a keyframe "
         "first. Writes the images to label, their stamps and a contact sheet.",
     )
-    parser.add_argument(
-        "bags", nargs="+", type=Path, metavar="BAG", help="ROS 1 .bag, ROS 2 bag directory, .db3 or .mcap"
-    )
-    parser.add_argument(
-        "--image-topic",
-        action="append",
-        required=True,
-        dest="image_topics",
-        metavar="TOPIC",
-        help="sensor_msgs/Image or CompressedImage topic; repeat for cameras",
-    )
+    add_bag_arguments(parser)
     parser.add_argument(
         "--count",
         "-n",
