@@ -208,6 +208,12 @@ def test_outputs_never_overwrite_what_the_tool_did_not_write(tmp_path, tiny_driv
     status, err = suggest(capsys, bag, "--image-topic", TOPIC, "-n", 3, "--out", tmp_path / "busy")
     assert status == 2 and "is not empty and holds no suggestions.json" in err
     assert (tmp_path / "busy" / "keyframes.txt").read_text() == "someone else's"
+    (tmp_path / "victim.txt").write_text("keep")
+    (tmp_path / "forged").mkdir()
+    (tmp_path / "forged" / "suggestions.json").write_text(json.dumps({"files": ["../victim.txt"]}))
+    status, err = suggest(capsys, bag, "--image-topic", TOPIC, "-n", 3, "--out", tmp_path / "forged")
+    assert status == 2 and "lists files suggest_keyframes does not write: ['../victim.txt']" in err
+    assert (tmp_path / "victim.txt").read_text() == "keep"
     status, err = suggest(capsys, bag, "--image-topic", TOPIC, "-n", 3, "--out", bag / "inside")
     assert status == 2 and "overlaps the input bag" in err
     status, err = suggest(capsys, tmp_path / "nope", "--image-topic", TOPIC, "-n", 3, "--out", tmp_path / "o")

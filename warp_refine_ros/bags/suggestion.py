@@ -72,8 +72,12 @@ class Chain:
         return camera_name(self.index.topic)
 
     @property
-    def stamps(self) -> list[int]:
-        return self.index.stamps[self.start : self.end]
+    def frames(self) -> int:
+        return self.end - self.start
+
+    def stamp(self, position: int) -> int:
+        """The header stamp of the frame at ``position`` of the chain."""
+        return self.index.stamps[self.start + position]
 
 
 @dataclass
@@ -87,7 +91,7 @@ class Suggestion:
 
     @property
     def frames(self) -> int:
-        return sum(chain.end - chain.start for chain in self.chains)
+        return sum(chain.frames for chain in self.chains)
 
     def picked(self) -> Iterator[tuple[Chain, int]]:
         """(chain, position in the chain) of every suggested frame, chain by chain, in time order."""
@@ -175,7 +179,7 @@ def _labeled_positions(bag: Path, index: StreamIndex, keys: KeyframeSet, warning
 
 def analyse(request: SuggestRequest, chains: list[Chain]) -> None:
     """Read every chain's frames once and measure how far motion carries labels through them."""
-    total = sum(chain.end - chain.start for chain in chains)
+    total = sum(chain.frames for chain in chains)
     bar = tqdm(total=total, unit="frame", desc="motion", disable=True if not request.progress else None)
     with bar:
         for bag in dict.fromkeys(chain.bag for chain in chains):
@@ -210,7 +214,7 @@ def suggest(request: SuggestRequest) -> Suggestion:
     """Check, read and choose: the ``count`` frames to label next over all bags and cameras."""
     check_request(request)
     chains, warnings = plan_chains(request)
-    free = sum(chain.end - chain.start - len(chain.labeled) for chain in chains)
+    free = sum(chain.frames - len(chain.labeled) for chain in chains)
     if request.count > free:
         raise UsageError(f"--count {request.count} is more than the {free} frames not labeled yet")
     start = time.perf_counter()

@@ -14,6 +14,7 @@ are removed, and nothing else is.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from warp_refine_ros.bags import contact_sheet
@@ -26,11 +27,15 @@ from warp_refine_ros.fileio import atomic_write, write_json
 RECORD = "suggestions.json"
 KEYFRAMES = "keyframes.txt"
 SHEET = "contact_sheet.png"
+OURS = re.compile(
+    "|".join([r"images/(?!\.\.?/)[^/]+/[0-9]+\.png", *map(re.escape, (KEYFRAMES, SHEET, RECORD))])
+)
+"""The names of the files a suggestion writes: the only ones a later suggestion in DIR may remove."""
 
 
 def image_name(chain: Chain, position: int) -> str:
     """Where a suggested frame's image goes, relative to DIR."""
-    return f"images/{chain.camera}/{chain.stamps[position]}.png"
+    return f"images/{chain.camera}/{chain.stamp(position)}.png"
 
 
 def earlier_files(out: Path) -> list[str]:
@@ -41,9 +46,12 @@ def earlier_files(out: Path) -> list[str]:
     record = out / RECORD
     if record.is_file():
         try:
-            return list(json.loads(record.read_text(encoding="utf-8"))["files"])
+            files = [str(name) for name in json.loads(record.read_text(encoding="utf-8"))["files"]]
         except (ValueError, KeyError, TypeError) as err:
             raise DatasetError(f"{record} is not a suggestion record ({err}); use another --out") from err
+        if strange := [name for name in files if not OURS.fullmatch(name)]:
+            raise DatasetError(f"{record} lists files suggest_keyframes does not write: {strange[:3]}")
+        return files
     if out.is_dir() and any(out.iterdir()):
         raise DatasetError(
             f"--out {out} is not empty and holds no {RECORD}; suggest_keyframes writes into a new or "
@@ -62,25 +70,24 @@ def run(request: SuggestRequest) -> Suggestion:
     return suggestion
 
 
-def write(request: SuggestRequest, suggestion: Suggestion) -> list[str]:
-    """Write the suggestion's files into ``request.out``; returns what was written, relative to it."""
+def write(request: SuggestRequest, suggestion: Suggestion) -> None:
+    """Write the suggestion's files into ``request.out``, then remove the earlier suggestion's others."""
     out = request.out
     before = earlier_files(out)
     images = [image_name(chain, position) for chain, position in suggestion.picked()]
     files = [*images, SHEET, KEYFRAMES]
     write_json(out / RECORD, {"files": sorted({*before, *files, RECORD}), "complete": False})
-    tiles = _write_images(out, suggestion, request.progress)
+    tiles = _write_images(out, suggestion)
     sheet = contact_sheet.draw(_curves(suggestion), tiles)
     atomic_write(out / SHEET, encode(sheet, ".png"))
-    stamps = sorted({chain.stamps[position] for chain, position in suggestion.picked()})
+    stamps = sorted({chain.stamp(position) for chain, position in suggestion.picked()})
     atomic_write(out / KEYFRAMES, "".join(f"{stamp}\n" for stamp in stamps).encode())
     write_json(out / RECORD, _record(request, suggestion, sorted([*files, RECORD])))
     for stale in set(before) - {*files, RECORD}:
         (out / stale).unlink(missing_ok=True)
-    return files
 
 
-def _write_images(out: Path, suggestion: Suggestion, progress: bool) -> list[contact_sheet.Tile]:
+def _write_images(out: Path, suggestion: Suggestion) -> list[contact_sheet.Tile]:
     """Each suggested frame read again from its bag and written at full size, with its thumbnail."""
     tiles = []
     for chain, positions in zip(suggestion.chains, suggestion.choice.new, strict=True):
@@ -122,13 +129,13 @@ def _record(request: SuggestRequest, suggestion: Suggestion, files: list[str]) -
     for chain, before, after, positions in zip(
         suggestion.chains, choice.before, choice.after, choice.new, strict=True
     ):
-        frames = chain.end - chain.start
+        frames = chain.frames
         streams.append(
             {
                 "bag": bag_name(chain.bag),
                 "topic": chain.index.topic,
                 "camera": chain.camera,
-                "first_stamp_ns": chain.stamps[0],
+                "first_stamp_ns": chain.stamp(0),
                 "frames": frames,
                 "labeled": len(chain.labeled),
                 "suggested": len(positions),
@@ -143,7 +150,7 @@ def _record(request: SuggestRequest, suggestion: Suggestion, files: list[str]) -
             "bag": bag_name(chain.bag),
             "topic": chain.index.topic,
             "camera": chain.camera,
-            "stamp_ns": chain.stamps[position],
+            "stamp_ns": chain.stamp(position),
             "image": image_name(chain, position),
         }
         for chain, position in suggestion.picked()
