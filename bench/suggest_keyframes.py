@@ -12,10 +12,12 @@ defaults (radius 10; motion-only with CamVid's classes, which the shipped networ
 Score: mIoU (%) of one confusion matrix over EVERY frame of the drive; a frame bag_label did not label
 (farther than the radius from every keyframe) counts as predicted ignore on all its pixels, i.e. every
 truth pixel of it is a miss for its class. Keyframes themselves are scored too (they are exact).
+``--fewer 0.25`` also compares every 20th frame at radius 10 with a quarter fewer keyframes (even and
+suggested) at the least radius that reaches every frame.
 
-    python bench/suggest_keyframes.py --work build/families    # held-out families, every 20th frame's count
-    python bench/suggest_keyframes.py --split tuning           # the families choices may be tuned on
-    python bench/suggest_keyframes.py --spacings 30 20 15 10 --plot docs/suggest_keyframes.png
+    python bench/suggest_keyframes.py --max-seeds 2 --fewer 0.25   # the README's held-out table
+    python bench/suggest_keyframes.py --split tuning --fewer 0.25  # the families choices may be tuned on
+    python bench/suggest_keyframes.py --max-seeds 1 --spacings 30 20 10 --plot docs/suggest_keyframes.png
 """
 
 from __future__ import annotations
