@@ -29,6 +29,7 @@ COMMANDS = {
     "label_node": "label_node",
     "review_export": "review_export",
     "export_dataset": "export_dataset",
+    "suggest_keyframes": "suggest_keyframes",
 }
 
 setup(

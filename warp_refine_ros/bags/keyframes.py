@@ -43,7 +43,7 @@ class KeyframeSet:
         self.camera = camera
         self.origin = origin  # where they came from, for messages
         self._files: dict[int, Path] = {}
-        self._decoders: dict[int, MaskDecoder] = {}  # files that are colour masks of a CVAT export
+        self._decoders: dict[int, MaskDecoder | _StampsOnly] = {}  # colour masks of a CVAT export
         self._encoded: dict[int, bytes] = {}  # labels from a topic, kept as PNG bytes (tens of kB each)
 
     @property
@@ -53,7 +53,7 @@ class KeyframeSet:
     def __len__(self) -> int:
         return len(self._files) + len(self._encoded)
 
-    def add_file(self, stamp_ns: int, path: Path, decoder: MaskDecoder | None = None) -> None:
+    def add_file(self, stamp_ns: int, path: Path, decoder: MaskDecoder | _StampsOnly | None = None) -> None:
         """A label file: an id PNG, or a CVAT colour mask read through ``decoder``."""
         if (other := self._files.get(stamp_ns)) is not None:
             raise DatasetError(f"{other} and {path} both name keyframe stamp {stamp_ns}; keep one of them")
@@ -97,10 +97,11 @@ def _encode(labels: np.ndarray, name: str) -> bytes:
 
 
 def keyframes_from_directory(
-    root: str | Path, cameras: Iterable[str], spec: LabelSpec
+    root: str | Path, cameras: Iterable[str], spec: LabelSpec | None
 ) -> dict[str, KeyframeSet]:
     """Each camera's keyframes in ``root/<camera>/`` if present, else ``root`` for one camera: its
-    ``<stamp_ns>.png`` id PNGs and the masks of a CVAT export there, mapped to ``spec`` by name."""
+    ``<stamp_ns>.png`` id PNGs and the masks of a CVAT export there, mapped to ``spec`` by name. Without
+    a spec only the stamps are known: a CVAT mask then cannot be loaded (suggest_keyframes needs none)."""
     root = Path(root)
     cameras = list(cameras)
     if not root.is_dir():
@@ -127,7 +128,7 @@ def keyframes_from_directory(
     return found
 
 
-def _add_cvat_export(keyframes: KeyframeSet, folder: Path, spec: LabelSpec) -> None:
+def _add_cvat_export(keyframes: KeyframeSet, folder: Path, spec: LabelSpec | None) -> None:
     """The ``SegmentationClass/<stamp_ns>.png`` masks of a CVAT export in ``folder``, if it holds one; also
     in sub-folders, where CVAT keeps the folders of a task's image names (``front/<stamp_ns>.png``)."""
     labelmap, masks = folder / LABELMAP, folder / MASKS
@@ -138,13 +139,21 @@ def _add_cvat_export(keyframes: KeyframeSet, folder: Path, spec: LabelSpec) -> N
                 "'Segmentation mask 1.1' export (its labelmap.txt names each colour's class)"
             )
         return
-    decoder = MaskDecoder(labelmap, spec)
+    decoder = MaskDecoder(labelmap, spec) if spec is not None else _NO_SPEC
     for path in sorted(masks.rglob("*")) if masks.is_dir() else ():
         stamp = keyframe_stamp(path)
         if stamp is not None:
             keyframes.add_file(stamp, path, decoder)
 
 
+class _StampsOnly:
+    """The decoder of CVAT masks listed without a class spec: their stamps count, their colours are unread."""
+
+    def decode(self, path: Path) -> np.ndarray:
+        raise DatasetError(f"{path}: reading a CVAT mask's colours needs the class spec (--classes)")
+
+
+_NO_SPEC = _StampsOnly()
 _STAMP = re.compile(r"[0-9]+")
 _OTHER_IMAGES = (".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 

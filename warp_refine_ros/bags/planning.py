@@ -85,9 +85,9 @@ def check_paths(job: LabelJob) -> None:
     outputs = [("--out", job.out)] + ([("--out-bag", job.out_bag)] if job.out_bag else [])
     for flag, output in outputs:
         for role, given in inputs:
-            if _overlap(output, given):
+            if overlap(output, given):
                 raise DatasetError(f"{flag} {output} overlaps the input {role} {given}; write somewhere else")
-    if job.out_bag is not None and _overlap(job.out_bag, job.out):
+    if job.out_bag is not None and overlap(job.out_bag, job.out):
         inside = _inside(job.out_bag, job.out) and not _inside(job.out, job.out_bag)
         inner = (
             Path(os.path.realpath(job.out_bag)).relative_to(os.path.realpath(job.out)).parts if inside else ()
@@ -105,7 +105,8 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _overlap(a: Path, b: Path) -> bool:
+def overlap(a: Path, b: Path) -> bool:
+    """Whether one of two paths lies inside the other (or they are the same), links resolved."""
     return _inside(a, b) or _inside(b, a)
 
 

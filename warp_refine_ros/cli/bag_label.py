@@ -10,7 +10,7 @@ from pathlib import Path
 from warp_refine_ros.bags import job as label_job
 from warp_refine_ros.bags.reader import CLOCKS
 from warp_refine_ros.cli import labeling_report as report
-from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, KEYFRAME_LABELS, run_cli
+from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, KEYFRAME_LABELS, add_bag_arguments, run_cli
 from warp_refine_ros.engines.dis import DEFAULT_PRESET
 from warp_refine_ros.engines.loading import EngineSet, EngineSources, default_engines
 from warp_refine_ros.errors import EngineError
@@ -28,17 +28,7 @@ def get_parser() -> argparse.ArgumentParser:
         "an auto-labeled dataset. Every frame within --radius frames of a keyframe is labeled. "
         "Rerunning the same command continues an interrupted run.",
     )
-    parser.add_argument(
-        "bags", nargs="+", type=Path, metavar="BAG", help="ROS 1 .bag, ROS 2 bag directory, .db3 or .mcap"
-    )
-    parser.add_argument(
-        "--image-topic",
-        action="append",
-        required=True,
-        dest="image_topics",
-        metavar="TOPIC",
-        help="sensor_msgs/Image or CompressedImage topic; repeat for cameras",
-    )
+    add_bag_arguments(parser)
     labels = parser.add_mutually_exclusive_group(required=True)
     labels.add_argument(
         "--labels",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from warp_refine_ros.errors import IncompleteRun, WarpRefineError
 
@@ -38,3 +40,18 @@ def run_cli(
     except KeyboardInterrupt:
         print(f"interrupted{f' — {on_interrupt}' if on_interrupt else ''}", file=sys.stderr)
         return 130
+
+
+def add_bag_arguments(parser: argparse.ArgumentParser) -> None:
+    """The bags and camera topics a command reads: ``BAG [BAG ...] --image-topic TOPIC [...]``."""
+    parser.add_argument(
+        "bags", nargs="+", type=Path, metavar="BAG", help="ROS 1 .bag, ROS 2 bag directory, .db3 or .mcap"
+    )
+    parser.add_argument(
+        "--image-topic",
+        action="append",
+        required=True,
+        dest="image_topics",
+        metavar="TOPIC",
+        help="sensor_msgs/Image or CompressedImage topic; repeat for cameras",
+    )
