@@ -13,8 +13,7 @@ from warp_refine_ros.node.inbox import Inbox
 
 def test_a_full_inbox_drops_the_oldest_image_and_counts_it():
     inbox: Inbox[str] = Inbox(capacity=2)
-    for name in ("a", "b", "c", "d"):
-        inbox.put_frame(name)
+    assert [inbox.put_frame(name) for name in ("a", "b", "c", "d")] == [False, False, True, True]
     assert inbox.dropped == 2
     assert [inbox.get(timeout=0).message for _ in range(2)] == ["c", "d"]
     assert inbox.get(timeout=0) is None
@@ -59,7 +58,8 @@ def test_latency_window_reports_median_p99_and_max_in_ms():
 
 
 def test_health_warns_when_frames_are_dropped_and_recovers():
-    health = Health()
+    now = [100.0]
+    health = Health(hold_s=10.0, clock=lambda: now[0])
     stats = SessionStats(frames=10, published=8)
     health.record(0.050, 0.040)
     first = health.report(stats, queue_dropped=0, buffered=5)
@@ -72,4 +72,8 @@ def test_health_warns_when_frames_are_dropped_and_recovers():
     stats.keyframes_too_old += 1
     late = health.report(stats, queue_dropped=3, buffered=5)
     assert late.level is Level.WARN and "too_old +1" in late.message
+    now[0] += 9.0  # nothing new, but a monitor sampling now still sees the problem
+    held = health.report(stats, queue_dropped=3, buffered=5)
+    assert held.level is Level.WARN and held.message == f"{late.message} (9 s ago)"
+    now[0] += 1.0
     assert health.report(stats, queue_dropped=3, buffered=5).level is Level.OK
