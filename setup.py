@@ -27,6 +27,7 @@ COMMANDS = {
     "build_engines": "build_engines",
     "adapt_labeler": "adapt_labeler",
     "label_node": "label_node",
+    "publish_keyframes": "publish_keyframes",
 }
 
 setup(
