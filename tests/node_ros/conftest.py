@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from live_node import Drive, make_drive
+from live_node import Drive, command, make_drive
 
 from warp_refine_ros.node.isolation import namespace_problem
 
@@ -17,6 +17,10 @@ def skip_reason() -> str | None:
     """Why the node cannot be run here, or None."""
     if importlib.util.find_spec("rclpy") is None:
         return "needs ROS 2 (rclpy): `make test` runs these in .venv-ros"
+    if not Path(command("label_node")).exists():
+        return (
+            "needs the package's commands beside this Python (`make test-ros`); colcon runs the launch tests"
+        )
     return namespace_problem()
 
 

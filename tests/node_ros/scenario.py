@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -22,8 +23,8 @@ from sensor_msgs.msg import CameraInfo, Image
 from warp_refine_ros.bags.images import header_stamp_ns
 from warp_refine_ros.node.isolation import check_isolated
 from warp_refine_ros.node.replay import (
-    NodeProcess,
     Rig,
+    RosProcess,
     keyframe_labels,
     node_arguments,
     schedule,
@@ -112,17 +113,28 @@ def main(config_path: str) -> int:
     images = stream(Path(config["bag"]), config["topic"])
     labels = keyframe_labels(Path(config["keyframes"]))
     stamps = [header_stamp_ns(message) for message in images]
-    events = schedule(stamps, labels, config["order"], config.get("delay", 0))
+    from_folder = config["order"] == "folder"  # publish_keyframes sends them as their images go by
+    events = schedule(
+        stamps,
+        [] if from_folder else labels,
+        "on-time" if from_folder else config["order"],
+        config.get("delay", 0),
+    )
     infos = {
         s: CameraInfo(header=header(s, "camera"), width=1, height=1, k=[float(s % 997)] + [0.0] * 8)
         for s in stamps
     }
-    node = NodeProcess(node_arguments(config["parameters"]), out / "node.log")
+    node = RosProcess("label_node", [], node_arguments(config["parameters"]), out / "node.log")
+    publisher = (
+        RosProcess("publish_keyframes", ["--labels", config["keyframes"]], [], out / "publisher.log")
+        if from_folder
+        else None
+    )
     start_ros()
     rig = Rig(compressed=config["parameters"].get("use_compressed", False))
     extra: dict = {}
     try:
-        rig.connect(node, 90.0)
+        rig.connect(node, 90.0, image_readers=2 if publisher else 1)
         rig.play(
             images, labels, events, config["rate_hz"], infos if "camera_info" in config["steps"] else None
         )
@@ -135,6 +147,8 @@ def main(config_path: str) -> int:
             extra["alive_after_bad_messages"] = node.alive()
             extra["parameters_after_bad_messages"] = change_parameters(rig)["read back"]
     finally:
+        if publisher is not None:
+            extra["publisher"] = asdict(publisher.stop())
         ended = node.stop()
         write(out, rig, ended.code, ended.log, extra)
         rig.close()

@@ -108,3 +108,10 @@ def test_compressed_images_give_bag_labels_files(tmp_path):
     drive = make_drive(tmp_path / "jpeg", "--encoding", "jpeg")
     run = run_scenario(tmp_path / "run", drive, "on-time", parameters={"use_compressed": True})
     assert_same_labels(run, drive)
+
+
+def test_a_keyframe_folder_published_with_publish_keyframes_labels_the_stream(drive, tmp_path):
+    run = run_scenario(tmp_path, drive, "folder")
+    assert_same_labels(run, drive)
+    publisher = run.record["publisher"]
+    assert publisher["code"] == 0 and "published" in publisher["log"] and "(4 of 4)" in publisher["log"]

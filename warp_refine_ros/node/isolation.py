@@ -9,6 +9,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from warp_refine_ros.resources import share_path
+
 DOMAIN_ID = "42"
 ENVIRONMENT = {
     "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",  # and the namespace has nothing else to reach
@@ -38,8 +40,10 @@ def isolated(command: Sequence[str]) -> list[str]:
 
 
 def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``base`` (the current environment by default) with discovery kept on this host."""
-    return {**(os.environ if base is None else base), **ENVIRONMENT}
+    """``base`` (the current environment by default) with discovery kept on this host, and Fast DDS
+    set up for full-size camera images (config/fastdds_large_images.xml)."""
+    profile = str(share_path("config/fastdds_large_images.xml"))
+    return {**(os.environ if base is None else base), **ENVIRONMENT, "FASTDDS_DEFAULT_PROFILES_FILE": profile}
 
 
 def check_isolated() -> None:

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -29,6 +28,7 @@ from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from warp_refine_ros.bags.images import header_stamp_ns
+from warp_refine_ros.bags.keyframes import keyframes_from_directory
 from warp_refine_ros.bags.reader import BagReader
 from warp_refine_ros.node.ros_messages import header, image_message, profile
 from warp_refine_ros.node.ros_node import KEYFRAME_QOS
@@ -60,12 +60,9 @@ def stream(bag: Path, topic: str) -> list[Image | CompressedImage]:
 
 
 def keyframe_labels(folder: Path) -> dict[int, np.ndarray]:
-    """The ``--labels`` folder's keyframe PNGs by stamp (``<stamp_ns>.png``, grey class ids)."""
-    return {
-        int(path.stem): cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        for path in sorted(folder.iterdir())
-        if path.suffix.lower() == ".png" and path.stem.isdigit()
-    }
+    """The ``--labels`` folder's keyframe labels by stamp, read as bag_label reads them."""
+    (keyframes,) = keyframes_from_directory(folder, ["camera"]).values()
+    return {stamp: keyframes.load(stamp) for stamp in keyframes.stamps}
 
 
 def schedule(stamps: Sequence[int], keyframes: Iterable[int], order: str, delay: int = 0) -> list[Event]:
@@ -156,13 +153,14 @@ class Rig(Node):
             time.sleep(0.05)
         return True
 
-    def connect(self, node: NodeProcess, timeout: float) -> None:
-        """Wait until the node subscribes to images and keyframes and publishes labels, then a moment
-        more: best-effort images sent before the node's side of the match completes are lost."""
+    def connect(self, node: RosProcess, timeout: float, image_readers: int = 1) -> None:
+        """Wait until the node subscribes to images and keyframes and publishes labels (and
+        ``image_readers`` processes in all read the images), then a moment more: best-effort images
+        sent before the readers' side of the match completes are lost."""
 
         def connected() -> bool:
             return not node.alive() or bool(
-                self.images.get_subscription_count()
+                self.images.get_subscription_count() >= image_readers
                 and self.keyframes.get_subscription_count()
                 and self.count_publishers(self.resolve_topic_name("labels"))
             )
@@ -220,19 +218,25 @@ class Exit:
     log: str
 
 
-class NodeProcess:
-    """The installed ``label_node`` command, started with ROS arguments; stopped with SIGINT."""
+class RosProcess:
+    """An installed command of this environment (``label_node``, ``publish_keyframes``), started with
+    its arguments and ROS arguments; stopped with SIGINT."""
 
-    def __init__(self, ros_args: Sequence[str], log: Path) -> None:
-        command = [str(Path(sys.executable).with_name("label_node")), "--ros-args", *ros_args]
+    def __init__(self, command: str, arguments: Sequence[str], ros_args: Sequence[str], log: Path) -> None:
+        command_line = [str(Path(sys.executable).with_name(command)), *arguments, "--ros-args", *ros_args]
         self.log_path = log
         self._log = log.open("wb")
         self._started = time.monotonic()
         self._ended: tuple[int, resource.struct_rusage] | None = None
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(command_line, stdout=self._log, stderr=subprocess.STDOUT)
 
     def alive(self) -> bool:
         return self._reap(os.WNOHANG) is None
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the running process has used so far, from /proc."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
     def stop(self, timeout: float = 20.0) -> Exit:
         """SIGINT, as Ctrl-C sends; kill after ``timeout`` s. The CPU time comes from the kernel."""
