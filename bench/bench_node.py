@@ -1,0 +1,287 @@
+"""The real label_node over DDS: first-label latency, time to final labels after a keyframe, dropped
+frames and CPU, for camera sizes, rates, engine sets and keyframe timings.
+
+Each configuration renders a synthetic drive (a keyframe every 20 images), labels it with bag_label as
+the reference, then replays it into a freshly started label_node at the camera's rate, in a network
+namespace of its own with only loopback (the node and this replayer both inside it), and compares the
+last label the node published for each frame with bag_label's file. Run it with the ROS 2 venv's
+Python (``make bench-node``); it needs root for the namespace.
+
+    python bench/bench_node.py                                    # the full grid (about 15 minutes)
+    python bench/bench_node.py --sizes 640x480 --rates 10 --orders on-time --repeats 3
+
+Latency: from publishing an image to the node's first labels for it. Final after keyframe: from
+publishing a keyframe label until the last relabeled frame it reaches (already sent) arrived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from warp_refine_ros.bags.keyframes import camera_name
+from warp_refine_ros.node.isolation import environment, isolated, namespace_problem
+from warp_refine_ros.resources import share_path
+
+TOPIC = "/camera/image_raw"
+KEYFRAME_EVERY = 20
+RADIUS = 10
+ENGINE_SETS = {
+    "shipped": None,  # the node's default: DIS medium + the shipped ONNX networks
+    "dis-fine": "motion: dis:fine\nsegmentation: {models}/seg.onnx\nrefiner: {models}/refiner.onnx\n",
+}
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", nargs="+", default=["640x480", "1280x720"])
+    parser.add_argument("--rates", nargs="+", type=float, default=[10.0, 30.0], help="camera rates in Hz")
+    parser.add_argument("--engines", nargs="+", default=list(ENGINE_SETS), choices=list(ENGINE_SETS))
+    parser.add_argument(
+        "--orders", nargs="+", default=["on-time", "late"], choices=["on-time", "late", "early", "reversed"]
+    )
+    parser.add_argument(
+        "--delay", type=int, default=5, help="images a late keyframe label comes after its image"
+    )
+    parser.add_argument("--frames", type=int, default=121)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write every run's figures here")
+    parser.add_argument("--inside", type=Path, help=argparse.SUPPRESS)  # one run, in the namespace
+    return parser
+
+
+def prepare(workdir: Path, size: str, frames: int, engines: str) -> dict[str, str]:
+    """The drive, its engine set and bag_label's labels of it (made once per size and engine set)."""
+    width, height = size.split("x")
+    drive = workdir / f"drive_{size}"
+    bin_dir = Path(sys.executable).parent
+    if not drive.exists():
+        subprocess.run(
+            [
+                bin_dir / "synth_drive",
+                drive,
+                "--frames",
+                str(frames),
+                "--width",
+                width,
+                "--height",
+                height,
+                "--keyframe-every",
+                str(KEYFRAME_EVERY),
+                "--seed",
+                "7",
+                "--no-progress",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    engine_set = ""
+    if ENGINE_SETS[engines] is not None:
+        path = workdir / f"{engines}.yaml"
+        path.write_text(ENGINE_SETS[engines].format(models=share_path("models")), encoding="utf-8")
+        engine_set = str(path)
+    reference = workdir / f"reference_{size}_{engines}"
+    if not reference.exists():
+        subprocess.run(
+            [
+                bin_dir / "bag_label",
+                drive / "drive",
+                "--image-topic",
+                TOPIC,
+                "--labels",
+                drive / "keyframes",
+                "--out",
+                reference,
+                "--radius",
+                str(RADIUS),
+                "--no-progress",
+                *(["--engines", engine_set] if engine_set else []),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    camera = camera_name(TOPIC)
+    return {
+        "bag": str(drive / "drive"),
+        "keyframes": str(drive / "keyframes"),
+        "labels": str(reference / "labels" / camera),
+        "confidence": str(reference / "confidence" / camera),
+        "engines": engine_set,
+    }
+
+
+def run_isolated(config: dict, workdir: Path) -> dict:
+    """One replay, in a loopback-only network namespace: this script again with --inside."""
+    path = workdir / "run.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    done = subprocess.run(
+        isolated([sys.executable, __file__, "--inside", str(path)]),
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"error: the replay failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def replay(config: dict) -> dict:
+    """Inside the namespace: start the node, play the drive, measure; one JSON line on stdout."""
+    import rclpy
+
+    from warp_refine_ros.bags.images import header_stamp_ns
+    from warp_refine_ros.node.isolation import check_isolated
+    from warp_refine_ros.node.replay import (
+        Rig,
+        RosProcess,
+        keyframe_labels,
+        node_arguments,
+        schedule,
+        start_ros,
+    )
+    from warp_refine_ros.node.replay import stream as read_stream
+
+    check_isolated()
+    images = read_stream(Path(config["bag"]), TOPIC)
+    labels = keyframe_labels(Path(config["keyframes"]))
+    stamps = [header_stamp_ns(message) for message in images]
+    events = schedule(stamps, labels, config["order"], config["delay"])
+    parameters = {
+        "radius": RADIUS,
+        "publish_color": False,
+        **({"engines": config["engines"]} if config["engines"] else {}),
+    }
+    workdir = Path(config["workdir"])
+    node = RosProcess("label_node", [], node_arguments(parameters), workdir / "node.log")
+    start_ros()
+    rig = Rig()
+    try:
+        rig.connect(node, 120.0)
+        cpu_before, started = node.cpu_seconds(), time.monotonic()
+        rig.play(images, labels, events, config["rate_hz"])
+        rig.quiet(3.0, 600.0)
+        cpu = (node.cpu_seconds() - cpu_before) / (time.monotonic() - started)
+        received = rig.received("labels")
+        diagnostics = [item.message.status[0] for item in rig.received("/diagnostics")]
+    finally:
+        ended = node.stop()
+        rig.close()
+        rclpy.try_shutdown()
+    figures = measure(config, stamps, rig.playback, received, cpu)
+    values = {v.key: v.value for v in diagnostics[-1].values} if diagnostics else {}
+    figures["queue_dropped"] = int(values.get("frames_dropped_queue_full", -1))
+    figures["node_frames"] = int(values.get("frames", -1))  # images the node took in
+    figures["exit_code"] = ended.code
+    return figures
+
+
+def measure(config: dict, stamps: list[int], playback, received, cpu: float) -> dict:
+    """Latency, time to final labels after each keyframe, frames lost, and equality with bag_label."""
+    import cv2
+
+    first, last = {}, {}
+    for item in received:
+        first.setdefault(item.stamp_ns, item.arrived)
+        last[item.stamp_ns] = item
+    expected = {int(path.stem): path for path in Path(config["labels"]).glob("*.png")}
+    latency = np.array([first[s] - playback.image_sent[s] for s in stamps if s in first]) * 1000
+    finals = []
+    index = {stamp: i for i, stamp in enumerate(stamps)}
+    for key, sent in playback.keyframe_sent.items():
+        reached = [
+            s for s in stamps if playback.image_sent[s] <= sent and abs(index[s] - index[key]) <= RADIUS
+        ]
+        arrivals = [last[s].arrived for s in reached if s in last and last[s].arrived >= sent]
+        if arrivals:
+            finals.append((max(arrivals) - sent) * 1000)
+    differ = 0
+    for stamp, path in expected.items():
+        if stamp in last:
+            message = last[stamp].message
+            got = np.frombuffer(message.data, np.uint8).reshape(message.height, message.width)
+            differ += not np.array_equal(got, cv2.imread(str(path), cv2.IMREAD_UNCHANGED))
+    return {
+        "labeled": len(set(expected) & set(last)),
+        "expected": len(expected),
+        "lost": len(set(expected) - set(last)),
+        "differ": differ,
+        "p50_ms": float(np.median(latency)),
+        "p99_ms": float(np.percentile(latency, 99)),
+        "max_ms": float(latency.max()),
+        "final_p50_ms": float(np.median(finals)) if finals else float("nan"),
+        "final_max_ms": float(max(finals)) if finals else float("nan"),
+        "cpu_cores": cpu,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    if args.inside:
+        print(json.dumps(replay(json.loads(args.inside.read_text(encoding="utf-8")))))
+        return 0
+    if problem := namespace_problem():
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    rows = []
+    print(
+        f"load average at start {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores); radius {RADIUS}, "
+        f"a keyframe every {KEYFRAME_EVERY}, {args.frames} frames, late = {args.delay} images after"
+    )
+    print(
+        f"{'size':>9} {'Hz':>4} {'engines':>8} {'keyframes':>9} {'p50':>7} {'p99':>7} {'max':>7} "
+        f"{'final p50':>9} {'final max':>9} {'lost':>5} {'queue':>5} {'differ':>6} {'cpu':>5}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for size in args.sizes:
+            for engines in args.engines:
+                files = prepare(workdir, size, args.frames, engines)
+                for rate in args.rates:
+                    for order in args.orders:
+                        for _ in range(args.repeats):
+                            config = {
+                                **files,
+                                "order": order,
+                                "delay": args.delay,
+                                "rate_hz": rate,
+                                "workdir": str(workdir),
+                            }
+                            figures = {
+                                "size": size,
+                                "rate_hz": rate,
+                                "engines": engines,
+                                "order": order,
+                                **run_isolated(config, workdir),
+                            }
+                            rows.append(figures)
+                            print(
+                                f"{size:>9} {rate:>4g} {engines:>8} {order:>9} {figures['p50_ms']:>5.0f}ms "
+                                f"{figures['p99_ms']:>5.0f}ms {figures['max_ms']:>5.0f}ms "
+                                f"{figures['final_p50_ms']:>7.0f}ms {figures['final_max_ms']:>7.0f}ms "
+                                f"{figures['lost']:>5} {figures['queue_dropped']:>5} {figures['differ']:>6} "
+                                f"{figures['cpu_cores']:>5.2f}",
+                                flush=True,
+                            )
+    print(
+        f"load average at end {os.getloadavg()[0]:.1f}; lost = frames bag_label labels that never got a "
+        "label, queue = images dropped by the node, differ = last labels unlike bag_label's file"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
