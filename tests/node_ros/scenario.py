@@ -53,6 +53,12 @@ def change_parameters(rig: Rig) -> dict:
         results[f"{name}={value}"] = {"successful": result.successful, "reason": result.reason}
     got = call(rig, GetParameters, "get_parameters", GetParameters.Request(names=["radius", "method"]))
     results["read back"] = [got.values[0].integer_value, got.values[1].string_value]
+    depth = "qos_overrides./labels.publisher.depth"
+    results[depth] = (
+        call(rig, GetParameters, "get_parameters", GetParameters.Request(names=[depth]))
+        .values[0]
+        .integer_value
+    )
     return results
 
 
@@ -110,6 +116,14 @@ def main(config_path: str) -> int:
     check_isolated()
     config = json.loads(Path(config_path).read_text(encoding="utf-8"))
     out = Path(config["out"])
+    node = RosProcess("label_node", [], node_arguments(config["parameters"]), out / "node.log")
+    if config["order"] == "start-only":  # a node that must refuse to start
+        node.wait(60.0)
+        ended = node.stop()
+        (out / "record.json").write_text(
+            json.dumps({"exit_code": ended.code, "log": ended.log}), encoding="utf-8"
+        )
+        return 0
     images = stream(Path(config["bag"]), config["topic"])
     labels = keyframe_labels(Path(config["keyframes"]))
     stamps = [header_stamp_ns(message) for message in images]
@@ -124,7 +138,6 @@ def main(config_path: str) -> int:
         s: CameraInfo(header=header(s, "camera"), width=1, height=1, k=[float(s % 997)] + [0.0] * 8)
         for s in stamps
     }
-    node = RosProcess("label_node", [], node_arguments(config["parameters"]), out / "node.log")
     publisher = (
         RosProcess("publish_keyframes", ["--labels", config["keyframes"]], [], out / "publisher.log")
         if from_folder

@@ -17,7 +17,10 @@ def on_time(drive: Drive, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """Keyframes right after their images, the camera's CameraInfo beside them; then run-time
     parameter changes, then bad messages, then SIGINT."""
     out = tmp_path_factory.mktemp("on_time")
-    return run_scenario(out, drive, "on-time", ("camera_info", "parameters", "bad_messages"))
+    overrides = {"qos_overrides./labels.publisher.depth": 50}
+    return run_scenario(
+        out, drive, "on-time", ("camera_info", "parameters", "bad_messages"), parameters=overrides
+    )
 
 
 def test_shipped_files_are_found_without_a_sourced_workspace():
@@ -57,6 +60,15 @@ def test_parameters_change_through_the_parameter_service(on_time):
     assert not results["buffer_size=5"]["successful"]  # read-only: it sizes the buffer at start
     assert not results["tau=-1.0"]["successful"] and ">= 0" in results["tau=-1.0"]["reason"]
     assert results["read back"] == [3, ""]
+    assert results["qos_overrides./labels.publisher.depth"] == 50  # given at start, ROS 2's way
+
+
+def test_a_bad_qos_override_stops_the_node_at_start_naming_the_topic(drive, tmp_path):
+    bad = {"qos_overrides./labels.publisher.reliability": "sometimes"}
+    run = run_scenario(tmp_path, drive, "start-only", parameters=bad)
+    assert run.record["exit_code"] == 1
+    assert "cannot start: qos_overrides for topic 'labels'" in run.record["log"]
+    assert "Traceback" not in run.record["log"]
 
 
 def test_diagnostics_report_frames_latency_and_problems(on_time):
@@ -64,7 +76,13 @@ def test_diagnostics_report_frames_latency_and_problems(on_time):
     labeling = [s for s in statuses if s["values"].get("frames") == "40"]
     assert labeling, "no /diagnostics status counted all 40 frames"
     values = labeling[0]["values"]
-    for key in ("published", "frames_dropped", "keyframes_applied", "latency_p99_ms", "buffered_frames"):
+    for key in (
+        "published",
+        "frames_dropped",
+        "frames_lost_in_transport",
+        "latency_p99_ms",
+        "buffered_frames",
+    ):
         assert key in values
     assert values["keyframes_applied"] == "4" and values["frames_dropped"] == "0"
     last = statuses[-1]

@@ -61,6 +61,7 @@ class _Problems:
     """Counters whose growth between two reports is worth a warning."""
 
     dropped: int
+    lost: int  # images the middleware reported lost before they reached the node
     rejected: int
     too_old: int
     unmatched: int
@@ -78,6 +79,7 @@ class Health:
         self.latency = LatencyWindow(window)  # image received -> its labels published
         self.processing = LatencyWindow(window)  # time spent labeling the frame
         self.errors = 0  # messages that could not be decoded or labeled
+        self.lost_in_transport = 0  # images DDS lost on the way (its message-lost events)
         self.hold_s = hold_s
         self._clock = clock
         self._last: _Problems | None = None
@@ -91,6 +93,7 @@ class Health:
         """The status now: WARN if frames were dropped or keyframes lost since the last report."""
         problems = _Problems(
             queue_dropped,
+            self.lost_in_transport,
             stats.frames_rejected,
             stats.keyframes_too_old,
             stats.keyframes_unmatched,
@@ -121,8 +124,9 @@ class Health:
             self._warning = (now, message)
         values = [
             ("frames", stats.frames),
-            ("frames_dropped", queue_dropped + stats.frames_rejected),
+            ("frames_dropped", queue_dropped + self.lost_in_transport + stats.frames_rejected),
             ("frames_dropped_queue_full", queue_dropped),
+            ("frames_lost_in_transport", self.lost_in_transport),
             ("frames_dropped_repeated_stamp", stats.frames_rejected),
             ("buffered_frames", buffered),
             ("published", stats.published),

@@ -233,6 +233,13 @@ class RosProcess:
     def alive(self) -> bool:
         return self._reap(os.WNOHANG) is None
 
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the process to end by itself; True if it did."""
+        deadline = time.monotonic() + timeout
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return not self.alive()
+
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the running process has used so far, from /proc."""
         fields = Path(f"/proc/{self.process.pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
@@ -242,10 +249,7 @@ class RosProcess:
         """SIGINT, as Ctrl-C sends; kill after ``timeout`` s. The CPU time comes from the kernel."""
         if self.alive():
             self.process.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + timeout
-        while self.alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if self.alive():
+        if not self.wait(timeout):
             self.process.kill()
         status, usage = self._reap(0)  # type: ignore[misc]
         self._log.close()

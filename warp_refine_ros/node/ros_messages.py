@@ -1,5 +1,5 @@
-"""Message building for the rclpy shell: label images with their frame's header, QoS that users can
-override the ROS 2 way, and the camera's calibration kept by stamp so it travels with the labels."""
+"""Messages for the rclpy shell: camera images decoded, label images with their frame's header, QoS
+that users can override the ROS 2 way, and the camera's calibration kept by stamp for the labels."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import numpy as np
 from builtin_interfaces.msg import Time as TimeMsg
 from rclpy.qos import QoSPolicyKind, QoSProfile
 from rclpy.qos_overriding_options import QoSOverridingOptions
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
-from warp_refine_ros.bags.images import header_stamp_ns
+from warp_refine_ros.bags.images import SUPPORTED_ENCODINGS, decode_compressed, decode_image, header_stamp_ns
+from warp_refine_ros.errors import BagError
 
 NS_PER_S = 1_000_000_000
 
@@ -21,6 +22,29 @@ NS_PER_S = 1_000_000_000
 OVERRIDABLE = QoSOverridingOptions(
     [QoSPolicyKind.HISTORY, QoSPolicyKind.DEPTH, QoSPolicyKind.RELIABILITY, QoSPolicyKind.DURABILITY]
 )
+
+
+class ImageDecoder:
+    """Camera messages as (H, W, 3) uint8 RGB: the package's decoders, and cv_bridge for encodings they
+    lack where it is installed."""
+
+    def __init__(self) -> None:
+        try:
+            from cv_bridge import CvBridge
+        except ImportError:
+            self._bridge = None
+        else:
+            self._bridge = CvBridge()
+
+    def __call__(self, message: Image | CompressedImage) -> np.ndarray:
+        if isinstance(message, CompressedImage):
+            return decode_compressed(message, "image")
+        if message.encoding.lower() in SUPPORTED_ENCODINGS or self._bridge is None:
+            return decode_image(message, "image")
+        try:
+            return np.ascontiguousarray(self._bridge.imgmsg_to_cv2(message, desired_encoding="rgb8"))
+        except Exception as err:  # CvBridgeError, or OpenCV's for conversions it lacks
+            raise BagError(f"image: cannot convert encoding {message.encoding!r} to rgb8: {err}") from err
 
 
 def header(stamp_ns: int, frame_id: str) -> Header:

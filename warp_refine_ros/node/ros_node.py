@@ -26,12 +26,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType, SetParametersResult
 from rclpy.clock import JumpThreshold, TimeJump
 from rclpy.duration import Duration
+from rclpy.event_handler import QoSMessageLostInfo, SubscriptionEventCallbacks
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.logging import get_logger
@@ -43,14 +43,8 @@ from rclpy.qos_overriding_options import InvalidQosOverridesError
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
-from warp_refine_ros.bags.images import (
-    SUPPORTED_ENCODINGS,
-    decode_compressed,
-    decode_image,
-    decode_label,
-    header_stamp_ns,
-)
-from warp_refine_ros.errors import BagError, WarpRefineError
+from warp_refine_ros.bags.images import decode_label, header_stamp_ns
+from warp_refine_ros.errors import WarpRefineError
 from warp_refine_ros.labels import overlay
 from warp_refine_ros.node.config import LabelOutput, SessionError
 from warp_refine_ros.node.health import Health
@@ -58,6 +52,7 @@ from warp_refine_ros.node.inbox import Delivery, Inbox
 from warp_refine_ros.node.ros_messages import (
     OVERRIDABLE,
     CameraInfoByStamp,
+    ImageDecoder,
     header,
     image_message,
     profile,
@@ -79,15 +74,6 @@ _PARAMETER_TYPES = {
     float: ParameterType.PARAMETER_DOUBLE,
     str: ParameterType.PARAMETER_STRING,
 }
-
-
-def _bridge() -> object | None:
-    """cv_bridge's CvBridge where it is installed, for image encodings the package does not decode."""
-    try:
-        from cv_bridge import CvBridge
-    except ImportError:
-        return None
-    return CvBridge()
 
 
 class LabelNode(Node):
@@ -120,34 +106,16 @@ class LabelNode(Node):
             f"engines {engines.describe()}, method {self.session.config.method}, "
             f"radius {self.session.config.radius}, {spec.num_classes} classes"
         )
-        self._bridge = _bridge()
+        self._decode = ImageDecoder()
         self._lock = threading.Lock()  # the session: labeling thread vs. parameter changes
         self._reset_reason: str | None = None
         self._inbox: Inbox[Image | CompressedImage] = Inbox(self.settings.image_queue_size)
         self.health = Health()
 
-        node_settings = self.settings
-        publish_qos = profile(QoSProfile(depth=1), node_settings.publish_queue_size)
-        self._labels_pub = self._publisher(Image, "labels", publish_qos)
-        self._info_pub = self._publisher(CameraInfo, "labels/camera_info", publish_qos)
-        self._color_pub = (
-            self._publisher(Image, "labels_color", publish_qos) if node_settings.publish_color else None
-        )
-        self._confidence_pub = (
-            self._publisher(Image, "confidence", publish_qos) if node_settings.publish_confidence else None
-        )
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._camera_infos = CameraInfoByStamp(
-            node_settings.session.buffer_size + node_settings.image_queue_size
+            self.settings.session.buffer_size + self.settings.image_queue_size
         )
-
-        image_type = CompressedImage if node_settings.use_compressed else Image
-        image_qos = profile(qos_profile_sensor_data, node_settings.image_queue_size)
-        self._subscription(image_type, "image", self._on_image, image_qos)
-        keyframe_qos = profile(KEYFRAME_QOS, node_settings.keyframe_queue_size)
-        self._subscription(Image, "keyframe_labels", self._inbox.put_keyframe, keyframe_qos)
-        self._subscription(CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data)
-
+        self._create_topics()
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._jump_handle = self.get_clock().create_jump_callback(
             JumpThreshold(min_forward=None, min_backward=Duration(nanoseconds=-1), on_clock_change=True),
@@ -157,15 +125,43 @@ class LabelNode(Node):
         self._worker = threading.Thread(target=self._work, name="labeling", daemon=True)
         self._worker.start()
 
+    def _create_topics(self) -> None:
+        """Publishers and subscriptions, each with its QoS overridable by qos_overrides parameters."""
+        options = self.settings
+        publish_qos = profile(QoSProfile(depth=1), options.publish_queue_size)
+        self._labels_pub = self._publisher(Image, "labels", publish_qos)
+        self._info_pub = self._publisher(CameraInfo, "labels/camera_info", publish_qos)
+        self._color_pub = (
+            self._publisher(Image, "labels_color", publish_qos) if options.publish_color else None
+        )
+        self._confidence_pub = (
+            self._publisher(Image, "confidence", publish_qos) if options.publish_confidence else None
+        )
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        image_type = CompressedImage if options.use_compressed else Image
+        image_qos = profile(qos_profile_sensor_data, options.image_queue_size)
+        lost = SubscriptionEventCallbacks(message_lost=self._on_images_lost)
+        self._subscription(image_type, "image", self._on_image, image_qos, lost)
+        keyframe_qos = profile(KEYFRAME_QOS, options.keyframe_queue_size)
+        self._subscription(Image, "keyframe_labels", self._inbox.put_keyframe, keyframe_qos)
+        self._subscription(CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data)
+
     def _publisher(self, message_type: type, topic: str, qos: QoSProfile) -> Publisher:
         with _qos_overrides(topic):
             return self.create_publisher(message_type, topic, qos, qos_overriding_options=OVERRIDABLE)
 
     def _subscription(
-        self, message_type: type, topic: str, callback: Callable[[Any], None], qos: QoSProfile
+        self,
+        message_type: type,
+        topic: str,
+        callback: Callable[[Any], None],
+        qos: QoSProfile,
+        events: SubscriptionEventCallbacks | None = None,
     ) -> None:
         with _qos_overrides(topic):
-            self.create_subscription(message_type, topic, callback, qos, qos_overriding_options=OVERRIDABLE)
+            self.create_subscription(
+                message_type, topic, callback, qos, event_callbacks=events, qos_overriding_options=OVERRIDABLE
+            )
 
     # --- callbacks (executor thread) -------------------------------------------------------------
 
@@ -177,6 +173,16 @@ class LabelNode(Node):
                 f"{self._inbox.capacity} were waiting (image_queue_size); the oldest waiting goes first",
                 throttle_duration_sec=DROP_LOG_PERIOD_S,
             )
+
+    def _on_images_lost(self, info: QoSMessageLostInfo) -> None:
+        """DDS lost images before they reached the node (best effort): count and say so, throttled."""
+        with self._lock:
+            self.health.lost_in_transport = info.total_count
+        self.get_logger().warning(
+            f"{info.total_count} images lost in transport so far (sent by the camera, never received): "
+            "check the network and the DDS configuration (README: Fast DDS and full-size images)",
+            throttle_duration_sec=DROP_LOG_PERIOD_S,
+        )
 
     def _on_camera_info(self, info: CameraInfo) -> None:
         with self._lock:
@@ -259,16 +265,6 @@ class LabelNode(Node):
         finished = time.monotonic()
         with self._lock:  # the diagnostics timer reads the same windows
             self.health.record(finished - delivery.received, finished - started)
-
-    def _decode(self, message: Image | CompressedImage) -> np.ndarray:
-        if isinstance(message, CompressedImage):
-            return decode_compressed(message, "image")
-        if message.encoding.lower() in SUPPORTED_ENCODINGS or self._bridge is None:
-            return decode_image(message, "image")
-        try:
-            return np.ascontiguousarray(self._bridge.imgmsg_to_cv2(message, desired_encoding="rgb8"))
-        except Exception as err:  # CvBridgeError, or OpenCV's for conversions it lacks
-            raise BagError(f"image: cannot convert encoding {message.encoding!r} to rgb8: {err}") from err
 
     def _publish(self, outputs: list[LabelOutput]) -> None:
         for output in outputs:
