@@ -10,13 +10,18 @@ Python (``make bench-node``); it needs root for the namespace.
     python bench/bench_node.py                                    # the full grid (about 15 minutes)
     python bench/bench_node.py --sizes 640x480 --rates 10 --orders on-time --repeats 3
 
-Latency: from publishing an image to the node's first labels for it. Final after keyframe: from
-publishing a keyframe label until the last relabeled frame it reaches (already sent) arrived.
+Latency (p50, p99, max): from publishing an image to the node's first labels for it, over the images
+it can label on arrival (within the radius after a keyframe label already sent). ``all p99`` takes
+every image, also those beyond the radius of the previous keyframe, whose first labels can only come
+with the next keyframe's backward relabeling. Final after keyframe: from publishing a keyframe label
+until the last frame it relabels (among those sent before it) arrived. ``--baseline`` runs the node of
+another checkout alternately with this one (an A/B on the same machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -34,9 +39,10 @@ from warp_refine_ros.resources import share_path
 TOPIC = "/camera/image_raw"
 KEYFRAME_EVERY = 20
 RADIUS = 10
-ENGINE_SETS = {
-    "shipped": None,  # the node's default: DIS medium + the shipped ONNX networks
+ENGINE_SETS = {  # the shipped networks with DIS medium (the default), fine (adapted sets) or fast
+    "shipped": None,
     "dis-fine": "motion: dis:fine\nsegmentation: {models}/seg.onnx\nrefiner: {models}/refiner.onnx\n",
+    "dis-fast": "motion: dis:fast\nsegmentation: {models}/seg.onnx\nrefiner: {models}/refiner.onnx\n",
 }
 
 
@@ -46,7 +52,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--sizes", nargs="+", default=["640x480", "1280x720"])
     parser.add_argument("--rates", nargs="+", type=float, default=[10.0, 30.0], help="camera rates in Hz")
-    parser.add_argument("--engines", nargs="+", default=list(ENGINE_SETS), choices=list(ENGINE_SETS))
+    parser.add_argument("--engines", nargs="+", default=["shipped", "dis-fine"], choices=list(ENGINE_SETS))
     parser.add_argument(
         "--orders", nargs="+", default=["on-time", "late"], choices=["on-time", "late", "early", "reversed"]
     )
@@ -55,6 +61,13 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--frames", type=int, default=121)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run the node from this checkout of the package (an earlier commit), alternating with "
+        "this one, for an A/B on the same machine",
+    )
     parser.add_argument("--json", type=Path, help="also write every run's figures here")
     parser.add_argument("--inside", type=Path, help=argparse.SUPPRESS)  # one run, in the namespace
     return parser
@@ -164,7 +177,9 @@ def replay(config: dict) -> dict:
         **({"engines": config["engines"]} if config["engines"] else {}),
     }
     workdir = Path(config["workdir"])
-    node = RosProcess("label_node", [], node_arguments(parameters), workdir / "node.log")
+    checkout = config.get("checkout")  # the node's code from there; an older one needs AMENT_PREFIX_PATH
+    env = {**os.environ, "PYTHONPATH": checkout, "AMENT_PREFIX_PATH": sys.prefix} if checkout else None
+    node = RosProcess("label_node", [], node_arguments(parameters), workdir / "node.log", env)
     start_ros()
     rig = Rig()
     try:
@@ -189,41 +204,62 @@ def replay(config: dict) -> dict:
 
 def measure(config: dict, stamps: list[int], playback, received, cpu: float) -> dict:
     """Latency, time to final labels after each keyframe, frames lost, and equality with bag_label."""
-    import cv2
-
     first, last = {}, {}
     for item in received:
         first.setdefault(item.stamp_ns, item.arrived)
         last[item.stamp_ns] = item
-    expected = {int(path.stem): path for path in Path(config["labels"]).glob("*.png")}
-    latency = np.array([first[s] - playback.image_sent[s] for s in stamps if s in first]) * 1000
-    finals = []
     index = {stamp: i for i, stamp in enumerate(stamps)}
-    for key, sent in playback.keyframe_sent.items():
-        reached = [
-            s for s in stamps if playback.image_sent[s] <= sent and abs(index[s] - index[key]) <= RADIUS
-        ]
-        arrivals = [last[s].arrived for s in reached if s in last and last[s].arrived >= sent]
+    sent, keys = playback.image_sent, [(index[k], t) for k, t in playback.keyframe_sent.items()]
+    live = [s for s in stamps if any(0 <= index[s] - i <= RADIUS and t <= sent[s] for i, t in keys)]
+    latency = {s: (first[s] - sent[s]) * 1000 for s in stamps if s in first}
+    on_arrival = np.array([latency[s] for s in live if s in latency])
+    worst = sorted(((round(ms), index[s]) for s, ms in latency.items()), reverse=True)[:5]
+    finals = []
+    for key, keyframe_sent in playback.keyframe_sent.items():
+        reached = [s for s in stamps if sent[s] <= keyframe_sent and abs(index[s] - index[key]) <= RADIUS]
+        arrivals = [last[s].arrived for s in reached if s in last and last[s].arrived >= keyframe_sent]
         if arrivals:
-            finals.append((max(arrivals) - sent) * 1000)
-    differ = 0
-    for stamp, path in expected.items():
-        if stamp in last:
-            message = last[stamp].message
-            got = np.frombuffer(message.data, np.uint8).reshape(message.height, message.width)
-            differ += not np.array_equal(got, cv2.imread(str(path), cv2.IMREAD_UNCHANGED))
+            finals.append((max(arrivals) - keyframe_sent) * 1000)
+    expected = {int(path.stem): path for path in Path(config["labels"]).glob("*.png")}
     return {
         "labeled": len(set(expected) & set(last)),
         "expected": len(expected),
         "lost": len(set(expected) - set(last)),
-        "differ": differ,
-        "p50_ms": float(np.median(latency)),
-        "p99_ms": float(np.percentile(latency, 99)),
-        "max_ms": float(latency.max()),
+        "differ": sum(_differs(last[s].message, path) for s, path in expected.items() if s in last),
+        "p50_ms": float(np.median(on_arrival)),
+        "p99_ms": float(np.percentile(on_arrival, 99)),
+        "max_ms": float(on_arrival.max()),
+        "all_p99_ms": float(np.percentile(list(latency.values()), 99)),
         "final_p50_ms": float(np.median(finals)) if finals else float("nan"),
         "final_max_ms": float(max(finals)) if finals else float("nan"),
         "cpu_cores": cpu,
+        "worst": worst,  # (ms, image index) of the slowest first labels
     }
+
+
+def _differs(message, path: Path) -> bool:
+    """The published label image is not bag_label's file."""
+    import cv2
+
+    got = np.frombuffer(message.data, np.uint8).reshape(message.height, message.width)
+    return not np.array_equal(got, cv2.imread(str(path), cv2.IMREAD_UNCHANGED))
+
+
+HEADER = (
+    f"{'size':>9} {'Hz':>4} {'engines':>8} {'keyframes':>9} {'node':>8} {'p50':>7} {'p99':>7} {'max':>7} "
+    f"{'all p99':>7} {'final p50':>9} {'final max':>9} {'lost':>5} {'queue':>5} {'differ':>6} {'cpu':>5}"
+)
+
+
+def row(figures: dict) -> str:
+    """One run's line of the table."""
+    return (
+        f"{figures['size']:>9} {figures['rate_hz']:>4g} {figures['engines']:>8} {figures['order']:>9} "
+        f"{figures['node']:>8} {figures['p50_ms']:>5.0f}ms {figures['p99_ms']:>5.0f}ms "
+        f"{figures['max_ms']:>5.0f}ms {figures['all_p99_ms']:>5.0f}ms "
+        f"{figures['final_p50_ms']:>7.0f}ms {figures['final_max_ms']:>7.0f}ms {figures['lost']:>5} "
+        f"{figures['queue_dropped']:>5} {figures['differ']:>6} {figures['cpu_cores']:>5.2f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,49 +270,34 @@ def main(argv: list[str] | None = None) -> int:
     if problem := namespace_problem():
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    nodes = {"this": None, **({"baseline": str(args.baseline.resolve())} if args.baseline else {})}
     rows = []
     print(
         f"load average at start {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores); radius {RADIUS}, "
         f"a keyframe every {KEYFRAME_EVERY}, {args.frames} frames, late = {args.delay} images after"
     )
-    print(
-        f"{'size':>9} {'Hz':>4} {'engines':>8} {'keyframes':>9} {'p50':>7} {'p99':>7} {'max':>7} "
-        f"{'final p50':>9} {'final max':>9} {'lost':>5} {'queue':>5} {'differ':>6} {'cpu':>5}"
-    )
+    print(HEADER)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        for size in args.sizes:
-            for engines in args.engines:
-                files = prepare(workdir, size, args.frames, engines)
-                for rate in args.rates:
-                    for order in args.orders:
-                        for _ in range(args.repeats):
-                            config = {
-                                **files,
-                                "order": order,
-                                "delay": args.delay,
-                                "rate_hz": rate,
-                                "workdir": str(workdir),
-                            }
-                            figures = {
-                                "size": size,
-                                "rate_hz": rate,
-                                "engines": engines,
-                                "order": order,
-                                **run_isolated(config, workdir),
-                            }
-                            rows.append(figures)
-                            print(
-                                f"{size:>9} {rate:>4g} {engines:>8} {order:>9} {figures['p50_ms']:>5.0f}ms "
-                                f"{figures['p99_ms']:>5.0f}ms {figures['max_ms']:>5.0f}ms "
-                                f"{figures['final_p50_ms']:>7.0f}ms {figures['final_max_ms']:>7.0f}ms "
-                                f"{figures['lost']:>5} {figures['queue_dropped']:>5} {figures['differ']:>6} "
-                                f"{figures['cpu_cores']:>5.2f}",
-                                flush=True,
-                            )
+        for size, engines in itertools.product(args.sizes, args.engines):
+            files = prepare(workdir, size, args.frames, engines)
+            runs = itertools.product(args.rates, args.orders, range(args.repeats), nodes.items())
+            for rate, order, _, (node, checkout) in runs:
+                config = {
+                    **files,
+                    "order": order,
+                    "delay": args.delay,
+                    "rate_hz": rate,
+                    "workdir": str(workdir),
+                }
+                figures = {"size": size, "rate_hz": rate, "engines": engines, "order": order, "node": node}
+                figures |= run_isolated({**config, "checkout": checkout}, workdir)
+                rows.append(figures)
+                print(row(figures), flush=True)
     print(
         f"load average at end {os.getloadavg()[0]:.1f}; lost = frames bag_label labels that never got a "
-        "label, queue = images dropped by the node, differ = last labels unlike bag_label's file"
+        "label, queue = images dropped by the node, differ = last labels unlike bag_label's file, "
+        "cpu = cores the node used while the drive played"
     )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,13 +222,20 @@ class RosProcess:
     """An installed command of this environment (``label_node``, ``publish_keyframes``), started with
     its arguments and ROS arguments; stopped with SIGINT."""
 
-    def __init__(self, command: str, arguments: Sequence[str], ros_args: Sequence[str], log: Path) -> None:
+    def __init__(
+        self,
+        command: str,
+        arguments: Sequence[str],
+        ros_args: Sequence[str],
+        log: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         command_line = [str(Path(sys.executable).with_name(command)), *arguments, "--ros-args", *ros_args]
         self.log_path = log
         self._log = log.open("wb")
         self._started = time.monotonic()
         self._ended: tuple[int, resource.struct_rusage] | None = None
-        self.process = subprocess.Popen(command_line, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(command_line, stdout=self._log, stderr=subprocess.STDOUT, env=env)
 
     def alive(self) -> bool:
         return self._reap(os.WNOHANG) is None
