@@ -24,14 +24,14 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType, SetParametersResult
 from rclpy.clock import JumpThreshold, TimeJump
 from rclpy.duration import Duration
-from rclpy.event_handler import QoSMessageLostInfo, SubscriptionEventCallbacks
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.logging import get_logger
@@ -60,6 +60,9 @@ from warp_refine_ros.node.ros_messages import (
 from warp_refine_ros.node.session import LabelingSession
 from warp_refine_ros.node.settings import BY_NAME, PARAMETERS, open_engines, session_changes, settings
 from warp_refine_ros.propagation.ops import backend
+
+if TYPE_CHECKING:
+    from rclpy.event_handler import QoSMessageLostInfo
 
 NODE_NAME = "warp_refine_labeler"
 COLOR_ALPHA = 0.5  # weight of the class colours over the image in labels_color
