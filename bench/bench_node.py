@@ -226,15 +226,20 @@ def measure(config: dict, stamps: list[int], playback, received, cpu: float) -> 
         "expected": len(expected),
         "lost": len(set(expected) - set(last)),
         "differ": sum(_differs(last[s].message, path) for s, path in expected.items() if s in last),
-        "p50_ms": float(np.median(on_arrival)),
-        "p99_ms": float(np.percentile(on_arrival, 99)),
-        "max_ms": float(on_arrival.max()),
-        "all_p99_ms": float(np.percentile(list(latency.values()), 99)),
-        "final_p50_ms": float(np.median(finals)) if finals else float("nan"),
-        "final_max_ms": float(max(finals)) if finals else float("nan"),
+        "p50_ms": _percentile(on_arrival, 50),
+        "p99_ms": _percentile(on_arrival, 99),
+        "max_ms": _percentile(on_arrival, 100),
+        "all_p99_ms": _percentile(list(latency.values()), 99),
+        "final_p50_ms": _percentile(finals, 50),
+        "final_max_ms": _percentile(finals, 100),
         "cpu_cores": cpu,
         "worst": worst,  # (ms, image index) of the slowest first labels
     }
+
+
+def _percentile(values, q: float) -> float:
+    """The q-th percentile, NaN when nothing was measured (no frame labeled on arrival, say)."""
+    return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
 def _differs(message, path: Path) -> bool:
