@@ -62,10 +62,11 @@ def test_health_warns_when_frames_are_dropped_and_recovers():
     health = Health(hold_s=10.0, clock=lambda: now[0])
     stats = SessionStats(frames=10, published=8)
     health.record(0.050, 0.040)
-    first = health.report(stats, queue_dropped=0, buffered=5)
+    first = health.report(stats, queue_dropped=0, buffered=5, relabeling=True)
     assert first.level is Level.OK and first.message == "labeling, p99 latency 50 ms"
     values = dict(first.values)
     assert (values["frames"], values["buffered_frames"], values["latency_p99_ms"]) == ("10", "5", "50.0")
+    assert values["relabeling"] == "yes"
     dropped = health.report(stats, queue_dropped=3, buffered=5)
     assert dropped.level is Level.WARN and "dropped 3 frames" in dropped.message
     assert dict(dropped.values)["frames_dropped"] == "3"

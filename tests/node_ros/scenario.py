@@ -151,7 +151,7 @@ def main(config_path: str) -> int:
         rig.play(
             images, labels, events, config["rate_hz"], infos if "camera_info" in config["steps"] else None
         )
-        extra["settled"] = rig.quiet(1.5, 60.0)
+        extra["settled"] = rig.quiet(1.0, 120.0)
         extra["alive_after_drive"] = node.alive()
         if "parameters" in config["steps"]:
             extra["parameters"] = change_parameters(rig)

@@ -89,7 +89,9 @@ class Health:
         self.latency.add(latency_s)
         self.processing.add(processing_s)
 
-    def report(self, stats: SessionStats, queue_dropped: int, buffered: int) -> HealthReport:
+    def report(
+        self, stats: SessionStats, queue_dropped: int, buffered: int, relabeling: bool = False
+    ) -> HealthReport:
         """The status now: WARN if frames were dropped or keyframes lost since the last report."""
         problems = _Problems(
             queue_dropped,
@@ -129,6 +131,7 @@ class Health:
             ("frames_lost_in_transport", self.lost_in_transport),
             ("frames_dropped_repeated_stamp", stats.frames_rejected),
             ("buffered_frames", buffered),
+            ("relabeling", "yes" if relabeling else "no"),  # backward relabeling still waits for a gap
             ("published", stats.published),
             ("republished", stats.updates),
             ("resets", stats.resets),

@@ -193,11 +193,21 @@ class Rig(Node):
             self.playback.image_sent[stamp] = time.monotonic()
 
     def quiet(self, seconds: float, timeout: float) -> bool:
-        """Wait until no label has arrived for ``seconds``; False if that took over ``timeout``."""
+        """Wait until the node has taken every image sent and has no relabeling left (its /diagnostics
+        say so), and no label arrived for ``seconds``; False if that took over ``timeout``."""
 
         def settled() -> bool:
             arrived = [item.arrived for item in self.received("labels")]
-            return bool(arrived) and time.monotonic() - max(arrived) > seconds
+            diagnostics = self.received("/diagnostics")
+            if not arrived or not diagnostics:
+                return False
+            values = {value.key: value.value for value in diagnostics[-1].message.status[0].values}
+            taken = int(values["frames"]) + int(values["frames_dropped"])
+            return (
+                taken >= len(self.playback.image_sent)
+                and values["relabeling"] == "no"
+                and time.monotonic() - max(arrived) > seconds
+            )
 
         return self.wait_for(settled, timeout)
 

@@ -210,7 +210,10 @@ class LabelNode(Node):
 
     def _publish_diagnostics(self) -> None:
         with self._lock:
-            report = self.health.report(self.session.stats, self._inbox.dropped, self.session.buffered)
+            session = self.session
+            report = self.health.report(
+                session.stats, self._inbox.dropped, session.buffered, session.relabeling
+            )
         status = DiagnosticStatus(
             level=bytes([int(report.level)]),
             name=f"{self.get_name()}: labeling",
