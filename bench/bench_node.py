@@ -186,7 +186,7 @@ def replay(config: dict) -> dict:
         rig.connect(node, 120.0)
         cpu_before, started = node.cpu_seconds(), time.monotonic()
         rig.play(images, labels, events, config["rate_hz"])
-        rig.quiet(1.0, 600.0)
+        rig.quiet(2.0, 600.0)
         cpu = (node.cpu_seconds() - cpu_before) / (time.monotonic() - started)
         received = rig.received("labels")
         diagnostics = [item.message.status[0] for item in rig.received("/diagnostics")]

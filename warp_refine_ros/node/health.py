@@ -90,7 +90,12 @@ class Health:
         self.processing.add(processing_s)
 
     def report(
-        self, stats: SessionStats, queue_dropped: int, buffered: int, relabeling: bool = False
+        self,
+        stats: SessionStats,
+        queue_dropped: int,
+        buffered: int,
+        relabeling: bool = False,
+        waiting: int = 0,
     ) -> HealthReport:
         """The status now: WARN if frames were dropped or keyframes lost since the last report."""
         problems = _Problems(
@@ -131,6 +136,7 @@ class Health:
             ("frames_lost_in_transport", self.lost_in_transport),
             ("frames_dropped_repeated_stamp", stats.frames_rejected),
             ("buffered_frames", buffered),
+            ("images_waiting", waiting),
             ("relabeling", "yes" if relabeling else "no"),  # backward relabeling still waits for a gap
             ("published", stats.published),
             ("republished", stats.updates),

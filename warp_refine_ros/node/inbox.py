@@ -73,6 +73,12 @@ class Inbox(Generic[MessageT]):
             return count
 
     @property
+    def waiting(self) -> int:
+        """Images queued now."""
+        with self._ready:
+            return len(self._frames)
+
+    @property
     def closed(self) -> bool:
         return self._closed
 

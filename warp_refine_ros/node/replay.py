@@ -193,21 +193,18 @@ class Rig(Node):
             self.playback.image_sent[stamp] = time.monotonic()
 
     def quiet(self, seconds: float, timeout: float) -> bool:
-        """Wait until the node has taken every image sent and has no relabeling left (its /diagnostics
-        say so), and no label arrived for ``seconds``; False if that took over ``timeout``."""
+        """Wait until the node's /diagnostics, sent after the last image, say no image waits and no
+        relabeling is left, and no label arrived for ``seconds``; False if that took over ``timeout``."""
 
         def settled() -> bool:
             arrived = [item.arrived for item in self.received("labels")]
-            diagnostics = self.received("/diagnostics")
-            if not arrived or not diagnostics:
+            last_sent = max(self.playback.image_sent.values(), default=0.0)
+            reports = [item for item in self.received("/diagnostics") if item.arrived > last_sent]
+            if not arrived or not reports:
                 return False
-            values = {value.key: value.value for value in diagnostics[-1].message.status[0].values}
-            taken = int(values["frames"]) + int(values["frames_dropped"])
-            return (
-                taken >= len(self.playback.image_sent)
-                and values["relabeling"] == "no"
-                and time.monotonic() - max(arrived) > seconds
-            )
+            values = {value.key: value.value for value in reports[-1].message.status[0].values}
+            idle = values["images_waiting"] == "0" and values["relabeling"] == "no"
+            return idle and time.monotonic() - max(arrived) > seconds
 
         return self.wait_for(settled, timeout)
 

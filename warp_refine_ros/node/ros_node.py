@@ -212,7 +212,7 @@ class LabelNode(Node):
         with self._lock:
             session = self.session
             report = self.health.report(
-                session.stats, self._inbox.dropped, session.buffered, session.relabeling
+                session.stats, self._inbox.dropped, session.buffered, session.relabeling, self._inbox.waiting
             )
         status = DiagnosticStatus(
             level=bytes([int(report.level)]),
