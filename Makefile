@@ -11,8 +11,14 @@ PIP_CONSTRAINTS := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 PYTEST_ARGS ?=
 # Scratch environment of `make constraints`.
 RESOLVE_VENV ?= .venv-resolve
+# ROS 2 Kilted from PyPI (rclpy, messages, Fast DDS) for the live node's tests, in a venv of its own:
+# the wheels' bootstrapper re-executes every Python process of the venv they are installed in.
+ROS_VENV ?= .venv-ros
+ROS_BIN := $(ROS_VENV)/bin
+ROS_CONSTRAINTS ?= constraints-ros.txt
+ROS_PACKAGES := ros-kilted-rclpy ros-kilted-sensor-msgs ros-kilted-diagnostic-msgs ros-kilted-rmw-fastrtps-cpp
 
-.PHONY: install demo test test-all lint bench weights constraints clean
+.PHONY: install install-ros demo test test-ros test-all lint bench bench-node weights constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,12 +37,28 @@ $(VENV)/.installed: $(BIN)/python setup.py $(CONSTRAINTS)
 
 install: $(VENV)/.installed
 
+$(ROS_BIN)/python:
+	$(PYTHON) -m venv $(ROS_VENV)
+	$(ROS_BIN)/python -m pip install --quiet pip==26.3
+
+$(ROS_VENV)/.installed: $(ROS_BIN)/python setup.py $(ROS_CONSTRAINTS)
+	$(ROS_BIN)/pip install --quiet $(if $(ROS_CONSTRAINTS),-c $(ROS_CONSTRAINTS)) $(ROS_PACKAGES) pytest -e .
+	touch $@
+
+install-ros: $(ROS_VENV)/.installed
+
 demo: $(VENV)/.installed-base
 	$(BIN)/python -m warp_refine_ros.cli.demo --out $(DEMO)
 
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(MAKE) test-ros
+
+# The real label_node over DDS, each run in a loopback-only network namespace (skipped, with the
+# reason, where one cannot be made).
+test-ros: install-ros
+	$(ROS_BIN)/pytest -m ros tests/node_ros tests/node $(PYTEST_ARGS)
 
 test-all: install
 	$(BIN)/pytest -m "" $(PYTEST_ARGS)
@@ -49,6 +71,10 @@ bench: install
 	$(BIN)/python bench/bench_engines.py
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_session.py
+
+# The real node over DDS at 640x480 and 1280x720 (about 15 minutes; see README, Performance).
+bench-node: install-ros
+	$(ROS_BIN)/python bench/bench_node.py
 
 # Retrain the shipped models/ (about 75 minutes on two CPU cores; see models/*.md).
 weights: install
@@ -69,4 +95,4 @@ constraints:
 	rm -rf $(RESOLVE_VENV)
 
 clean:
-	rm -rf $(VENV) $(RESOLVE_VENV) $(DEMO) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(ROS_VENV) $(RESOLVE_VENV) $(DEMO) build *.egg-info .pytest_cache .ruff_cache

@@ -30,6 +30,7 @@ COMMANDS = {
     "review_export": "review_export",
     "export_dataset": "export_dataset",
     "suggest_keyframes": "suggest_keyframes",
+    "publish_keyframes": "publish_keyframes",
 }
 
 setup(

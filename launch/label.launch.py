@@ -1,7 +1,8 @@
 """Launch the live labeler: camera images and keyframe labels in, propagated label images out.
 
     ros2 launch warp_refine_ros label.launch.py image_topic:=/camera/image_raw \
-        keyframe_topic:=/camera/keyframe_labels engines:=/path/engines.yaml method:=warp-inpaint
+        keyframe_topic:=/camera/keyframe_labels camera_info_topic:=/camera/camera_info \
+        engines:=/path/engines.yaml method:=warp-inpaint
 
 Settings not listed here come from params_file (config/label.yaml by default); the arguments below
 override it. Outputs appear as <namespace>/labels, labels_color and confidence.
@@ -29,6 +30,11 @@ def generate_launch_description() -> LaunchDescription:
             "keyframe_topic",
             default_value="keyframe_labels",
             description="Keyframe label topic: mono8 class ids stamped like their image.",
+        ),
+        DeclareLaunchArgument(
+            "camera_info_topic",
+            default_value="camera_info",
+            description="The camera's CameraInfo topic; passed through on labels/camera_info.",
         ),
         DeclareLaunchArgument(
             "engines",
@@ -73,6 +79,7 @@ def generate_launch_description() -> LaunchDescription:
         remappings=[
             ("image", LaunchConfiguration("image_topic")),
             ("keyframe_labels", LaunchConfiguration("keyframe_topic")),
+            ("camera_info", LaunchConfiguration("camera_info_topic")),
         ],
     )
     return LaunchDescription([*arguments, node])

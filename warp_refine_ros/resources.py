@@ -19,7 +19,9 @@ def share_dirs() -> list[Path]:
         from ament_index_python.packages import get_package_share_directory
 
         candidates.append(Path(get_package_share_directory(PACKAGE)))
-    except (ImportError, LookupError):  # no ROS 2, or the package is not in the ament index
+    except (ImportError, LookupError, OSError):
+        # no ROS 2; the package not in the ament index; or no AMENT_PREFIX_PATH at all (ROS 2 from pip
+        # wheels, or a workspace not sourced), which ament_index_python reports as an OSError
         pass
     return [path for path in candidates if (path / "config").is_dir()]
 

@@ -95,14 +95,24 @@ class DriveKit:
         return found
 
     @staticmethod
-    def play(session: LabelingSession, events: Iterable[Event]) -> list[LabelOutput]:
-        """Feed frames and keyframe labels in the given order; every label image the session returned."""
+    def play(
+        session: LabelingSession, events: Iterable[Event], relabel_steps: int | None = None
+    ) -> list[LabelOutput]:
+        """Feed frames and keyframe labels in the given order, with up to ``relabel_steps`` relabel steps
+        after each (None: all that wait, as an idle node runs them) and the rest at the end; every label
+        image the session returned."""
         outputs = []
         for kind, frame in events:
             if kind == "frame":
                 outputs += session.add_frame(frame.image, frame.stamp_ns, "camera")
             else:
                 outputs += session.add_keyframe(frame.labels, frame.stamp_ns)
+            steps = 0
+            while session.relabeling and (relabel_steps is None or steps < relabel_steps):
+                outputs += session.relabel_step()
+                steps += 1
+        while session.relabeling:
+            outputs += session.relabel_step()
         return outputs
 
     @staticmethod

@@ -43,5 +43,12 @@ def test_with_ros_help_lists_topics_and_parameters(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     usage = capsys.readouterr().out
-    for text in ("keyframe_labels", "labels_color", "/diagnostics", "radius (int, default 10"):
+    for text in (
+        "keyframe_labels",
+        "labels_color",
+        "/diagnostics",
+        "radius (int, default -1",
+        "labels/camera_info",
+        "qos_overrides",
+    ):
         assert text in usage

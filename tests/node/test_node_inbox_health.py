@@ -13,9 +13,8 @@ from warp_refine_ros.node.inbox import Inbox
 
 def test_a_full_inbox_drops_the_oldest_image_and_counts_it():
     inbox: Inbox[str] = Inbox(capacity=2)
-    for name in ("a", "b", "c", "d"):
-        inbox.put_frame(name)
-    assert inbox.dropped == 2
+    assert [inbox.put_frame(name) for name in ("a", "b", "c", "d")] == [False, False, True, True]
+    assert (inbox.dropped, inbox.waiting) == (2, 2)
     assert [inbox.get(timeout=0).message for _ in range(2)] == ["c", "d"]
     assert inbox.get(timeout=0) is None
 
@@ -59,17 +58,23 @@ def test_latency_window_reports_median_p99_and_max_in_ms():
 
 
 def test_health_warns_when_frames_are_dropped_and_recovers():
-    health = Health()
+    now = [100.0]
+    health = Health(hold_s=10.0, clock=lambda: now[0])
     stats = SessionStats(frames=10, published=8)
     health.record(0.050, 0.040)
-    first = health.report(stats, queue_dropped=0, buffered=5)
+    first = health.report(stats, queue_dropped=0, buffered=5, relabeling=True, waiting=2)
     assert first.level is Level.OK and first.message == "labeling, p99 latency 50 ms"
     values = dict(first.values)
     assert (values["frames"], values["buffered_frames"], values["latency_p99_ms"]) == ("10", "5", "50.0")
+    assert (values["relabeling"], values["images_waiting"]) == ("yes", "2")
     dropped = health.report(stats, queue_dropped=3, buffered=5)
     assert dropped.level is Level.WARN and "dropped 3 frames" in dropped.message
     assert dict(dropped.values)["frames_dropped"] == "3"
     stats.keyframes_too_old += 1
     late = health.report(stats, queue_dropped=3, buffered=5)
     assert late.level is Level.WARN and "too_old +1" in late.message
+    now[0] += 9.0  # nothing new, but a monitor sampling now still sees the problem
+    held = health.report(stats, queue_dropped=3, buffered=5)
+    assert held.level is Level.WARN and held.message == f"{late.message} (9 s ago)"
+    now[0] += 1.0
     assert health.report(stats, queue_dropped=3, buffered=5).level is Level.OK

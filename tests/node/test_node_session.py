@@ -60,7 +60,7 @@ def test_each_frame_is_published_on_arrival_with_its_forward_label(kit):
     session = kit.session(radius=RADIUS)
     for kind, frame in in_order(kit.frames, KEYS):
         if kind == "key":
-            session.add_keyframe(frame.labels, frame.stamp_ns)
+            kit.play(session, [(kind, frame)])  # with its backward pass, as an idle node runs it
             continue
         outputs = session.add_frame(frame.image, frame.stamp_ns)
         previous_keys = [key for key in KEYS if key < frame.index]
@@ -94,6 +94,10 @@ def test_a_late_keyframe_relabels_buffered_frames_with_their_own_stamps(kit):
     key = kit.frames[12]
     replies = session.add_keyframe(key.labels, key.stamp_ns)
     index_of = {frame.stamp_ns: frame.index for frame in kit.frames}
+    assert [index_of[out.stamp_ns] for out in replies] == [12, 13, 14, 15]  # the backward pass waits
+    assert session.relabeling
+    while session.relabeling:
+        replies += session.relabel_step()
     got = {index_of[out.stamp_ns]: (out.source, out.offset, out.update) for out in replies}
     assert got == {
         12: (Source.KEYFRAME, 0, False),
@@ -119,6 +123,50 @@ def test_out_of_order_keyframes_after_all_frames(kit, order):
     outputs = kit.play(session, events)
     kit.assert_same_as(kit.latest(outputs), kit.reference(kit.frames, KEYS, RADIUS))
     assert session.stats.keyframes_applied == 3
+
+
+@pytest.mark.parametrize("relabel_steps", [0, 1])
+@pytest.mark.parametrize("delay", [0, 3])
+def test_relabeling_in_fewer_gaps_ends_with_the_same_labels(kit, relabel_steps, delay):
+    """A node that gets no idle moment (0 steps between frames) or only one still ends with bag_label's
+    labels: the waiting steps run before their frames leave the buffer, or once the stream pauses."""
+    session = kit.session(radius=RADIUS, buffer_size=12)
+    outputs = kit.play(session, late(kit.frames, KEYS, delay=delay), relabel_steps=relabel_steps)
+    kit.assert_same_as(kit.latest(outputs), kit.reference(kit.frames, KEYS, RADIUS))
+
+
+def test_a_keyframe_between_a_waiting_pass_and_its_keyframe_takes_over_its_frames(kit):
+    session = kit.session(radius=RADIUS, buffer_size=40)
+    frames = kit.frames[:14]
+    outputs = kit.play(session, [("frame", frame) for frame in frames], relabel_steps=0)
+    outputs += session.add_keyframe(frames[12].labels, frames[12].stamp_ns)
+    outputs += session.relabel_step() + session.relabel_step()  # frames 11 and 10 from keyframe 12
+    outputs += session.add_keyframe(frames[10].labels, frames[10].stamp_ns)
+    relabeled = kit.play(session, [])
+    # frames 9-5 from keyframe 10; keyframe 12's pass, already past frame 10, ends unfinished
+    assert [(out.keyframe_stamp_ns, out.offset) for out in relabeled] == [
+        (frames[10].stamp_ns, -distance) for distance in range(1, RADIUS + 1)
+    ]
+    kit.assert_same_as(kit.latest(outputs + relabeled), kit.reference(frames, (10, 12), RADIUS))
+
+
+def test_an_early_keyframe_label_for_a_new_image_size_waits_for_its_image(kit):
+    session = kit.session(Method.MOTION_ONLY, radius=RADIUS)  # g knows the drive's own size only
+    kit.play(session, in_order(kit.frames[:4], [1]))
+    small = [cv2.resize(frame.image, (80, 60)) for frame in kit.frames[4:8]]
+    key = cv2.resize(kit.frames[4].labels, (80, 60), interpolation=cv2.INTER_NEAREST)
+    stamps = [frame.stamp_ns for frame in kit.frames[4:8]]
+    assert session.add_keyframe(key, stamps[0]) == []  # before its image; the camera is still 160x120
+    assert session.stats.keyframes_invalid == 0 and session.stats.keyframes_waiting == 1
+    outputs = []
+    for image, stamp in zip(small, stamps, strict=True):
+        outputs += session.add_frame(image, stamp)
+    assert session.stats.resets == 1 and session.stats.keyframes_applied == 2
+    assert [(output.source, output.offset) for output in outputs] == [
+        (Source.KEYFRAME, 0),
+        *((Source.FORWARD, offset) for offset in (1, 2, 3)),
+    ]
+    np.testing.assert_array_equal(outputs[0].labels, key)
 
 
 def test_a_keyframe_label_before_its_image_waits_for_it(kit):

@@ -28,7 +28,7 @@ def test_defaults_make_the_default_session():
         "",
         False,
         True,
-        2,
+        10,
     )
 
 

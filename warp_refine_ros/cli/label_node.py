@@ -23,10 +23,13 @@ TOPICS = """\
 topics (remap with --ros-args -r NAME:=TOPIC):
   image             in   sensor_msgs/Image (CompressedImage with use_compressed:=true), sensor-data QoS
   keyframe_labels   in   sensor_msgs/Image mono8 class ids with the image's stamp; reliable, transient local
+  camera_info       in   sensor_msgs/CameraInfo of the camera, if it publishes one
   labels            out  sensor_msgs/Image mono8 class ids (255 = ignore), the image's header
+  labels/camera_info out sensor_msgs/CameraInfo: the camera's, with each label's header
   labels_color      out  sensor_msgs/Image rgb8, class colours over the image
   confidence        out  sensor_msgs/Image mono8, 255 = certain
-  /diagnostics      out  diagnostic_msgs/DiagnosticArray: latency, dropped frames, keyframe problems"""
+  /diagnostics      out  diagnostic_msgs/DiagnosticArray: latency, dropped frames, keyframe problems
+QoS: -p qos_overrides.<topic>.<publisher|subscription>.<history|depth|reliability|durability>:=VALUE"""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,14 +38,16 @@ class Inbox(Generic[MessageT]):
         self._ready = threading.Condition()
         self._closed = False
 
-    def put_frame(self, message: MessageT) -> None:
-        """Queue an image; drop the oldest queued one if the queue is full."""
+    def put_frame(self, message: MessageT) -> bool:
+        """Queue an image; drop the oldest queued one if the queue is full (then True)."""
         with self._ready:
-            if len(self._frames) >= self.capacity:
+            full = len(self._frames) >= self.capacity
+            if full:
                 self._frames.popleft()
                 self.dropped += 1
             self._frames.append(Delivery(message, time.monotonic(), keyframe=False))
             self._ready.notify()
+            return full
 
     def put_keyframe(self, message: MessageT) -> None:
         """Queue a keyframe label; it is handed out before any queued image."""
@@ -69,6 +71,12 @@ class Inbox(Generic[MessageT]):
             count = len(self._frames)
             self._frames.clear()
             return count
+
+    @property
+    def waiting(self) -> int:
+        """Images queued now."""
+        with self._ready:
+            return len(self._frames)
 
     @property
     def closed(self) -> bool:

@@ -10,17 +10,19 @@ again from a late keyframe never runs an engine twice. The propagation itself is
   before it, if that keyframe is at most ``radius`` frames back; beyond that it gets g's
   semantic-only labels or nothing (``beyond_radius``);
 - a keyframe label may arrive late and out of order. When it names a buffered frame, that frame
-  becomes a keyframe, the later buffered frames up to the next keyframe are propagated forward from
-  it again, and the earlier ones within ``radius`` get backward labels (eq. 9-11) fused with their
-  forward ones; each changed frame is returned again with its own stamp;
+  becomes a keyframe and the later buffered frames up to the next keyframe are propagated forward from
+  it again at once (the newest frame's labels depend on them). The earlier ones within ``radius`` get
+  backward labels (eq. 9-11) fused with their forward ones one frame per :meth:`relabel_step`, which
+  the caller runs while no frame waits; a frame about to leave the buffer gets its steps first. Each
+  changed frame is returned again with its own stamp;
 - a keyframe for a stamp newer than every frame waits until its frame arrives; one for a stamp no
   longer buffered, or matching no frame, is counted and reported;
 - time going backwards (a bag loop, ``/clock`` reset), a gap longer than ``max_gap_ns`` or a change of
   image size starts over with an empty buffer. Keyframe labels are remembered by stamp (up to
   ``keyframe_memory``), so a replayed bag is labeled again even if its labels were published once.
 
-Once every keyframe has arrived while its frames were buffered, the last labels returned for each
-frame are exactly those ``WindowLabeler`` writes for it.
+Once every keyframe has arrived while its frames were buffered and the relabel steps have run, the
+last labels returned for each frame are exactly those ``WindowLabeler`` writes for it.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ class LabelingSession:
         self.config = config or SessionConfig()
         self.propagator = self._propagator(self.config)
         self.stats = SessionStats()
-        self._core = KeyframePropagation(self.propagator, self.config.radius)
+        self._core = KeyframePropagation(self.propagator, self.config.radius, deferred_backward=True)
         self._frame_ids: dict[int, str] = {}  # stamp -> header frame_id of each buffered frame
         self._published: set[int] = set()  # stamps of buffered frames published at least once
         self._keyframes = KeyframeMemory()
@@ -120,29 +122,29 @@ class LabelingSession:
             raise SessionError(f"frame at {stamp_ns} ns: {problem}")
         if self._core.slots and not self._accepts(image, stamp_ns):
             return []
-        if len(self._core.slots) >= self.config.buffer_size:
-            self._evict()
+        settled = self._evict() if len(self._core.slots) >= self.config.buffer_size else []
         self._frame_ids[stamp_ns] = frame_id
         self.stats.frames += 1
         labels = self._remembered_labels(stamp_ns, image.shape)
         if labels is not None:
             self.stats.keyframes_applied += 1
-        return self._outputs(self._core.add_frame(Frame(image, stamp_ns), labels))
+        return settled + self._outputs(self._core.add_frame(Frame(image, stamp_ns), labels))
 
     def add_keyframe(self, labels: np.ndarray, stamp_ns: int) -> list[LabelOutput]:
         """A human label for the frame stamped ``stamp_ns``, whenever it arrives."""
         slots = self._core.slots
-        shape = slots[-1].frame.image.shape if slots else None
+        tolerance = self.config.stamp_tolerance_ns
+        early = not slots or stamp_ns > slots[-1].frame.stamp_ns + tolerance
+        position = None if early else self._find(stamp_ns)
+        shape = slots[position].frame.image.shape if position is not None else None  # early: on arrival
         try:
             self.spec.validate(labels, shape=shape, name=f"keyframe label at {stamp_ns} ns")
         except LabelError:
             self.stats.keyframes_invalid += 1
             raise
-        tolerance = self.config.stamp_tolerance_ns
-        if not slots or stamp_ns > slots[-1].frame.stamp_ns + tolerance:
+        if early:
             self._remember(stamp_ns, labels, applied=False)
             return []
-        position = self._find(stamp_ns)
         if position is None:
             oldest = slots[0].frame.stamp_ns
             if stamp_ns < oldest - tolerance:
@@ -177,6 +179,15 @@ class LabelingSession:
         """Frames in the ring buffer now."""
         return len(self._core.slots)
 
+    @property
+    def relabeling(self) -> bool:
+        """Backward relabeling after a keyframe is waiting for :meth:`relabel_step`."""
+        return self._core.relabeling
+
+    def relabel_step(self) -> list[LabelOutput]:
+        """One frame of waiting backward relabeling (run it while no frame waits); [] when none is left."""
+        return self._outputs(self._core.relabel_step())
+
     # --- stream bookkeeping ----------------------------------------------------------------------
 
     def _accepts(self, image: np.ndarray, stamp_ns: int) -> bool:
@@ -193,10 +204,13 @@ class LabelingSession:
             self.reset(f"image size changed from {newest.image.shape[:2]} to {image.shape[:2]}")
         return True
 
-    def _evict(self) -> None:
+    def _evict(self) -> list[LabelOutput]:
+        """Let the oldest frame go, after the relabel steps that still reach it (returned)."""
+        settled = self._outputs(self._core.settle_oldest())
         stamp = self._core.pop_oldest().frame.stamp_ns
         self._frame_ids.pop(stamp, None)
         self._published.discard(stamp)
+        return settled
 
     def _find(self, stamp_ns: int) -> int | None:
         """Index of the buffered frame nearest ``stamp_ns`` within the tolerance."""

@@ -121,7 +121,13 @@ PARAMETERS: tuple[Parameter, ...] = (
         minimum=0,
     ),
     Parameter("use_compressed", False, "Subscribe to sensor_msgs/CompressedImage on 'image'."),
-    Parameter("image_queue_size", 2, "Images waiting to be labeled; older ones are dropped.", minimum=1),
+    Parameter(
+        "image_queue_size",
+        10,
+        "Images waiting to be labeled (while a late keyframe's frames are relabeled, say); when it is "
+        "full the oldest is dropped, counted and logged.",
+        minimum=1,
+    ),
     Parameter("keyframe_queue_size", 100, "Depth of the keyframe label subscription.", minimum=1),
     Parameter("publish_queue_size", 10, "Depth of the label publishers.", minimum=1),
     Parameter("publish_color", True, "Publish 'labels_color', the class colours over the image."),
