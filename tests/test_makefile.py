@@ -33,12 +33,17 @@ def test_the_demo_installs_the_package_alone(tmp_path: Path) -> None:
 
 def test_the_tests_install_every_extra_and_torch(tmp_path: Path) -> None:
     pip = f"{tmp_path / 'venv'}/bin/pip install --quiet"
-    assert installs(dry_run("test", tmp_path / "venv")) == [
-        f"{pip} torch==2.13.0",
-        f'{pip} -c constraints.txt -e ".[dev,train,cluster]"',
-    ]
-    newest = installs(dry_run("test", tmp_path / "venv", "CONSTRAINTS="))
+    ros = f"ROS_VENV={tmp_path / 'ros'}"
+    main, ros_venv = split(installs(dry_run("test", tmp_path / "venv", ros)), tmp_path / "venv")
+    assert main == [f"{pip} torch==2.13.0", f'{pip} -c constraints.txt -e ".[dev,train,cluster]"']
+    assert ros_venv and all("-c constraints-ros.txt" in line and "torch" not in line for line in ros_venv)
+    newest, _ = split(installs(dry_run("test", tmp_path / "venv", ros, "CONSTRAINTS=")), tmp_path / "venv")
     assert newest[-1] == f'{pip} -e ".[dev,train,cluster]"'
+
+
+def split(lines: list[str], venv: Path) -> tuple[list[str], list[str]]:
+    """The installs into the main venv, and the others (the ROS 2 venv of the node's tests)."""
+    return [x for x in lines if x.startswith(str(venv))], [x for x in lines if not x.startswith(str(venv))]
 
 
 def test_constraints_are_rewritten_from_a_fresh_resolve(tmp_path: Path) -> None:
