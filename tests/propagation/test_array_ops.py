@@ -300,9 +300,25 @@ def test_ten_steps_of_a_rendered_drive_with_dis_flow_end_with_the_same_labels(sp
 # --- packaging --------------------------------------------------------------------------------------
 
 
-def test_both_backends_are_array_ops():
-    assert isinstance(NUMPY, ArrayOps)
-    assert isinstance(TorchOps("cpu"), ArrayOps)
+def protocol_stubs(backend: type) -> list[str]:
+    """The operations of ArrayOps a backend class leaves to the protocol's empty stubs (it subclasses
+    the protocol, so isinstance holds whatever it implements)."""
+    operations = [name for name, member in vars(ArrayOps).items() if callable(member) and name[0] != "_"]
+    assert len(operations) > 10  # the protocol's operations were found
+    return [name for name in operations if getattr(backend, name) is getattr(ArrayOps, name)]
+
+
+@pytest.mark.parametrize("ops", [NUMPY, TorchOps("cpu")], ids=["numpy", "torch"])
+def test_each_backend_implements_every_array_operation(ops):
+    assert protocol_stubs(type(ops)) == []
+    assert ops.name in ("numpy", "torch")
+
+
+def test_a_backend_missing_an_operation_is_found():
+    class Partial(NumpyOps):
+        warp = ArrayOps.warp
+
+    assert protocol_stubs(Partial) == ["warp"]
 
 
 def test_the_numpy_backend_runs_without_importing_torch():
