@@ -13,12 +13,12 @@ from conftest import make_panning_sequence
 from doubles import NoisyTruthSegmentation, image_key
 
 from warp_refine_ros.adaptation.crossval import Candidate, Models, best, cross_validate
-from warp_refine_ros.adaptation.streams import LabeledStream, held_out_windows
+from warp_refine_ros.adaptation.streams import LabeledStream, held_out_keyframes
 from warp_refine_ros.bags.keyframes import keyframes_from_directory
 from warp_refine_ros.bags.reader import BagReader
-from warp_refine_ros.bags.windows import index_stream, match_keyframes
+from warp_refine_ros.bags.stream_index import index_stream, match_keyframes
 from warp_refine_ros.bags.writer import ImageBagWriter
-from warp_refine_ros.propagation import Frame, Method, Propagator, WindowLabeler
+from warp_refine_ros.propagation import Frame, Method, Propagator, StreamLabeler
 
 TOPIC = "/cam/image_raw"
 EVERY = 8
@@ -73,7 +73,7 @@ CANDIDATES = [
 
 def test_calibration_picks_the_known_best_setting(spec, noisy_pan):
     stream, sequence, segmentation, _, _ = noisy_pan
-    windows = held_out_windows([stream], radius=EVERY)
+    windows = held_out_keyframes([stream], radius=EVERY)
     assert len(windows) == 5 and [w.distances for w in windows[:2]] == [[8], [8, 8]]
     motions = {"exact": sequence.motion, "still": StillMotion()}
     estimates = cross_validate(
@@ -90,7 +90,7 @@ def test_the_estimate_ranks_settings_as_the_per_frame_truth_does(spec, noisy_pan
 
     motions = {"exact": sequence.motion, "still": StillMotion()}
     estimates = cross_validate(
-        held_out_windows([stream], radius=EVERY),
+        held_out_keyframes([stream], radius=EVERY),
         CANDIDATES,
         spec,
         motions,
@@ -106,7 +106,7 @@ def test_the_estimate_ranks_settings_as_the_per_frame_truth_does(spec, noisy_pan
             segmentation=segmentation,
             tau=candidate.tau,
         )
-        labeler, matrix = WindowLabeler(propagator, EVERY // 2), ConfusionMatrix.for_spec(spec)
+        labeler, matrix = StreamLabeler(propagator, EVERY // 2), ConfusionMatrix.for_spec(spec)
         pushed = [Frame(f.image, f.stamp_ns) for f in frames]
         done = []
         for index, frame in enumerate(pushed):
@@ -146,7 +146,7 @@ def test_cross_validation_reads_no_label_but_the_keyframes(spec, noisy_pan, monk
     monkeypatch.setattr(builtins, "open", recording_open)
     monkeypatch.setattr(cv2, "imread", recording_imread)
     monkeypatch.setattr(Path, "read_bytes", lambda self: recording_open(self, "rb").read())
-    windows, motions = held_out_windows([stream], radius=EVERY), {"exact": sequence.motion}
+    windows, motions = held_out_keyframes([stream], radius=EVERY), {"exact": sequence.motion}
     cross_validate(windows, CANDIDATES[:1], spec, motions, lambda w: Models(segmentation), progress=False)
     labels_read = {f for f in opened if f.endswith(".png")}
     keyframes = {str(p) for p in stream.labels._files.values()}

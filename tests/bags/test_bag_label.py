@@ -16,7 +16,7 @@ import pytest
 from warp_refine_ros.bags.dataset import read_manifest
 from warp_refine_ros.cli import bag_label
 from warp_refine_ros.engines.dis import DisMotion
-from warp_refine_ros.propagation import Frame, Method, Propagator, WindowLabeler
+from warp_refine_ros.propagation import Frame, Method, Propagator, StreamLabeler
 
 RADIUS = 3
 PLANNED = 23  # 26 frames, keyframes 0, 8, 16, 24: frames 4, 12 and 20 are more than 3 from any
@@ -34,8 +34,8 @@ def label(bags, out, *extra, topics=("/cam/image_raw",), labels=None, method="mo
 
 
 def expected_labels(spec, tiny_drive, images):
-    """What WindowLabeler gives on the frames directly: the reference for every bag round trip."""
-    labeler = WindowLabeler(Propagator(Method.MOTION_ONLY, spec, motion=DisMotion()), RADIUS)
+    """What StreamLabeler gives on the frames directly: the reference for every bag round trip."""
+    labeler = StreamLabeler(Propagator(Method.MOTION_ONLY, spec, motion=DisMotion()), RADIUS)
     out = {}
     for frame, image in zip(tiny_drive.frames, images, strict=True):
         key = frame.labels if frame.index in tiny_drive.keyframe_indices else None

@@ -16,7 +16,7 @@ from warp_refine_ros.bags.dataset import read_manifest
 from warp_refine_ros.bags.reader import BagReader
 from warp_refine_ros.bags.review import review_topics
 from warp_refine_ros.engines.loading import EngineSet
-from warp_refine_ros.propagation import Frame, Method, Propagator, WindowLabeler
+from warp_refine_ros.propagation import Frame, Method, Propagator, StreamLabeler
 from warp_refine_ros.synth import DriveConfig, render_drive
 
 from .conftest import TinyDrive
@@ -39,7 +39,7 @@ def drive_of_size(height: int, width: int) -> TinyDrive:
 
 
 def direct_labels(spec, engines, drive: TinyDrive) -> dict:
-    """What WindowLabeler gives on the frames directly, by stamp."""
+    """What StreamLabeler gives on the frames directly, by stamp."""
     propagator = Propagator(
         Method.WARP_REFINE,
         spec,
@@ -47,7 +47,7 @@ def direct_labels(spec, engines, drive: TinyDrive) -> dict:
         segmentation=engines.segmentation,
         refiner=engines.refiner,
     )
-    labeler = WindowLabeler(propagator, RADIUS)
+    labeler = StreamLabeler(propagator, RADIUS)
     out = {}
     for frame in drive.frames:
         key = frame.labels if frame.index in drive.keyframe_indices else None

@@ -1,11 +1,8 @@
-"""Stream indexing, keyframe matching and the split into independent windows."""
+"""Stream indexing and keyframe matching by stamp."""
 
 from __future__ import annotations
 
-import pytest
-
-from warp_refine_ros.bags.windows import index_stream, match_keyframes, plan_windows
-from warp_refine_ros.propagation import plan
+from warp_refine_ros.bags.stream_index import index_stream, match_keyframes
 
 
 def test_index_puts_late_images_in_place_and_drops_repeated_and_far_back_stamps():
@@ -29,27 +26,3 @@ def test_matching_exact_within_tolerance_and_outside_span():
 def test_an_image_carries_at_most_the_nearest_keyframe():
     result = match_keyframes([100, 200], [196, 203], 10)
     assert result.by_index == {1: 203} and result.missed == {196: 200}
-
-
-@pytest.mark.parametrize(
-    ("count", "keyframes", "radius"),
-    [
-        (30, [0, 10, 20], 5),
-        (40, [5, 30], 3),
-        (12, [0, 1, 2], 2),
-        (25, [10], 4),
-        (50, [3, 9, 40], 10),
-        (9, [], 2),
-    ],
-)
-def test_windows_write_every_planned_frame_once_and_start_at_a_keyframe_or_run_start(
-    count, keyframes, radius
-):
-    windows = plan_windows(count, {k: 1000 + k for k in keyframes}, radius)
-    written = [i for w in windows for i in range(w.write_from, w.last + 1)]
-    assert written == [a.index for a in plan(count, keyframes, radius)]
-    for window in windows:
-        assert window.first in keyframes or window.first == window.write_from
-        assert window.last in keyframes or window.last + 1 == count or window.last + 1 not in written
-        assert window.planned == frozenset(range(window.write_from, window.last + 1))
-        assert set(window.keyframes) == {k for k in keyframes if window.first <= k <= window.last}

@@ -12,7 +12,7 @@ from onnx import TensorProto, helper
 from warp_refine_ros.engines.dis import DisMotion
 from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.engines.onnx_backend import OnnxMotion
-from warp_refine_ros.propagation import Method, Propagator, WindowLabeler
+from warp_refine_ros.propagation import Method, Propagator, StreamLabeler
 from warp_refine_ros.propagation.probabilities import argmax_confidence
 
 
@@ -57,7 +57,7 @@ def test_warp_refine_runs_end_to_end_with_network_engines(network_files, spec, p
         segmentation=engines.segmentation,
         refiner=engines.refiner,
     )
-    labeler = WindowLabeler(propagator, radius=2)
+    labeler = StreamLabeler(propagator, radius=2)
     labeled = []
     for index, frame in enumerate(panning.frames[:6]):
         keyframe = panning.truth[index] if index in (0, 5) else None

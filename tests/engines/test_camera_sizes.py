@@ -18,7 +18,7 @@ from warp_refine_ros.engines.onnx_backend import OnnxRefiner, OnnxSegmentation
 from warp_refine_ros.engines.torch_backend import TorchRefiner, TorchSegmentation
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.propagation import Frame, Method, Propagator, WindowLabeler
+from warp_refine_ros.propagation import Frame, Method, Propagator, StreamLabeler
 from warp_refine_ros.synth import DriveConfig, render_drive
 
 SIZES = [  # (H, W)
@@ -69,7 +69,7 @@ def test_warp_refine_labels_the_smallest_images(engines, spec: LabelSpec, size: 
     propagator = Propagator(
         Method.WARP_REFINE, spec, motion=DisMotion(), segmentation=segmentation, refiner=refiner
     )
-    labeler = WindowLabeler(propagator, 4)  # keyframes 0 and 8 reach every frame
+    labeler = StreamLabeler(propagator, 4)  # keyframes 0 and 8 reach every frame
     frames = render_drive(DriveConfig(width=24, height=16, frames=9, seed=2)).frames
     cut = np.s_[: size[0], : size[1]]
     labeled = []

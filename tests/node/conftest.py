@@ -13,7 +13,7 @@ from warp_refine_ros.engines import EngineSet, Segmentation
 from warp_refine_ros.engines.dis import DisMotion
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.node import LabelingSession, LabelOutput, SessionConfig
-from warp_refine_ros.propagation import Frame, Labeling, Method, Propagator, WindowLabeler
+from warp_refine_ros.propagation import Frame, Labeling, Method, Propagator, StreamLabeler
 from warp_refine_ros.synth import DriveConfig, SynthFrame, render_drive
 
 
@@ -74,7 +74,7 @@ class DriveKit:
     def reference(
         self, frames: Sequence[SynthFrame], keyframes: Iterable[int], radius: int, method=Method.WARP_INPAINT
     ) -> dict[int, Labeling]:
-        """What bag_label writes for these frames: WindowLabeler with the keyframes in stream order."""
+        """What bag_label writes for these frames: StreamLabeler with the keyframes in stream order."""
         engines = self.engines(method)
         propagator = Propagator(
             method,
@@ -83,7 +83,7 @@ class DriveKit:
             segmentation=engines.segmentation,
             refiner=engines.refiner,
         )
-        labeler = WindowLabeler(propagator, radius)
+        labeler = StreamLabeler(propagator, radius)
         keys = set(keyframes)
         found = {}
         for frame in frames:

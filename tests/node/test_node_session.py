@@ -1,6 +1,6 @@
 """The live labeling session on a synthetic drive with real DIS motion: what it publishes, and when.
 
-Reference for every ordering is WindowLabeler, the code bag_label runs: once the keyframe labels have
+Reference for every ordering is StreamLabeler, the code bag_label runs: once the keyframe labels have
 all arrived, the session's last labels for each frame must equal what bag_label writes for it.
 """
 
@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from warp_refine_ros.bags.stream_index import match_keyframes
 from warp_refine_ros.engines import EngineSet
 from warp_refine_ros.errors import EngineError, LabelError
 from warp_refine_ros.node import LabelingSession, SessionError, Source
@@ -201,6 +202,18 @@ def test_keyframes_for_frames_not_buffered_are_reported(kit):
     session.add_frame(kit.frames[20].image, kit.frames[20].stamp_ns)
     assert session.stats.keyframes_unmatched == 2
     assert "went past its stamp" in kit.warnings[-1]
+
+
+def test_a_keyframe_label_halfway_between_two_frames_goes_where_bag_label_puts_it(kit):
+    first, second = kit.frames[4], kit.frames[5]
+    halfway = (first.stamp_ns + second.stamp_ns) // 2
+    assert halfway - first.stamp_ns == second.stamp_ns - halfway  # a true tie
+    tolerance = halfway - first.stamp_ns
+    (matched,) = match_keyframes([first.stamp_ns, second.stamp_ns], [halfway], tolerance).by_index
+    session = kit.session(radius=RADIUS, stamp_tolerance_ns=tolerance)
+    kit.play(session, (("frame", frame) for frame in kit.frames[:8]))
+    (keyframe,) = [o for o in session.add_keyframe(first.labels, halfway) if o.source is Source.KEYFRAME]
+    assert keyframe.stamp_ns == (first, second)[matched].stamp_ns == first.stamp_ns
 
 
 def test_dropped_frames_count_as_absent(kit):

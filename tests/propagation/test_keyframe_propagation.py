@@ -1,4 +1,5 @@
-"""Keyframe scheduling: every frame within +-K labeled once, from the right keyframe, engines run once."""
+"""The +-K rule: every frame within +-K labeled once, from the right keyframe, engines run once; its
+plan, its independent windows, and the stream labeler that carries it out."""
 
 from __future__ import annotations
 
@@ -6,11 +7,21 @@ import numpy as np
 import pytest
 from conftest import make_panning_sequence
 
-from warp_refine_ros.propagation import Labeling, Method, Propagator, Reach, WindowLabeler, fuse, plan
+from warp_refine_ros.propagation import (
+    KeyframePropagation,
+    Labeling,
+    Method,
+    Propagator,
+    Reach,
+    StreamLabeler,
+    fuse,
+)
+
+plan = KeyframePropagation.plan
 
 
 def run_window(propagator, frames, truth, keyframes, radius):
-    labeler = WindowLabeler(propagator, radius)
+    labeler = StreamLabeler(propagator, radius)
     out = []
     for index, frame in enumerate(frames):
         out.extend(labeler.push(frame, truth[index] if index in keyframes else None))
@@ -45,6 +56,30 @@ def test_plan_reaches_from_both_sides_and_prefers_the_nearest():
     assert assignments[11].nearest == Reach(10, 1)
     assert sorted(assignments) == list(range(12))
     assert [a.index for a in plan(12, [6], 2)] == [4, 5, 6, 7, 8]
+
+
+@pytest.mark.parametrize(
+    ("count", "keyframes", "radius"),
+    [
+        (30, [0, 10, 20], 5),
+        (40, [5, 30], 3),
+        (12, [0, 1, 2], 2),
+        (25, [10], 4),
+        (50, [3, 9, 40], 10),
+        (9, [], 2),
+    ],
+)
+def test_windows_write_every_planned_frame_once_and_start_at_a_keyframe_or_run_start(
+    count, keyframes, radius
+):
+    windows = KeyframePropagation.windows(count, keyframes, radius)
+    written = [i for w in windows for i in range(w.write_from, w.last + 1)]
+    assert written == [a.index for a in plan(count, keyframes, radius)]
+    for window in windows:
+        assert window.first in keyframes or window.first == window.write_from
+        assert window.last in keyframes or window.last + 1 == count or window.last + 1 not in written
+        assert window.written == range(window.write_from, window.last + 1)
+        assert window.keyframes == tuple(k for k in keyframes if window.first <= k <= window.last)
 
 
 def test_keyframes_are_written_as_labeled(spec, panning):
@@ -93,7 +128,7 @@ def test_fuse_prefers_confidence_weighted_by_closeness():
 
 def test_negative_radius_is_rejected(spec, panning):
     with pytest.raises(ValueError, match="radius"):
-        WindowLabeler(Propagator(Method.MOTION_ONLY, spec, motion=panning.motion), -1)
+        StreamLabeler(Propagator(Method.MOTION_ONLY, spec, motion=panning.motion), -1)
 
 
 def test_fusion_prefers_the_side_motion_supports_over_a_confident_guess():

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from warp_refine_ros.adaptation.crossval import Candidate, Estimate, Models, cross_validate
 from warp_refine_ros.adaptation.data import Keyframes
-from warp_refine_ros.adaptation.streams import held_out_windows
+from warp_refine_ros.adaptation.streams import held_out_keyframes
 from warp_refine_ros.engines.base import MotionEngine
 from warp_refine_ros.engines.loading import load_motion
 from warp_refine_ros.labels import LabelSpec
@@ -56,7 +56,7 @@ def estimate(
     description: str,
 ) -> list[Estimate]:
     """Cross-validate candidates, each held-out keyframe labeled by the models of the part without it."""
-    windows = held_out_windows(keyframes.streams, radius)
+    windows = held_out_keyframes(keyframes.streams, radius)
     return cross_validate(
         windows,
         [c for c in candidates if c.motion in motions],

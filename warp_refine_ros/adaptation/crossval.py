@@ -15,7 +15,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from warp_refine_ros.adaptation.streams import LabeledStream, Window, held_out_windows, median_distance
+from warp_refine_ros.adaptation.streams import (
+    HeldOutKeyframe,
+    LabeledStream,
+    held_out_keyframes,
+    median_distance,
+)
 from warp_refine_ros.engines.base import MotionEngine, RefinerEngine, SegmentationEngine
 from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.errors import DatasetError
@@ -86,11 +91,11 @@ class Estimate:
 
 
 def cross_validate(
-    windows: Sequence[Window],
+    windows: Sequence[HeldOutKeyframe],
     candidates: Sequence[Candidate],
     spec: LabelSpec,
     motions: dict[str, MotionEngine],
-    models: Callable[[Window], Models],
+    models: Callable[[HeldOutKeyframe], Models],
     *,
     progress: bool = True,
     description: str = "keyframe cross-validation",
@@ -140,7 +145,7 @@ def estimate_run(plans: list[BagPlan], spec: LabelSpec, engines: EngineSet, job:
         for p in plans
         for s in p.streams
     ]
-    windows = held_out_windows(streams, job.config.radius)
+    windows = held_out_keyframes(streams, job.config.radius)
     if not windows:
         raise DatasetError(
             "--validate needs at least two keyframes in one stream: one is held out, one reaches it"

@@ -12,13 +12,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from warp_refine_ros.adaptation.streams import REACH, LabeledStream, Window, held_out_windows
+from warp_refine_ros.adaptation.streams import HeldOutKeyframe, LabeledStream, held_out_keyframes
 from warp_refine_ros.bags.keyframes import camera_name, keyframes_from_directory
-from warp_refine_ros.bags.labeling import label_hash
 from warp_refine_ros.bags.reader import BagReader, bag_name
-from warp_refine_ros.bags.windows import index_stream, match_keyframes
+from warp_refine_ros.bags.stream_index import index_stream, match_keyframes
+from warp_refine_ros.bags.stream_plan import label_hash
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.propagation.holdout import HELD_OUT_REACH
 from warp_refine_ros.training.sources import (
     KeyframeSource,
     LabeledImage,
@@ -57,9 +58,9 @@ class Keyframes:
             return set()
         return {key for key, fold in self.fold.items() if fold == FOLDS.index(part)}
 
-    def model_for(self, window: Window) -> str:
-        """The part whose models label a held-out window: the one trained without its keyframe."""
-        return FOLDS[self.fold[(bag_name(window.stream.bag), window.keyframe)]]
+    def model_for(self, held_out: HeldOutKeyframe) -> str:
+        """The part whose models label a held-out keyframe: the one trained without it."""
+        return FOLDS[self.fold[(bag_name(held_out.stream.bag), held_out.keyframe)]]
 
     def labels_dir(self, part: str) -> Path:
         """A folder of the part's keyframe label PNGs (copies), for bag_label and the trainers."""
@@ -117,11 +118,11 @@ def match(inputs: Inputs, work: Path, radius: int) -> Keyframes:
         for position in found:
             inputs.spec.validate(labels.load(found[position]), name=labels.name(found[position]))
         streams.append(stream)
-    if not held_out_windows(streams, radius):
+    if not held_out_keyframes(streams, radius):
         raise DatasetError(
             f"adapt_labeler needs two keyframes of {inputs.topic} in one drive at least (one is held out, "
-            f"its neighbour labels it) at most {REACH} x --radius frames apart; {inputs.labels} matches "
-            f"{len(fold)} keyframe(s), none so near another"
+            f"its neighbour labels it) at most {HELD_OUT_REACH} x --radius frames apart; {inputs.labels} "
+            f"matches {len(fold)} keyframe(s), none so near another"
         )
     return Keyframes(streams, fold, work, tuple(skipped))
 

@@ -11,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from warp_refine_ros.adaptation.options import Outcome
-from warp_refine_ros.adaptation.streams import held_out_windows, median_distance
+from warp_refine_ros.adaptation.streams import held_out_keyframes, median_distance
 from warp_refine_ros.fileio import atomic_write, write_json
 
 MEASURES = (
@@ -32,7 +32,7 @@ def write_outputs(out: Path, outcome: Outcome, *, radius: int, topic: str, keyfr
     motion = str(Path(motion).resolve()) if Path(motion).suffix else motion
     engine_set = {"motion": motion, **files, **{key: chosen[key] for key in ("method", "tau")}}
     engine_set["radius"] = radius
-    held = held_out_windows(keyframes.streams, radius)
+    held = held_out_keyframes(keyframes.streams, radius)
     count = sum(len(stream.keyframes) for stream in keyframes.streams)
     header = (
         f"# Written by adapt_labeler for {topic}: {count} keyframes of {len(keyframes.streams)} drive(s). "

@@ -1,7 +1,7 @@
-"""A camera stream with its keyframes, and the held-out windows keyframe cross-validation labels.
+"""A camera stream with its keyframes, and the held-out keyframes keyframe cross-validation labels.
 
-A window is a keyframe with the keyframes next to it in the same stream (and the same image size):
-the frames from the one before to the one after. Only keyframe labels are ever read.
+A held-out keyframe is labeled from the keyframes next to it in the same stream (and the same image
+size): the frames from the one before to the one after. Only keyframe labels are ever read.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from pathlib import Path
 
 from warp_refine_ros.bags.keyframes import KeyframeSet
 from warp_refine_ros.bags.reader import BagReader
-from warp_refine_ros.bags.windows import StreamIndex
-from warp_refine_ros.propagation import Frame
+from warp_refine_ros.bags.stream_index import StreamIndex
+from warp_refine_ros.propagation import Frame, KeyframePropagation
+from warp_refine_ros.propagation.holdout import held_out_radius
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,9 @@ class LabeledStream:
 
 
 @dataclass(frozen=True)
-class Window:
-    """A held-out keyframe at ``position`` and its neighbouring keyframes ``first`` and ``last``
-    (equal to ``position`` on a side that has none)."""
+class HeldOutKeyframe:
+    """A keyframe at ``position`` held out and labeled from the neighbouring keyframes that reach it,
+    ``first`` before and ``last`` after (equal to ``position`` on a side that has none)."""
 
     stream: LabeledStream
     first: int
@@ -54,28 +55,28 @@ class Window:
         return [d for d in (self.position - self.first, self.last - self.position) if d]
 
 
-REACH = 4  # a neighbour further than REACH x radius frames does not count: the window would not be
-# what bag_label labels, and its frames and flows are held in memory while candidates are estimated
-
-
-def held_out_windows(streams: Iterable[LabeledStream], radius: int) -> list[Window]:
-    """Every keyframe with a neighbouring keyframe in its segment, at most REACH x ``radius`` frames away."""
-    max_distance = REACH * max(radius, 1)
-    windows = []
+def held_out_keyframes(streams: Iterable[LabeledStream], radius: int) -> list[HeldOutKeyframe]:
+    """Every keyframe that a neighbouring keyframe of its segment reaches, as the +-K rule reaches a
+    frame, with the cross-validation's radius (:func:`~warp_refine_ros.propagation.holdout.held_out_radius`
+    for bag_label's ``radius``)."""
+    reach = held_out_radius(radius)
+    found = []
     for stream in streams:
         for start, end in stream.index.segments():
             keys = sorted(i for i in stream.keyframes if start <= i < end)
             for number, position in enumerate(keys):
-                before = keys[number - 1] if number > 0 else position
-                after = keys[number + 1] if number + 1 < len(keys) else position
-                before = before if position - before <= max_distance else position
-                after = after if after - position <= max_distance else position
-                if before != position or after != position:
-                    windows.append(Window(stream, before, position, after))
-    return windows
+                neighbours = keys[max(number - 1, 0) : number] + keys[number + 1 : number + 2]
+                reached = KeyframePropagation.assignment(position, neighbours, reach)
+                if reached is not None:
+                    ends = [
+                        position,
+                        *(r.keyframe for r in (reached.nearest, reached.other) if r is not None),
+                    ]
+                    found.append(HeldOutKeyframe(stream, min(ends), position, max(ends)))
+    return found
 
 
-def median_distance(windows: Iterable[Window]) -> float | None:
+def median_distance(held_out: Iterable[HeldOutKeyframe]) -> float | None:
     """The typical number of frames a held-out keyframe's labels travel, for reports."""
-    distances = [d for window in windows for d in window.distances]
+    distances = [d for keyframe in held_out for d in keyframe.distances]
     return statistics.median(distances) if distances else None

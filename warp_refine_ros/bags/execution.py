@@ -15,15 +15,15 @@ from pathlib import Path
 from warp_refine_ros import runners
 from warp_refine_ros.bags.dataset import BackgroundWriter, FrameFiles, ManifestRecord, StreamFrame
 from warp_refine_ros.bags.keyframes import camera_name
-from warp_refine_ros.bags.labeling import StreamPlan, label_window
 from warp_refine_ros.bags.planning import BagPlan
 from warp_refine_ros.bags.reader import BagReader
 from warp_refine_ros.bags.request import Sink
-from warp_refine_ros.bags.windows import Window
+from warp_refine_ros.bags.stream_plan import StreamPlan
+from warp_refine_ros.bags.window_labeling import label_window
 from warp_refine_ros.engines.loading import EngineSet, EngineSources
 from warp_refine_ros.errors import BagError
 from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.propagation import LabeledFrame, Propagator
+from warp_refine_ros.propagation import KeyframeWindow, LabeledFrame, Propagator
 from warp_refine_ros.propagation.config import PropagationConfig
 from warp_refine_ros.propagation.ops import backend
 from warp_refine_ros.timing import StageTimes, timed
@@ -55,7 +55,7 @@ class WindowTask:
 
     bag: Path
     plan: StreamPlan
-    windows: tuple[Window, ...]
+    windows: tuple[KeyframeWindow, ...]
     done: frozenset[int]
 
 
@@ -98,12 +98,12 @@ def tasks_for(
             finished = frozenset(
                 i for i, stamp in enumerate(index.stamps) if (index.bag, index.topic, stamp) in done
             )
-            batch: list[Window] = []
+            batch: list[KeyframeWindow] = []
             for window in stream.windows:
-                if window.planned <= finished:
+                if finished.issuperset(window.written):
                     continue
                 batch.append(window)
-                if sum(len(w.planned) for w in batch) >= frames_per_task:
+                if sum(len(w.written) for w in batch) >= frames_per_task:
                     yield WindowTask(bag_plan.bag, stream, tuple(batch), _stamps(stream, finished))
                     batch = []
             if batch:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from warp_refine_ros.bags.dataset import ManifestRecord, read_manifest, write_splits
 from warp_refine_ros.bags.execution import Settings, build_propagator, execute, files_for, tasks_for
-from warp_refine_ros.bags.labeling import StreamPlan, report_for
 from warp_refine_ros.bags.output import (
     DatasetFolder,
     StreamChange,
@@ -29,6 +28,7 @@ from warp_refine_ros.bags.reader import BagReader, TopicSummary, bag_name
 from warp_refine_ros.bags.record import dataset_settings, run_record
 from warp_refine_ros.bags.request import JobResult, LabelJob, Progress
 from warp_refine_ros.bags.review import write_review_bag
+from warp_refine_ros.bags.stream_plan import StreamPlan, report_for
 from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.errors import IncompleteRun, UsageError, WarpRefineError
 from warp_refine_ros.fileio import WriteError, write_json

@@ -39,8 +39,7 @@ from warp_refine_ros.bags.dataset_record import (
     stream_key,
 )
 from warp_refine_ros.bags.keyframes import camera_name
-from warp_refine_ros.bags.labeling import StreamPlan
-from warp_refine_ros.bags.windows import frames_to_relabel
+from warp_refine_ros.bags.stream_plan import StreamPlan
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.fileio import TEMPORARY, write_json
 from warp_refine_ros.labels import LabelSpec
@@ -142,7 +141,7 @@ class DatasetFolder:
             after = plan.keyframe_hashes
             if before == after:
                 continue
-            relabel, unlabeled = frames_to_relabel(index, before, after, plan.radius)
+            relabel, unlabeled = plan.changes_since(before)
             self.changes.append(
                 StreamChange(
                     index.bag,

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warp_refine_ros.bags.keyframes import KeyframeSet, camera_name, keyframes_from_directory
-from warp_refine_ros.bags.labeling import StreamPlan, plan_stream
 from warp_refine_ros.bags.output import NAMES
 from warp_refine_ros.bags.reader import BagReader, bag_name, recording
 from warp_refine_ros.bags.request import LabelJob
+from warp_refine_ros.bags.stream_plan import StreamPlan, plan_stream
 from warp_refine_ros.errors import BagError, DatasetError, UsageError
 from warp_refine_ros.labels import LabelSpec
 

@@ -30,7 +30,7 @@ from warp_refine_ros.bags.images import (
     message_size,
 )
 from warp_refine_ros.bags.mcap_check import RECOVER, McapCheck, mcap_files
-from warp_refine_ros.bags.windows import StreamIndex
+from warp_refine_ros.bags.stream_index import StreamIndex
 from warp_refine_ros.errors import BagError
 from warp_refine_ros.propagation import Frame
 

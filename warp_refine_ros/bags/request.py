@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Protocol
 
 from warp_refine_ros.bags.dataset import ManifestRecord
-from warp_refine_ros.bags.labeling import StreamReport
 from warp_refine_ros.bags.output import StreamChange
+from warp_refine_ros.bags.stream_plan import StreamReport
 from warp_refine_ros.engines.loading import EngineSources
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation.config import PropagationConfig

@@ -1,9 +1,8 @@
-"""Split a camera stream into independent keyframe windows: the unit of resuming and of parallel work.
+"""A camera stream's images in stamp order, and the keyframe labels matched to them by stamp.
 
-A keyframe cuts propagation cleanly: frames after it depend on it and later keyframes only, frames
-before it on it and earlier ones. So the frames from one keyframe to the next (plus the K-frame head
-before the first and tail after the last of each run of labeled frames) can be labeled by separate
-workers and give exactly what one uninterrupted pass gives.
+Recorders deliver images late, repeat stamps or jump back; the index puts late images in their place
+and keeps the longest run of increasing stamps, so a frame is named by its stamp and the propagation
+sees each image once, in order.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from warp_refine_ros.propagation import plan
+from warp_refine_ros.propagation import nearest_stamp
 
 Size = tuple[int, int]  # (height, width) of an image
 
@@ -135,9 +134,7 @@ def match_keyframes(
     for key in sorted(keyframe_stamps):
         if key < stamps[0] - tolerance_ns or key > stamps[-1] + tolerance_ns:
             continue  # another bag's keyframe
-        position = bisect.bisect_left(stamps, key)
-        candidates = [i for i in (position - 1, position) if 0 <= i < len(stamps)]
-        nearest = min(candidates, key=lambda i: abs(stamps[i] - key))
+        nearest = nearest_stamp(stamps, key)
         previous = by_index.get(nearest)
         if abs(stamps[nearest] - key) > tolerance_ns or (
             previous is not None and abs(stamps[nearest] - previous) <= abs(stamps[nearest] - key)
@@ -148,83 +145,3 @@ def match_keyframes(
             missed[previous] = stamps[nearest]
         by_index[nearest] = key
     return KeyframeMatch(by_index, missed)
-
-
-@dataclass(frozen=True)
-class Window:
-    """Frames ``first..last`` pushed through one WindowLabeler; frames ``write_from..last`` are its output."""
-
-    first: int
-    last: int
-    write_from: int
-    keyframes: dict[int, int]  # frame index -> keyframe stamp, for keyframes inside the window
-    planned: frozenset[int]  # frame indices the plan labels (all of write_from..last are planned)
-
-    def shifted(self, by: int) -> Window:
-        """The same window with every frame index moved by ``by`` (a segment's start in its stream)."""
-        return Window(
-            self.first + by,
-            self.last + by,
-            self.write_from + by,
-            {index + by: stamp for index, stamp in self.keyframes.items()},
-            frozenset(index + by for index in self.planned),
-        )
-
-
-def plan_windows(num_frames: int, keyframes: dict[int, int], radius: int) -> list[Window]:
-    """Windows covering every planned frame exactly once in their write ranges, in stream order."""
-    planned = [a.index for a in plan(num_frames, sorted(keyframes), radius)]
-    windows = []
-    run_start = 0
-    for position, index in enumerate(planned):
-        run_ends = position + 1 == len(planned) or planned[position + 1] != index + 1
-        if position == 0 or planned[position - 1] != index - 1:
-            run_start = index
-        if index in keyframes or run_ends:
-            windows.append(_window(run_start, index, windows, keyframes))
-    return windows
-
-
-def _window(run_start: int, last: int, windows: list[Window], keyframes: dict[int, int]) -> Window:
-    previous_end = windows[-1].last if windows else -1
-    first = previous_end if previous_end >= run_start else run_start  # start at the previous keyframe
-    write_from = first + 1 if previous_end >= run_start else first
-    inside = {i: keyframes[i] for i in range(first, last + 1) if i in keyframes}
-    return Window(first, last, write_from, inside, frozenset(range(write_from, last + 1)))
-
-
-def plan_stream_windows(index: StreamIndex, keyframes: dict[int, int], radius: int) -> list[Window]:
-    """The windows of every constant-size segment of a stream, with indices into the whole stream."""
-    windows = []
-    for start, end in index.segments():
-        inside = {i - start: stamp for i, stamp in keyframes.items() if start <= i < end}
-        windows += [window.shifted(start) for window in plan_windows(end - start, inside, radius)]
-    return windows
-
-
-def frames_to_relabel(
-    index: StreamIndex, before: dict[int, str], after: dict[int, str], radius: int
-) -> tuple[set[int], set[int]]:
-    """Stamps whose labels change, and stamps no longer labeled, when a stream's keyframes change.
-
-    ``before`` and ``after`` map a keyframe's image stamp to a hash of its label. A frame's labels
-    are a function of its window alone (its first and last frame and the keyframes inside), so a frame
-    keeps them exactly when its window is the same before and after.
-    """
-    old, new = _window_of_each_frame(index, before, radius), _window_of_each_frame(index, after, radius)
-    changed = {stamp for stamp, window in new.items() if stamp in old and old[stamp] != window}
-    return changed, set(old) - set(new)
-
-
-def _window_of_each_frame(index: StreamIndex, hashes: dict[int, str], radius: int) -> dict[int, tuple]:
-    position = {stamp: i for i, stamp in enumerate(index.stamps)}
-    keyframes = {position[stamp]: stamp for stamp in hashes if stamp in position}
-    found = {}
-    for window in plan_stream_windows(index, keyframes, radius):
-        identity = (
-            window.first,
-            window.last,
-            tuple((i, hashes[window.keyframes[i]]) for i in sorted(window.keyframes)),
-        )
-        found.update({index.stamps[i]: identity for i in window.planned})
-    return found

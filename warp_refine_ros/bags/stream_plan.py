@@ -1,38 +1,28 @@
-"""Plan and label the keyframe windows of one bag's cameras.
+"""Plan one camera of one bag: its stamps indexed, keyframes matched and checked, its keyframe windows.
 
-Planning reads each image topic's header stamps once (no pixels), matches keyframes, and splits the
-stream into windows (:mod:`windows`). Labeling reads only a window's frames, pushes them through a
-:class:`WindowLabeler` and hands each finished frame of its write range to a sink. Single-process
-runs, worker processes and Ray tasks all call :func:`label_window`.
+Planning reads each image topic's header stamps once (no pixels), matches keyframe labels to images
+(:mod:`stream_index`) and splits each constant-size segment of the stream into the windows
+:class:`~warp_refine_ros.propagation.KeyframePropagation` labels on their own; labeling them is
+:mod:`window_labeling`'s. What a rerun with changed keyframes relabels follows from the same windows.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
-from collections import Counter, deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
+from collections import Counter
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from warp_refine_ros.bags.keyframes import KeyframeSet
 from warp_refine_ros.bags.reader import BagReader
-from warp_refine_ros.bags.windows import (
-    KeyframeMatch,
-    StreamIndex,
-    Window,
-    index_stream,
-    match_keyframes,
-    plan_stream_windows,
-)
+from warp_refine_ros.bags.stream_index import KeyframeMatch, StreamIndex, index_stream, match_keyframes
 from warp_refine_ros.engines.dis import too_small
 from warp_refine_ros.errors import BagError, DatasetError, FrameError
 from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.propagation import Frame, LabeledFrame, Propagator, WindowLabeler
-from warp_refine_ros.propagation import plan as schedule
-from warp_refine_ros.timing import StageTimes
+from warp_refine_ros.propagation import KeyframePropagation, KeyframeWindow
 
 
 @dataclass
@@ -42,7 +32,7 @@ class StreamPlan:
     index: StreamIndex
     keyframes: KeyframeSet
     match: KeyframeMatch
-    windows: list[Window]
+    windows: list[KeyframeWindow]  # frame indices into the whole stream
     segments: list[tuple[int, int, tuple[int, int]]]  # [start, end) runs of one size: (height, width)
     radius: int
     keyframe_hashes: dict[int, str]  # image stamp -> hash of the keyframe label it carries
@@ -50,19 +40,49 @@ class StreamPlan:
 
     @property
     def planned(self) -> int:
-        return sum(len(w.planned) for w in self.windows)
+        return sum(len(w.written) for w in self.windows)
 
     def offsets(self) -> Iterator[int]:
         """The offset each planned frame is written with (from its nearest keyframe), segment by segment."""
         for start, end, _ in self.segments:
             keyframes = [i - start for i in self.match.by_index if start <= i < end]
-            for assignment in schedule(end - start, keyframes, self.radius):
+            for assignment in KeyframePropagation.plan(end - start, keyframes, self.radius):
                 yield assignment.nearest.offset
 
     def shape_at(self, position: int) -> tuple[int, int]:
         """The image size of the segment holding frame ``position``."""
         segment = bisect.bisect_right([start for start, _, _ in self.segments], position) - 1
         return self.segments[segment][2]
+
+    def changes_since(self, before: dict[int, str]) -> tuple[set[int], set[int]]:
+        """Stamps whose labels change, and stamps no longer labeled, when the stream's keyframes were
+        ``before`` (image stamp -> label hash, as :attr:`keyframe_hashes`): a frame keeps its labels
+        exactly when the inputs of its window are the same."""
+        old, new = _window_inputs(self, before), _window_inputs(self, self.keyframe_hashes)
+        changed = {stamp for stamp, inputs in new.items() if stamp in old and old[stamp] != inputs}
+        return changed, set(old) - set(new)
+
+
+def stream_windows(index: StreamIndex, keyframes: Collection[int], radius: int) -> list[KeyframeWindow]:
+    """The windows of every constant-size segment of a stream with keyframes at these frame indices,
+    with indices into the whole stream."""
+    windows = []
+    for start, end in index.segments():
+        inside = [i - start for i in keyframes if start <= i < end]
+        windows += [w.shifted(start) for w in KeyframePropagation.windows(end - start, inside, radius)]
+    return windows
+
+
+def _window_inputs(plan: StreamPlan, hashes: dict[int, str]) -> dict[int, tuple]:
+    """Per frame stamp, the inputs of the window that labels it with these keyframes."""
+    stamps = plan.index.stamps
+    position = {stamp: i for i, stamp in enumerate(stamps)}
+    labels = {position[stamp]: value for stamp, value in hashes.items() if stamp in position}
+    found = {}
+    for window in stream_windows(plan.index, labels, plan.radius):
+        inputs = window.inputs(labels)
+        found.update({stamps[i]: inputs for i in window.written})
+    return found
 
 
 @dataclass
@@ -133,7 +153,7 @@ def plan_stream(
         labels = keyframes.load(key)
         spec.validate(labels, shape=plan.shape_at(position), name=keyframes.name(key))
         plan.keyframe_hashes[index.stamps[position]] = label_hash(labels)
-    plan.windows = plan_stream_windows(index, match.by_index, radius)
+    plan.windows = stream_windows(index, match.by_index, radius)
     return plan
 
 
@@ -183,99 +203,6 @@ def stamp_problem(index: StreamIndex) -> str | None:
         f"{said}: the camera driver does not stamp its images; rerun with --stamp log to name frames "
         "by the time the recorder logged them (keyframe labels then carry that time)"
     )
-
-
-def label_window(
-    reader: BagReader,
-    plan: StreamPlan,
-    window: Window,
-    propagator: Propagator,
-    radius: int,
-    sink: Callable[[LabeledFrame], None],
-    times: StageTimes,
-    cues: Executor | None = None,
-    skipped: dict[int, str] | None = None,
-) -> None:
-    """Label one window: push its frames in order and sink each finished frame of its write range;
-    frames that cannot be decoded are left out and noted in ``skipped`` (stamp -> why).
-
-    With an executor, the engines (segmentation, flow) run on it for the next frames while this thread
-    does the propagation arithmetic for the current one; results land in each frame's cue cache.
-    """
-    labeler = WindowLabeler(propagator, radius)
-    write_from = plan.index.stamps[window.write_from]
-    keyframes = [position - window.first for position in window.keyframes]
-    reached = {a.index + window.first: a for a in schedule(window.last - window.first + 1, keyframes, radius)}
-    ahead: deque[tuple[Frame, np.ndarray | None, Future | None]] = deque()
-    previous: Frame | None = None
-
-    def push(frame: Frame, labels: np.ndarray | None, ready: Future | None) -> None:
-        if ready is not None:
-            ready.result()  # this frame's cues, and (first in, first out) every earlier frame's
-        for labeled in labeler.push(frame, labels):
-            if labeled.frame.stamp_ns >= write_from:
-                sink(labeled)
-
-    frames = _window_frames(reader, plan, window, times, {} if skipped is None else skipped)
-    for position, frame, labels in frames:
-        job = None
-        if cues is not None:
-            here, before = reached.get(position), reached.get(position - 1)
-            forward, backward = here is not None and here.forward, before is not None and before.backward
-            job = cues.submit(_compute_cues, propagator, forward, backward, frame, previous)
-        ahead.append((frame, labels, job))
-        previous = frame
-        if len(ahead) > READ_AHEAD:
-            push(*ahead.popleft())
-    while ahead:
-        push(*ahead.popleft())
-    for labeled in labeler.finish():
-        if labeled.frame.stamp_ns >= write_from:
-            sink(labeled)
-
-
-READ_AHEAD = 2  # frames decoded and handed to the engines before the propagation needs them
-
-
-def _compute_cues(
-    propagator: Propagator, forward: bool, previous_backward: bool, frame: Frame, previous: Frame | None
-) -> None:
-    """Fill the frames' caches with what the window's propagation will ask for (each computed once):
-    ``forward``, the frame is reached from the keyframe before it; ``previous_backward``, the frame
-    before it is reached from the keyframe after it."""
-    method = propagator.method
-    if forward and method.needs_segmentation:
-        propagator.segment(frame)
-    if forward and method.needs_motion and previous is not None:
-        propagator.flow(frame, previous)
-    if previous_backward and previous is not None:
-        if method.needs_segmentation:
-            propagator.segment(previous)
-        if method.needs_motion:
-            propagator.flow(previous, frame)
-
-
-def _window_frames(
-    reader: BagReader, plan: StreamPlan, window: Window, times: StageTimes, skipped: dict[int, str]
-) -> Iterator[tuple[int, Frame, np.ndarray | None]]:
-    """The window's frames in order, decoded, with the keyframe labels of its keyframes. A frame that
-    cannot be decoded, or decodes to another size than its neighbours, is left out and noted in
-    ``skipped`` (stamp -> why): its neighbours are propagated across the gap."""
-    index = plan.index
-    for position, message in reader.indexed_images(index, window.first, window.last):
-        try:
-            with times.stage("decode"):
-                image = message.decode()
-            if image.shape[:2] != (expected := plan.shape_at(position)):
-                raise FrameError(
-                    f"{index.topic}: image is {image.shape[1]}x{image.shape[0]} where its neighbours are "
-                    f"{expected[1]}x{expected[0]} (its header gave another size)"
-                )
-        except FrameError as err:
-            skipped[message.stamp_ns] = str(err)
-            continue
-        key = window.keyframes.get(position)
-        yield position, Frame(image, message.stamp_ns), plan.keyframes.load(key) if key is not None else None
 
 
 def report_for(plan: StreamPlan) -> StreamReport:

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from warp_refine_ros.bags.keyframes import KeyframeSet, camera_name, keyframes_from_directory
 from warp_refine_ros.bags.planning import overlap
 from warp_refine_ros.bags.reader import BagReader, bag_name
-from warp_refine_ros.bags.windows import StreamIndex, index_stream, match_keyframes
+from warp_refine_ros.bags.stream_index import StreamIndex, index_stream, match_keyframes
 from warp_refine_ros.engines.dis import DisMotion, too_small
 from warp_refine_ros.errors import BagError, DatasetError, UsageError
 from warp_refine_ros.propagation import keyframe_choice

@@ -11,8 +11,8 @@ from tqdm import tqdm
 from warp_refine_ros.bags.dataset import ManifestRecord
 from warp_refine_ros.bags.job import JobResult, LabelJob, Preview
 from warp_refine_ros.bags.keyframes import camera_name
-from warp_refine_ros.bags.labeling import StreamReport, planning_warnings
 from warp_refine_ros.bags.output import StreamChange
+from warp_refine_ros.bags.stream_plan import StreamReport, planning_warnings
 from warp_refine_ros.progress import progress_bar
 
 
@@ -95,7 +95,7 @@ def preview(job: LabelJob, found: Preview) -> str:
             index = stream.index
             change = found.changes.get((index.bag, index.topic))
             redo = change.relabel | change.unlabeled if change else frozenset()
-            planned = {index.stamps[i] for w in stream.windows for i in w.planned}
+            planned = {index.stamps[i] for w in stream.windows for i in w.written}
             already = sum(
                 (index.bag, index.topic, stamp) in found.done and stamp not in redo for stamp in planned
             )

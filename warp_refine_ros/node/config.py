@@ -8,7 +8,7 @@ from enum import Enum
 import numpy as np
 
 from warp_refine_ros.errors import WarpRefineError
-from warp_refine_ros.propagation import DEFAULT_TAU, Method
+from warp_refine_ros.propagation import DEFAULT_TAU, Method, Source
 from warp_refine_ros.propagation.config import DEFAULT_RADIUS, PropagationConfig
 
 
@@ -21,19 +21,6 @@ class BeyondRadius(str, Enum):
 
     SEMANTIC = "semantic"  # the segmentation engine alone, pixels under 0.9 confidence ignored
     NONE = "none"  # nothing is published for it
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Source(str, Enum):
-    """Where a published label image comes from."""
-
-    KEYFRAME = "keyframe"  # the human label itself
-    FORWARD = "forward"  # forward recursion from an earlier keyframe
-    BACKWARD = "backward"  # backward recursion from a later keyframe
-    FUSED = "fused"  # both, fused per pixel
-    SEMANTIC = "semantic"  # beyond the radius of every keyframe: g alone
 
     def __str__(self) -> str:
         return self.value
@@ -80,7 +67,7 @@ class LabelOutput:
     image: np.ndarray  # (H, W, 3) uint8 RGB, the frame the labels belong to
     labels: np.ndarray  # (H, W) uint8 class ids, ignore id where unknown
     confidence: np.ndarray  # (H, W) uint8, 255 = certain
-    source: Source
+    source: Source  # the labeling it is published with (SEMANTIC: g alone, beyond the radius)
     keyframe_stamp_ns: int | None  # the (nearer) keyframe it was propagated from; None for semantic
     offset: int | None  # signed frames from that keyframe
     update: bool  # True when this frame was published before and its labels changed

@@ -4,7 +4,7 @@ A bounded ring buffer holds the most recent frames, each with the cues the engin
 (segmentation, flows to its neighbours), so a frame reached forward, then backward, then forward
 again from a late keyframe never runs an engine twice. The propagation itself is
 :class:`~warp_refine_ros.propagation.KeyframePropagation`, the core ``bag_label`` drives through
-:class:`~warp_refine_ros.propagation.WindowLabeler`; this session adds stamps, late labels and resets:
+:class:`~warp_refine_ros.propagation.StreamLabeler`; this session adds stamps, late labels and resets:
 
 - a new frame is labeled at once by the forward recursion (eq. 1) from the newest keyframe at or
   before it, if that keyframe is at most ``radius`` frames back; beyond that it gets g's
@@ -22,7 +22,7 @@ again from a late keyframe never runs an engine twice. The propagation itself is
   ``keyframe_memory``), so a replayed bag is labeled again even if its labels were published once.
 
 Once every keyframe has arrived while its frames were buffered and the relabel steps have run, the
-last labels returned for each frame are exactly those ``WindowLabeler`` writes for it.
+last labels returned for each frame are exactly those ``StreamLabeler`` writes for it.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ class LabelingSession:
         slots = self._core.slots
         tolerance = self.config.stamp_tolerance_ns
         early = not slots or stamp_ns > slots[-1].frame.stamp_ns + tolerance
-        position = None if early else self._find(stamp_ns)
+        position = None if early else self._core.position_of(stamp_ns, tolerance)
         shape = slots[position].frame.image.shape if position is not None else None  # early: on arrival
         try:
             self.spec.validate(labels, shape=shape, name=f"keyframe label at {stamp_ns} ns")
@@ -212,15 +212,6 @@ class LabelingSession:
         self._published.discard(stamp)
         return settled
 
-    def _find(self, stamp_ns: int) -> int | None:
-        """Index of the buffered frame nearest ``stamp_ns`` within the tolerance."""
-        best, best_delta = None, self.config.stamp_tolerance_ns
-        for position, slot in enumerate(self._core.slots):
-            delta = abs(slot.frame.stamp_ns - stamp_ns)
-            if delta <= best_delta:
-                best, best_delta = position, delta
-        return best
-
     def _remember(self, stamp_ns: int, labels: np.ndarray, *, applied: bool) -> None:
         capacity = self.config.keyframe_memory
         if capacity == 0 and not applied:
@@ -288,19 +279,8 @@ class LabelingSession:
             image=slot.frame.image,
             labels=labels,
             confidence=confidence,
-            source=_source(slot),
+            source=slot.source or Source.SEMANTIC,
             keyframe_stamp_ns=keyframe_stamp_ns,
             offset=offset,
             update=stamp in self._published,
         )
-
-
-def _source(slot: Slot) -> Source:
-    """Which of the labelings reaching a frame it is published with."""
-    if slot.keyframe is not None:
-        return Source.KEYFRAME
-    if slot.forward is not None and slot.backward is not None:
-        return Source.FUSED
-    if slot.forward is not None:
-        return Source.FORWARD
-    return Source.BACKWARD if slot.backward is not None else Source.SEMANTIC

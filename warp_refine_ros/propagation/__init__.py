@@ -1,11 +1,12 @@
-"""Label propagation on arrays only: warp, trust mask, inpaint, refine, scheduling, cycles. No I/O."""
+"""Label propagation on arrays only: warp, trust mask, inpaint, refine, the +-K rule, cycles. No I/O."""
 
-from warp_refine_ros.propagation.core import KeyframePropagation, Slot
+from warp_refine_ros.propagation.core import KeyframePropagation, Slot, Source, nearest_stamp
 from warp_refine_ros.propagation.cycle import cycle_propagate
+from warp_refine_ros.propagation.keyframe_plan import Assignment, KeyframeWindow, Reach
 from warp_refine_ros.propagation.labelings import Labeling, fuse
 from warp_refine_ros.propagation.methods import Method
 from warp_refine_ros.propagation.propagator import SEMANTIC_CONFIDENCE, Frame, Propagator, Track
-from warp_refine_ros.propagation.schedule import Assignment, Reach, plan
+from warp_refine_ros.propagation.stream import LabeledFrame, StreamLabeler
 from warp_refine_ros.propagation.trust import DEFAULT_TAU, trust_mask
 from warp_refine_ros.propagation.warp import (
     SamplingMap,
@@ -13,7 +14,6 @@ from warp_refine_ros.propagation.warp import (
     warp_image,
     warp_probabilities,
 )
-from warp_refine_ros.propagation.window import LabeledFrame, WindowLabeler
 
 __all__ = [
     "DEFAULT_TAU",
@@ -21,6 +21,7 @@ __all__ = [
     "Assignment",
     "Frame",
     "KeyframePropagation",
+    "KeyframeWindow",
     "LabeledFrame",
     "Labeling",
     "Method",
@@ -28,11 +29,12 @@ __all__ = [
     "Reach",
     "SamplingMap",
     "Slot",
+    "Source",
+    "StreamLabeler",
     "Track",
-    "WindowLabeler",
     "cycle_propagate",
     "fuse",
-    "plan",
+    "nearest_stamp",
     "sampling_map",
     "trust_mask",
     "warp_image",

@@ -1,28 +1,47 @@
-"""The labeling rule carried out incrementally: frames in order, keyframe labels at any buffered frame,
-labelings out as they change.
+"""The +-K rule, written once: which keyframe labels which frame, in which direction, how two are
+fused; and its incremental carrying out on frames.
 
-Every frame within ``radius`` of a keyframe is reached by the forward recursion (eq. 1) of the
-nearest keyframe before it and the backward recursion (eq. 9-11) of the nearest keyframe after it;
-a frame both reach takes their fusion (:func:`~warp_refine_ros.propagation.labelings.fuse`). A keyframe
-may be set on any buffered frame, in any order: its frame's later neighbours are propagated forward
-again up to the next keyframe, its earlier ones backward down to the previous keyframe. ``plan`` in
-:mod:`schedule` states the same rule for a whole stream at once; the window labeler (bag_label) and
-the live session are two drivers of this class that differ only in when they let a frame go, and in
-when a keyframe's backward pass runs: at once for bag_label, a step at a time in the live session's
-idle moments (``deferred_backward``), so relabeling the past never holds up the newest frame.
+Every frame within ``radius`` K of a keyframe is reached by the forward recursion (eq. 1) of the
+nearest keyframe at or before it and the backward recursion (eq. 9-11) of the nearest keyframe after
+it, each if at most K frames away; a frame both reach takes their fusion
+(:func:`~warp_refine_ros.propagation.labelings.fuse`), reported from the nearer keyframe (the earlier
+on a tie). A keyframe cuts propagation: the frames between two keyframes depend on those two
+keyframes and the frames between them, nothing else.
+
+Every driver asks :class:`KeyframePropagation`: bag_label's planner and engine prefetch
+(:meth:`~KeyframePropagation.plan`, :meth:`~KeyframePropagation.windows`), its labeler (frames are let
+go once final), the rerun rule (what a frame's labels depend on), keyframe cross-validation (which
+keyframes reach a held-out one) and the live session (keyframe labels late and out of order, matched
+by stamp, backward relabeling in steps in its idle moments: ``deferred_backward``).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from itertools import islice
 
 import numpy as np
 
+from warp_refine_ros.propagation.keyframe_plan import Assignment, KeyframeWindow, Reach
 from warp_refine_ros.propagation.labelings import Labeling, fuse
 from warp_refine_ros.propagation.propagator import Frame, Propagator, Track
+
+
+class Source(str, Enum):
+    """Which labeling a frame has, in the order one is taken."""
+
+    KEYFRAME = "keyframe"  # the human label itself
+    FUSED = "fused"  # both recursions, fused per pixel
+    FORWARD = "forward"  # the forward recursion from an earlier keyframe
+    BACKWARD = "backward"  # the backward recursion from a later keyframe
+    SEMANTIC = "semantic"  # reached by no keyframe: a driver's fallback, g alone (the live node's)
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(eq=False)
@@ -35,13 +54,25 @@ class Slot:
     backward: Labeling | None = None
 
     @property
-    def labeling(self) -> Labeling | None:
-        """What the frame is labeled with now: its human label, the fusion of both directions, or one."""
+    def source(self) -> Source | None:
+        """Which labeling the frame has now: its human label, the fusion of both directions, or one."""
         if self.keyframe is not None:
-            return self.keyframe
+            return Source.KEYFRAME
         if self.forward is not None and self.backward is not None:
+            return Source.FUSED
+        if self.forward is not None:
+            return Source.FORWARD
+        return Source.BACKWARD if self.backward is not None else None
+
+    @property
+    def labeling(self) -> Labeling | None:
+        """What the frame is labeled with now (see :attr:`source`)."""
+        source = self.source
+        if source is Source.FUSED and self.forward is not None and self.backward is not None:
             return fuse(self.forward, self.backward)
-        return self.forward or self.backward
+        if source is Source.KEYFRAME:
+            return self.keyframe
+        return self.forward if source is Source.FORWARD else self.backward
 
 
 @dataclass(eq=False)
@@ -69,11 +100,67 @@ class _Chain:
 
 
 class KeyframePropagation:
-    """Buffered frames with their labelings; every change returns the slots whose labels changed."""
+    """Buffered frames with their labelings; every change returns the slots whose labels changed.
+
+    Its static methods state the rule for a whole stream from keyframe positions alone."""
+
+    # --- the rule over a whole stream: keyframe positions only -----------------------------------
+
+    @staticmethod
+    def reaches(distance: int, radius: int) -> bool:
+        """Whether a keyframe ``distance`` frames from a frame (either way) reaches it: the K of +-K."""
+        return abs(distance) <= radius
+
+    @staticmethod
+    def assignment(index: int, keyframes: Sequence[int], radius: int) -> Assignment | None:
+        """How frame ``index`` is labeled among the sorted ``keyframes``, None if none reaches it."""
+        position = bisect.bisect_right(keyframes, index)
+        before = keyframes[position - 1] if position > 0 else None
+        if before == index:
+            return Assignment(index, Reach(index, 0))
+        after = keyframes[position] if position < len(keyframes) else None
+        reaches = [
+            Reach(key, index - key)
+            for key in (before, after)
+            if key is not None and KeyframePropagation.reaches(index - key, radius)
+        ]
+        if not reaches:
+            return None
+        reaches.sort(key=lambda reach: abs(reach.offset))  # stable: forward wins a tie
+        return Assignment(index, reaches[0], reaches[1] if len(reaches) > 1 else None)
+
+    @staticmethod
+    def plan(num_frames: int, keyframes: Sequence[int], radius: int) -> list[Assignment]:
+        """The frames that receive labels, in order, with the keyframes that reach them."""
+        _check_radius(radius)
+        keys = sorted(set(keyframes))
+        found = (KeyframePropagation.assignment(index, keys, radius) for index in range(num_frames))
+        return [assignment for assignment in found if assignment is not None]
+
+    @staticmethod
+    def windows(num_frames: int, keyframes: Sequence[int], radius: int) -> list[KeyframeWindow]:
+        """Windows writing every labeled frame exactly once, in stream order: from one keyframe to the
+        next, and the K-frame head before the first and tail after the last of each run of labeled
+        frames."""
+        keys = set(keyframes)
+        labeled = [a.index for a in KeyframePropagation.plan(num_frames, sorted(keys), radius)]
+        windows: list[KeyframeWindow] = []
+        run_start = 0
+        for position, index in enumerate(labeled):
+            if position == 0 or labeled[position - 1] != index - 1:
+                run_start = index
+            if index in keys or position + 1 == len(labeled) or labeled[position + 1] != index + 1:
+                previous_end = windows[-1].last if windows else -1
+                joined = previous_end >= run_start  # the previous window ended at a keyframe of this run
+                first = previous_end if joined else run_start
+                inside = tuple(i for i in range(first, index + 1) if i in keys)
+                windows.append(KeyframeWindow(first, index, first + 1 if joined else first, inside))
+        return windows
+
+    # --- the rule carried out on buffered frames ---------------------------------------------------
 
     def __init__(self, propagator: Propagator, radius: int, *, deferred_backward: bool = False) -> None:
-        if radius < 0:
-            raise ValueError(f"radius must be >= 0, got {radius}")
+        _check_radius(radius)
         self.propagator = propagator
         self.radius = radius
         self.deferred_backward = deferred_backward  # backward passes wait for relabel_step()
@@ -91,7 +178,7 @@ class KeyframePropagation:
         if keyframe_labels is not None:
             return self.set_keyframe(len(self.slots) - 1, keyframe_labels)
         chain = self._chain
-        if chain is not None and chain.offset < self.radius:
+        if chain is not None and self.reaches(chain.offset + 1, self.radius):
             track = self.propagator.advance(chain.track, chain.frame, frame)
             self._chain = _Chain(frame, track, chain.keyframe_stamp_ns, chain.offset + 1)
             slot.forward = self._labeling(track, chain.keyframe_stamp_ns, chain.offset + 1)
@@ -122,6 +209,15 @@ class KeyframePropagation:
             )
         return changed if self.deferred_backward else changed + self.relabel_all()
 
+    def position_of(self, stamp_ns: int, tolerance_ns: int) -> int | None:
+        """The buffered frame a keyframe label stamped ``stamp_ns`` belongs to: the nearest within the
+        tolerance (the earlier on a tie), as :func:`nearest_stamp` matches a bag's labels."""
+        if not self.slots:
+            return None
+        stamps = [slot.frame.stamp_ns for slot in self.slots]
+        position = nearest_stamp(stamps, stamp_ns)
+        return position if abs(stamps[position] - stamp_ns) <= tolerance_ns else None
+
     @property
     def relabeling(self) -> bool:
         """Backward passes are waiting for :meth:`relabel_step`."""
@@ -146,13 +242,25 @@ class KeyframePropagation:
     def settle_oldest(self) -> list[Slot]:
         """Run the waiting backward steps that may still reach the oldest frame, so it may be let go."""
         changed = []
-        while waiting := [p for p in self._passes if p.distance + self._index(p.target) <= p.radius]:
+        while waiting := [
+            p for p in self._passes if self.reaches(p.distance + self._index(p.target), p.radius)
+        ]:
             slot = self._step(waiting[0])
             if slot is None:
                 self._passes.remove(waiting[0])
             else:
                 changed.append(slot)
         return changed
+
+    def pop_final(self) -> list[Slot]:
+        """Let go of the frames no later keyframe can reach (backward passes run at once): every frame
+        once the newest is a keyframe, else those further than K from the next frame."""
+        if self.slots and self.slots[-1].keyframe is not None:
+            return [self.pop_oldest() for _ in range(len(self.slots))]
+        final = []
+        while self.slots and not self.reaches(len(self.slots), self.radius):  # the next frame to the oldest
+            final.append(self.pop_oldest())
+        return final
 
     def pop_oldest(self) -> Slot:
         """Let the oldest frame go (its labeling is final to the caller); the flow back to it goes too."""
@@ -172,7 +280,7 @@ class KeyframePropagation:
         source, offset = self.slots[position].frame, 0
         later = list(islice(self.slots, position + 1, None))
         for slot in later:
-            if slot.keyframe is not None or offset >= self.radius:
+            if slot.keyframe is not None or not self.reaches(offset + 1, self.radius):
                 break
             track = self.propagator.advance(track, source, slot.frame)
             source, offset = slot.frame, offset + 1
@@ -203,7 +311,7 @@ class KeyframePropagation:
             target is None
             or position < 0
             or target.keyframe is not None
-            or backward.distance > backward.radius
+            or not self.reaches(backward.distance, backward.radius)
         ):
             return None
         propagator = backward.propagator
@@ -217,3 +325,16 @@ class KeyframePropagation:
 
     def _labeling(self, track: Track, keyframe_stamp_ns: int, offset: int) -> Labeling:
         return self.propagator.labeling(track, keyframe_stamp_ns, offset)
+
+
+def nearest_stamp(stamps: Sequence[int], stamp_ns: int) -> int:
+    """Position of the stamp nearest ``stamp_ns`` in increasing, non-empty ``stamps`` (the earlier on a
+    tie): how a keyframe label finds its image."""
+    position = bisect.bisect_left(stamps, stamp_ns)
+    candidates = [i for i in (position - 1, position) if 0 <= i < len(stamps)]
+    return min(candidates, key=lambda i: abs(stamps[i] - stamp_ns))
+
+
+def _check_radius(radius: int) -> None:
+    if radius < 0:
+        raise ValueError(f"radius must be >= 0, got {radius}")

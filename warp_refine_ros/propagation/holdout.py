@@ -17,6 +17,16 @@ from warp_refine_ros.propagation.core import KeyframePropagation
 from warp_refine_ros.propagation.labelings import Labeling, fuse
 from warp_refine_ros.propagation.propagator import Frame, Propagator
 
+HELD_OUT_REACH = 4
+"""A held-out keyframe is reached from neighbouring keyframes at most 4 x K frames away (bag_label's
+frames: K). Keyframes are spaced about 2K apart, so this takes the spacing a radius is chosen for and
+what lies a little beyond, and bounds the frames and flows held in memory while candidates are scored."""
+
+
+def held_out_radius(radius: int) -> int:
+    """How far keyframe cross-validation lets labels travel to a held-out keyframe, for bag_label's K."""
+    return HELD_OUT_REACH * max(radius, 1)
+
 
 @dataclass(frozen=True)
 class HeldOut:

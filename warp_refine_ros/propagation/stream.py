@@ -1,20 +1,20 @@
-"""Streaming keyframe propagation over one camera's frames with memory bounded by the radius K.
+"""One camera's frames labeled in order with memory bounded by the radius K: bag_label's labeler.
 
-Frames are pushed in order, each with its keyframe label if it has one; keyframes arrive in stream
-order (bag_label knows them in advance). A frame is final once no later keyframe can reach it: when
-a keyframe arrives after it, or when K more frames have passed. Only frames that may still change are
-held, so memory is at most K+1 frames whatever the length of the bag. The propagation itself is
-:class:`~warp_refine_ros.propagation.core.KeyframePropagation`, which the live session drives too.
+Frames are pushed in order, each with its keyframe label if it has one (bag_label knows them in
+advance). A frame is given out once final: once no later keyframe can reach it
+(:meth:`~warp_refine_ros.propagation.core.KeyframePropagation.pop_final`), so at most K+1 frames are
+held whatever the length of the bag. The live session drives the same
+:class:`~warp_refine_ros.propagation.core.KeyframePropagation`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from warp_refine_ros.propagation.core import KeyframePropagation
+from warp_refine_ros.propagation.core import KeyframePropagation, Slot
 from warp_refine_ros.propagation.labelings import Labeling
 from warp_refine_ros.propagation.propagator import Frame, Propagator
 
@@ -27,31 +27,24 @@ class LabeledFrame:
     labeling: Labeling
 
 
-class WindowLabeler:
+class StreamLabeler:
     """Labels every frame within +-radius of a keyframe, forward and backward, fusing overlaps."""
 
     def __init__(self, propagator: Propagator, radius: int) -> None:
         self._core = KeyframePropagation(propagator, radius)
-        self.propagator = propagator
-        self.radius = radius
 
-    def push(self, frame: Frame, keyframe_labels: np.ndarray | None = None) -> Iterator[LabeledFrame]:
-        """Add the next frame (with its human label if it is a keyframe); yield frames now final."""
-        core = self._core
-        core.add_frame(frame, keyframe_labels)
-        if keyframe_labels is not None:  # nothing before a keyframe can change any more, nor the keyframe
-            while core.slots:
-                yield from self._release()
-        while len(core.slots) > self.radius:  # K frames on: no later keyframe can reach the oldest
-            yield from self._release()
+    def push(self, frame: Frame, keyframe_labels: np.ndarray | None = None) -> list[LabeledFrame]:
+        """Add the next frame (with its human label if it is a keyframe); the frames now final."""
+        self._core.add_frame(frame, keyframe_labels)
+        return _labeled(self._core.pop_final())
 
-    def finish(self) -> Iterator[LabeledFrame]:
+    def finish(self) -> list[LabeledFrame]:
         """End of stream: frames still held keep the labels they have (no later keyframe comes)."""
-        while self._core.slots:
-            yield from self._release()
+        held = [self._core.pop_oldest() for _ in range(len(self._core.slots))]
         self._core.clear()
+        return _labeled(held)
 
-    def _release(self) -> Iterator[LabeledFrame]:
-        slot = self._core.pop_oldest()
-        if (labeling := slot.labeling) is not None:
-            yield LabeledFrame(slot.frame, labeling)
+
+def _labeled(slots: Iterable[Slot]) -> list[LabeledFrame]:
+    """The labeled frames among ``slots`` (a frame no keyframe reaches has no labels)."""
+    return [LabeledFrame(slot.frame, labeling) for slot in slots if (labeling := slot.labeling) is not None]

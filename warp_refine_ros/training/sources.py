@@ -18,7 +18,7 @@ import numpy as np
 from warp_refine_ros.bags.dataset import encode, read_manifest
 from warp_refine_ros.bags.keyframes import KeyframeSet, camera_name, keyframes_from_directory
 from warp_refine_ros.bags.reader import BagReader, bag_name
-from warp_refine_ros.bags.windows import StreamIndex, index_stream, match_keyframes
+from warp_refine_ros.bags.stream_index import StreamIndex, index_stream, match_keyframes
 from warp_refine_ros.errors import DatasetError, UsageError
 from warp_refine_ros.fileio import atomic_write
 from warp_refine_ros.labels import LabelSpec

@@ -1,6 +1,6 @@
 """Validate the refiner the way it is used: propagated mIoU by offset on held-out drives.
 
-Each drive is labeled by the same :class:`WindowLabeler` that bag_label runs (keyframes matched by
+Each drive is labeled by the same :class:`StreamLabeler` that bag_label runs (keyframes matched by
 stamp, +-radius, forward and backward recursions fused) and every propagated frame is scored against
 its ground-truth PNG. Ground truth of non-key frames is read here only, for held-out drives.
 """
@@ -23,7 +23,7 @@ from warp_refine_ros.evaluation.confusion import ConfusionMatrix, Scores
 from warp_refine_ros.labels import LabelSpec, read_label_png
 from warp_refine_ros.modelspec import Normalization
 from warp_refine_ros.networks.inference import inference_module
-from warp_refine_ros.propagation import Frame, LabeledFrame, Propagator, WindowLabeler
+from warp_refine_ros.propagation import Frame, LabeledFrame, Propagator, StreamLabeler
 from warp_refine_ros.training.sources import KeyframeSource, match_source
 
 
@@ -88,7 +88,7 @@ def label_drive(propagator: Propagator, drive: ValidationDrive, radius: int) -> 
     stream = match_source(source, propagator.spec)
     keyframe_of = {stream.index.stamps[i]: key for i, key in stream.keyframes.items()}
     in_stream = set(stream.index.stamps)
-    labeler = WindowLabeler(propagator, radius)
+    labeler = StreamLabeler(propagator, radius)
     with BagReader(drive.bag) as reader:
         for message in reader.images([drive.topic]):
             if message.stamp_ns not in in_stream:
