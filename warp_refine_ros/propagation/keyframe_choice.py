@@ -1,12 +1,13 @@
 """Which frames to label next: new keyframes placed to minimise the expected error of the labels
 propagated from all keyframes (:class:`ReachCosts`), covering every frame within K first.
 
-A frame's labels depend only on the keyframes either side of it (:func:`schedule.plan`), so a
-stream's error is a sum over the gaps between consecutive keyframes, and dynamic programming over
-frame indices finds the exact optimum for every number of new keyframes. Keyframes already labeled
-split a stream into independent pieces; the requested count is spread over the pieces of all streams
-by combining their optimal cost curves (a min-plus convolution), so the whole choice is the global
-optimum of the model. A frame no keyframe reaches costs more than any placement's error can add up
+A frame's labels depend only on the keyframes either side of it
+(:meth:`~warp_refine_ros.propagation.core.KeyframePropagation.plan`), so a stream's error is a sum
+over the gaps between consecutive keyframes, and dynamic programming over frame indices finds the
+exact optimum for every number of new keyframes. Keyframes already labeled split a stream into
+independent pieces; the requested count is spread over the pieces of all streams by combining their
+optimal cost curves (a min-plus convolution), so the whole choice is the global optimum of the model.
+A frame no keyframe reaches costs more than any placement's error can add up
 to, so coverage comes first and the error decides among placements that cover equally.
 """
 
