@@ -88,3 +88,18 @@ class RecordingRefiner:
     def refine(self, channels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
         self.inputs.append((channels, image, features))
         return channels_last(one_hot_planes(channels, self.spec.num_classes))
+
+
+class ProcessWorker:
+    """A runners worker that says which process ran each task and how many workers that process built."""
+
+    built = 0  # per process
+
+    def __init__(self, offset: int) -> None:
+        type(self).built += 1
+        self.offset = offset
+
+    def run(self, task: int) -> tuple[int, int, int]:
+        import os
+
+        return os.getpid(), type(self).built, task + self.offset

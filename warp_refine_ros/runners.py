@@ -1,5 +1,9 @@
 """Independent tasks run in worker processes on this machine or over a Ray cluster, one way for both.
 
+A worker that holds engines is an object built once in each process and run on task after task
+(:func:`on_workers`): a Ray actor, or the one worker a pool process keeps, so engines load once per
+process.
+
 Workers are spawned, not forked: engines and their thread pools (OpenMP, ONNX Runtime) do not survive
 a fork. Each runner yields every task, as it finishes, with a call that returns its result or raises
 the error the task raised, so the caller decides what a failed task means.
@@ -8,14 +12,17 @@ the error the task raised, so the caller decides what a failed task means.
 from __future__ import annotations
 
 import functools
+import itertools
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, TypeVar
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
 
 from warp_refine_ros.errors import WarpRefineError
 
 Task = TypeVar("Task")
+TaskT = TypeVar("TaskT", contravariant=True)  # what a Worker takes
 Outcome = Callable[[], Any]
 LOCAL = "local"  # the Ray address that starts Ray on this machine
 
@@ -36,11 +43,65 @@ def in_processes(
             yield futures[future], future.result
 
 
-def on_ray(
-    tasks: Sequence[Task], worker: Callable[..., Any], *args: Any, address: str, workers: int
-) -> Iterator[tuple[Task, Outcome]]:
-    """``worker(task, *args)`` for every task on a Ray cluster; ``address`` LOCAL starts Ray here
-    with ``workers`` CPUs. Workers must see the same files as this process."""
+class Worker(Protocol[TaskT]):
+    """What serves tasks in one worker process: built there once (its engines loaded once), then run on
+    one task after another."""
+
+    def run(self, task: TaskT) -> Any: ...
+
+
+def on_workers(
+    tasks: Sequence[TaskT],
+    worker_type: Callable[..., Worker[TaskT]],
+    *args: Any,
+    workers: int,
+    ray_address: str | None = None,
+) -> Iterator[tuple[TaskT, Outcome]]:
+    """``worker_type(*args)`` built once in each worker, then ``worker.run(task)`` for every task: in
+    ``workers`` spawned processes, or in Ray actors at ``ray_address`` (LOCAL starts Ray here with
+    ``workers`` CPUs; a cluster gets an actor per CPU). Workers must see the same files as this process."""
+    if ray_address is None:
+        yield from in_processes(
+            tasks, _run_served, workers=workers, initializer=_serve, initargs=(worker_type, args)
+        )
+        return
+    with _ray(ray_address, workers) as ray:
+        actor_type = ray.remote(num_cpus=1)(worker_type)
+        count = workers if ray_address == LOCAL else int(ray.cluster_resources().get("CPU", workers))
+        waiting = iter(tasks)
+        running: dict[Any, tuple[Any, TaskT]] = {}
+
+        def give(actor: Any) -> None:
+            for task in itertools.islice(waiting, 1):
+                running[actor.run.remote(task)] = (actor, task)
+
+        for _ in range(max(1, min(count, len(tasks)))):
+            give(actor_type.remote(*args))
+        while running:
+            (finished,), _ = ray.wait(list(running), num_returns=1)
+            actor, task = running.pop(finished)
+            give(actor)
+            yield task, functools.partial(ray.get, finished)
+
+
+_served: Worker | None = None
+"""The worker a spawned pool process serves its tasks with: a pool keeps per-process state here."""
+
+
+def _serve(worker_type: Callable[..., Worker], args: tuple) -> None:
+    global _served
+    _served = worker_type(*args)
+
+
+def _run_served(task: Any) -> Any:
+    if _served is None:
+        raise RuntimeError("a pool process ran a task before its worker was built")
+    return _served.run(task)
+
+
+@contextmanager
+def _ray(address: str, workers: int) -> Iterator[Any]:
+    """The ray module, connected to ``address`` (LOCAL: started here) for the duration."""
     try:
         import ray
     except ImportError as err:
@@ -57,12 +118,7 @@ def on_ray(
             except ConnectionError as err:
                 raise WarpRefineError(f"cannot reach the Ray cluster at {address}: {err}") from err
     try:
-        remote = ray.remote(num_cpus=1)(worker)
-        by_ref = {remote.remote(task, *args): task for task in tasks}
-        pending = list(by_ref)
-        while pending:
-            finished, pending = ray.wait(pending, num_returns=1)
-            yield by_ref[finished[0]], functools.partial(ray.get, finished[0])
+        yield ray
     finally:
         if started_here:
             ray.shutdown()

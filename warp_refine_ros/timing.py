@@ -36,6 +36,14 @@ class StageTimes:
             self.seconds[name] += entry["seconds"]
             self.calls[name] += int(entry["calls"])
 
+    def take(self) -> dict[str, dict[str, float]]:
+        """The :meth:`summary` of what was timed since the last take, and start counting afresh."""
+        with self._lock:
+            taken = self.summary()
+            self.seconds.clear()
+            self.calls.clear()
+        return taken
+
     def summary(self) -> dict[str, dict[str, float]]:
         return {
             name: {

@@ -30,8 +30,8 @@ from warp_refine_ros.timing import StageTimes, timed
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What a worker needs to build the same propagator as the driver (picklable)."""
+class PropagatorRecipe:
+    """What a worker process needs to build the same propagator as the driver (picklable)."""
 
     engines: EngineSources
     config: PropagationConfig
@@ -39,14 +39,14 @@ class Settings:
     backend: str | None = None  # propagation arrays: numpy or torch (None: torch on a GPU, else numpy)
 
 
-def build_propagator(settings: Settings, times: StageTimes, loaded: EngineSet | None = None) -> Propagator:
+def build_propagator(
+    recipe: PropagatorRecipe, times: StageTimes, loaded: EngineSet | None = None
+) -> Propagator:
     """A propagator over the method's engines (loaded here unless given), each timed into its stage."""
-    config = settings.config
-    loaded = loaded or settings.engines.load(config.method.roles)
-    ops = backend(settings.backend, settings.engines.device)
-    return Propagator.from_engines(
-        config.method, settings.spec, timed(loaded, times), tau=config.tau, ops=ops
-    )
+    config = recipe.config
+    loaded = loaded or recipe.engines.load(config.method.roles)
+    ops = backend(recipe.backend, recipe.engines.device)
+    return Propagator.from_engines(config.method, recipe.spec, timed(loaded, times), tau=config.tau, ops=ops)
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,15 @@ def run_task(
         with times.stage("write"):  # time spent waiting on the writer threads, not their work
             writer.submit(frame, labeled.frame.image, labeled.labeling)
 
-    cues = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engines")
+    # One thread runs the engines ahead while this one propagates: both cores busy with one process.
+    # More would be correct too (label_window alone touches the frames) but do not fit two cores.
+    engines = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engines")
     try:
         with BagReader(task.bag) as reader:
             for window in task.windows:
-                label_window(reader, task.plan, window, propagator, radius, write, times, cues, skipped)
+                label_window(reader, task.plan, window, propagator, radius, write, times, engines, skipped)
     finally:
-        cues.shutdown(wait=True, cancel_futures=True)
+        engines.shutdown(wait=True, cancel_futures=True)
         with times.stage("write"):
             writer.close()
     return skipped
@@ -114,38 +116,31 @@ def _stamps(stream: StreamPlan, indices: frozenset[int]) -> frozenset[int]:
     return frozenset(stream.index.stamps[i] for i in indices)
 
 
-_WORKER_PROPAGATORS: dict[Settings, Propagator] = {}
-_WORKER_TIMES = StageTimes()
+class LabelingWorker:
+    """bag_label in a worker process (pool or Ray actor): engines loaded at its first task, then its
+    tasks one after another, each returning its records, stage timings and frames left out."""
 
+    def __init__(self, recipe: PropagatorRecipe, files: FrameFiles) -> None:
+        self.recipe, self.files = recipe, files
+        self.times = StageTimes()
+        self._propagator: Propagator | None = None
 
-def worker_run(task: WindowTask, settings: Settings, files: FrameFiles) -> TaskOutcome:
-    """Run one task in a worker process (pool or Ray); engines are loaded once per process."""
-    propagator = _WORKER_PROPAGATORS.get(settings)
-    if propagator is None:
-        propagator = _WORKER_PROPAGATORS[settings] = build_propagator(settings, _WORKER_TIMES)
-    before = _WORKER_TIMES.summary()
-    records: list[ManifestRecord] = []
-    skipped = run_task(task, propagator, settings.config.radius, files, records.append, _WORKER_TIMES)
-    return records, _difference(_WORKER_TIMES.summary(), before), skipped
+    def run(self, task: WindowTask) -> TaskOutcome:
+        if self._propagator is None:  # here, not in __init__: a failure is then the task's, with its message
+            self._propagator = build_propagator(self.recipe, self.times)
+        records: list[ManifestRecord] = []
+        radius = self.recipe.config.radius
+        skipped = run_task(task, self._propagator, radius, self.files, records.append, self.times)
+        return records, self.times.take(), skipped
 
 
 TaskOutcome = tuple[list[ManifestRecord], dict, dict[int, str]]
 """A worker's records, stage timings and frames left out as undecodable."""
 
 
-def _difference(after: dict, before: dict) -> dict:
-    return {
-        name: {
-            "seconds": entry["seconds"] - before.get(name, {}).get("seconds", 0.0),
-            "calls": entry["calls"] - before.get(name, {}).get("calls", 0),
-        }
-        for name, entry in after.items()
-    }
-
-
 def execute(
     tasks: list[WindowTask],
-    settings: Settings,
+    recipe: PropagatorRecipe,
     files: FrameFiles,
     sink: Sink,
     times: StageTimes,
@@ -166,14 +161,13 @@ def execute(
             if str(task.bag) in failures:
                 continue  # the rest of a bag that failed would fail again
             try:
-                skipped(task.plan, run_task(task, propagator, settings.config.radius, files, sink, times))
+                skipped(task.plan, run_task(task, propagator, recipe.config.radius, files, sink, times))
             except BagError as err:
                 failures[str(task.bag)] = str(err)
         return
-    if ray_address is not None:
-        finished = runners.on_ray(tasks, worker_run, settings, files, address=ray_address, workers=workers)
-    else:
-        finished = runners.in_processes(tasks, worker_run, settings, files, workers=workers)
+    finished = runners.on_workers(
+        tasks, LabelingWorker, recipe, files, workers=workers, ray_address=ray_address
+    )
     for task, outcome in finished:
         try:
             records, summary, left_out = outcome()

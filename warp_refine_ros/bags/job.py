@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warp_refine_ros.bags.dataset import ManifestRecord, read_manifest, write_splits
-from warp_refine_ros.bags.execution import Settings, build_propagator, execute, files_for, tasks_for
+from warp_refine_ros.bags.execution import (
+    PropagatorRecipe,
+    build_propagator,
+    execute,
+    files_for,
+    tasks_for,
+)
 from warp_refine_ros.bags.output import (
     DatasetFolder,
     StreamChange,
@@ -41,11 +47,11 @@ __all__ = ["JobResult", "LabelJob", "Preview", "dry_run", "run"]
 
 @dataclass(frozen=True)
 class _Checked:
-    """What every check produced: the engines, classes, settings, output folder and plans."""
+    """What every check produced: the engines, classes, propagator recipe, output folder and plans."""
 
     loaded: EngineSet
     spec: LabelSpec
-    settings: Settings
+    recipe: PropagatorRecipe
     folder: DatasetFolder
     plans: list[BagPlan]
     failures: dict[str, str]
@@ -61,8 +67,8 @@ def _check(job: LabelJob, times: StageTimes) -> tuple[_Checked, Propagator]:
     recordings = bag_recordings(job.bags)
     loaded = job.engines.load(job.config.method.roles)
     spec = loaded.class_spec(job.spec)
-    settings = Settings(job.engines, job.config, spec, job.backend)
-    propagator = build_propagator(settings, times, loaded)  # engines that do not fit the spec fail here
+    recipe = PropagatorRecipe(job.engines, job.config, spec, job.backend)
+    propagator = build_propagator(recipe, times, loaded)  # engines that do not fit the spec fail here
     folder = DatasetFolder.inspect(job.out)
     folder.check_settings(dataset_settings(job, spec))
     _check_split(job, folder)
@@ -71,7 +77,7 @@ def _check(job: LabelJob, times: StageTimes) -> tuple[_Checked, Propagator]:
     changes = folder.plan_changes([s for p in plans for s in p.streams], sizes, recordings)
     replace_review = check_review_bag(job.out_bag, folder) if job.out_bag is not None and plans else False
     checked = _Checked(
-        loaded, spec, settings, folder, plans, failures, sizes, recordings, changes, replace_review
+        loaded, spec, recipe, folder, plans, failures, sizes, recordings, changes, replace_review
     )
     return checked, propagator
 
@@ -134,7 +140,7 @@ def run(
     files = files_for(job.out, checked.spec, job.config, job.image_format, job.color)
     try:
         execute(
-            tasks, checked.settings, files, sink, times, checked.failures,
+            tasks, checked.recipe, files, sink, times, checked.failures,
             workers=job.workers, ray_address=job.ray_address, propagator=propagator, skipped=skipped,
         )  # fmt: skip
     except WriteError as err:
