@@ -82,9 +82,9 @@ class Estimate:
             "method": str(self.candidate.method),
             "tau": self.candidate.tau,
             "motion": self.candidate.motion,
-            "estimated_miou": _pct(one_sided.miou),
-            "estimated_fused_miou": _pct(fused.miou),
-            "estimated_pixel_accuracy": _pct(one_sided.pixel_accuracy),
+            "estimated_miou": _rounded_percent(one_sided.miou),
+            "estimated_fused_miou": _rounded_percent(fused.miou),
+            "estimated_pixel_accuracy": _rounded_percent(one_sided.pixel_accuracy),
             "held_out_keyframes": self.held_out,
             "median_frames_travelled": self.distance,
         }
@@ -182,5 +182,5 @@ def _propagator(candidate: Candidate, spec: LabelSpec, motion: MotionEngine, mod
     return Propagator.from_engines(method, spec, engines, tau=candidate.tau)
 
 
-def _pct(value: float | None) -> float | None:
+def _rounded_percent(value: float | None) -> float | None:
     return None if value is None else round(100 * value, 2)

@@ -16,6 +16,7 @@ from typing import Any
 
 from warp_refine_ros.cli.common import run_cli
 from warp_refine_ros.errors import DatasetError
+from warp_refine_ros.evaluation.tables import percent
 from warp_refine_ros.modelcard import file_row
 from warp_refine_ros.networks.checkpoint import load_checkpoint, save_checkpoint
 from warp_refine_ros.networks.export import export_onnx
@@ -26,10 +27,6 @@ TITLES = {
 }
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
-
-
 def metrics_section(metrics: dict[str, Any]) -> list[str]:
     """The card's metrics: validation mIoU (g) or mIoU by offset against warp-inpaint (Omega)."""
     if metrics["network"] == "segmentation":
@@ -38,12 +35,12 @@ def metrics_section(metrics: dict[str, Any]) -> list[str]:
             return ["No validation frames were given."]
         lines = [
             f"Validation ({metrics['frames']['val']} frames of held-out drives): "
-            f"mIoU **{_pct(val['miou'])} %**, pixel accuracy {_pct(val['pixel_accuracy'])} %.",
+            f"mIoU **{percent(val['miou'])} %**, pixel accuracy {percent(val['pixel_accuracy'])} %.",
             "",
             "| class | IoU % |",
             "| --- | ---: |",
         ]
-        lines += [f"| {name} | {_pct(iou)} |" for name, iou in val["iou"].items() if iou is not None]
+        lines += [f"| {name} | {percent(iou)} |" for name, iou in val["iou"].items() if iou is not None]
         return lines
     refine, inpaint = (
         metrics.get("val_warp_refine"),
@@ -61,7 +58,7 @@ def metrics_section(metrics: dict[str, Any]) -> list[str]:
     ]
     for name, row in (("warp-inpaint", inpaint), ("warp-refine", refine)):
         if row:
-            lines.append(f"| {name} | " + " | ".join(_pct(row.get(k)) for k in [*offsets, "mean"]) + " |")
+            lines.append(f"| {name} | " + " | ".join(percent(row.get(k)) for k in [*offsets, "mean"]) + " |")
     return lines
 
 
