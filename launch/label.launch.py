@@ -23,7 +23,8 @@ METHODS = list(BY_NAME["method"].choices)  # "" is the engine set's calibrated m
 
 
 def generate_launch_description() -> LaunchDescription:
-    """Declare every setting as a launch argument and start label_node with them."""
+    """Declare the topics, namespace, engine set, method, radius, sim time and parameter file as launch
+    arguments and start label_node with them; the node's other parameters come from params_file."""
     arguments = [
         DeclareLaunchArgument("image_topic", default_value="image", description="Camera image topic."),
         DeclareLaunchArgument(

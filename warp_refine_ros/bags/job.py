@@ -174,7 +174,7 @@ def _finish(job: LabelJob, checked: _Checked, result: JobResult) -> None:
             result.stopped.append(f"train.txt and val.txt are not written: {err}")
     if job.out_bag is not None:
         try:
-            _write_review_bag(job, checked, records)
+            _write_review_bag(job, job.out_bag, checked, records)
         except WarpRefineError as err:
             result.stopped.append(
                 f"the labels are written, but the review bag {job.out_bag} is not: {err}. Free space and "
@@ -186,20 +186,19 @@ def _finish(job: LabelJob, checked: _Checked, result: JobResult) -> None:
         result.stopped.append(f"{err}; the labels are written: free space and rerun the same command")
 
 
-def _write_review_bag(job: LabelJob, checked: _Checked, records: list[ManifestRecord]) -> None:
+def _write_review_bag(job: LabelJob, out_bag: Path, checked: _Checked, records: list[ManifestRecord]) -> None:
     """The review bag of the whole dataset; an earlier one of this dataset is replaced only once the new
     one is complete, and staging folders an interrupted run left beside it (our names only) are cleared."""
-    assert job.out_bag is not None
-    remove_review_staging(job.out_bag)
+    remove_review_staging(out_bag)
 
     def write(path: Path) -> None:
         write_review_bag(job.out, records, path, checked.spec, progress=job.progress)
 
     if checked.replace_review:
-        replace_review_bag(job.out_bag, write)
+        replace_review_bag(out_bag, write)
     else:
-        write(job.out_bag)
-    checked.folder.remember_review_bag(job.out_bag)
+        write(out_bag)
+    checked.folder.remember_review_bag(out_bag)
 
 
 @dataclass(frozen=True)

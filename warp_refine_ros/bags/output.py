@@ -65,7 +65,8 @@ class StreamChange:
 
 @dataclass
 class DatasetFolder:
-    """An output folder as found before a run: new, or a dataset this tool wrote (read, never written)."""
+    """An output folder: new, or a dataset this tool wrote. :meth:`inspect` and the checks only read it;
+    :meth:`prepare` writes it, once every check has passed."""
 
     path: Path
     record: dict | None = None  # dataset.json, None for a new folder
@@ -238,7 +239,8 @@ class DatasetFolder:
 
     def remember_review_bag(self, path: Path) -> None:
         """Record the review bag just written, so a later run of this dataset may replace it."""
-        assert self.record is not None, "prepare() writes the record first"
+        if self.record is None:  # a caller's bug, not the user's
+            raise RuntimeError("remember_review_bag() before prepare(): the dataset has no record yet")
         self.record["review_bag"] = str(path.resolve())
         write_json(self.path / RECORD, self.record)
 

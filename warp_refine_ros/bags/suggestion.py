@@ -65,7 +65,6 @@ class Chain:
     start: int
     end: int
     labeled: list[int]
-    costs: ReachCosts | None = None
 
     @property
     def camera(self) -> str:
@@ -85,6 +84,7 @@ class Suggestion:
     """The chains read, the keyframes chosen in them, and what the reading noticed."""
 
     chains: list[Chain]
+    costs: list[ReachCosts]  # per chain: how far motion carries labels through it
     choice: keyframe_choice.Choice
     warnings: list[str]
     analysis_seconds: float
@@ -177,15 +177,18 @@ def _labeled_positions(bag: Path, index: StreamIndex, keys: KeyframeSet, warning
     return set(match.by_index)
 
 
-def analyse(request: SuggestRequest, chains: list[Chain]) -> None:
+def analyse(request: SuggestRequest, chains: list[Chain]) -> list[ReachCosts]:
     """Read every chain's frames once and measure how far motion carries labels through them."""
     total = sum(chain.frames for chain in chains)
     bar = tqdm(total=total, unit="frame", desc="motion", disable=True if not request.progress else None)
+    costs: dict[int, ReachCosts] = {}
     with bar:
         for bag in dict.fromkeys(chain.bag for chain in chains):
             with BagReader(bag) as reader:
-                for chain in (c for c in chains if c.bag == bag):
-                    chain.costs = _chain_costs(reader, chain, request, bar)
+                for number, chain in enumerate(chains):
+                    if chain.bag == bag:
+                        costs[number] = _chain_costs(reader, chain, request, bar)
+    return [costs[number] for number in range(len(chains))]
 
 
 def _chain_costs(reader: BagReader, chain: Chain, request: SuggestRequest, bar: tqdm) -> ReachCosts:
@@ -218,7 +221,10 @@ def suggest(request: SuggestRequest) -> Suggestion:
     if request.count > free:
         raise UsageError(f"--count {request.count} is more than the {free} frames not labeled yet")
     start = time.perf_counter()
-    analyse(request, chains)
+    costs = analyse(request, chains)
     seconds = time.perf_counter() - start
-    streams = [keyframe_choice.Stream(chain.costs, tuple(chain.labeled)) for chain in chains]  # type: ignore[arg-type]
-    return Suggestion(chains, keyframe_choice.choose(streams, request.count), warnings, seconds)
+    streams = [
+        keyframe_choice.Stream(chain_costs, tuple(chain.labeled))
+        for chain, chain_costs in zip(chains, costs, strict=True)
+    ]
+    return Suggestion(chains, costs, keyframe_choice.choose(streams, request.count), warnings, seconds)

@@ -111,9 +111,9 @@ def _write_images(out: Path, suggestion: Suggestion) -> list[contact_sheet.Tile]
 def _curves(suggestion: Suggestion) -> list[contact_sheet.Curve]:
     """Per chain: the share of pixels motion cannot carry over from the frame before."""
     curves = []
-    for chain, positions in zip(suggestion.chains, suggestion.choice.new, strict=True):
-        assert chain.costs is not None, "analysed before it is written"
-        loss = chain.costs.forward[:, 1]
+    analysed = zip(suggestion.chains, suggestion.costs, suggestion.choice.new, strict=True)
+    for chain, costs, positions in analysed:
+        loss = costs.forward[:, 1]
         title = (
             f"{bag_name(chain.bag)} {chain.camera} frames {chain.start}-{chain.end - 1}: share of pixels "
             f"motion cannot carry from the frame before; red: suggested, blue: labeled"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warp_refine_ros.bags.dataset import ManifestRecord, read_manifest, split_by_bag
-from warp_refine_ros.bags.output import RECORD, DatasetFolder
+from warp_refine_ros.bags.dataset_record import RECORD, read_record
 from warp_refine_ros.errors import DatasetError, UsageError
 from warp_refine_ros.labels import LabelSpec
 
@@ -40,8 +40,7 @@ def open_dataset(root: Path) -> DatasetSource:
     """Read a dataset bag_label wrote (refusing any other folder) without changing it."""
     if not (root / RECORD).is_file():
         raise DatasetError(f"{root} holds no {RECORD}: give the --out folder of a bag_label run")
-    record = DatasetFolder.inspect(root).record
-    assert record is not None, "inspect reads the record it found"
+    record = read_record(root)
     records = read_manifest(root / "manifest.jsonl")
     if not records:
         raise DatasetError(f"{root / 'manifest.jsonl'} lists no frame; label some with bag_label first")
