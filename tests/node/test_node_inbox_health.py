@@ -31,11 +31,27 @@ def test_keyframe_labels_are_never_dropped_and_come_first():
     assert inbox.dropped == 1
 
 
-def test_clearing_and_closing_wake_the_worker():
+def test_a_restart_drops_the_images_before_it_and_holds_the_rest_until_it_is_taken():
     inbox: Inbox[int] = Inbox(capacity=4)
     inbox.put_frame(1)
     inbox.put_frame(2)
-    assert inbox.clear_frames() == 2
+    inbox.put_keyframe(3)
+    results = []
+    worker = threading.Thread(target=lambda: results.append(inbox.get(timeout=10)))
+    worker.start()  # takes the keyframe label
+    worker.join(timeout=5)
+    waiting = threading.Thread(target=lambda: results.append(inbox.get(timeout=10)))
+    inbox.restart("clock jumped")
+    waiting.start()
+    waiting.join(timeout=5)  # a restart wakes the labeling thread at once and hands it nothing
+    inbox.put_frame(4)  # after the jump
+    assert [d and d.message for d in results] == [3, None] and inbox.get(timeout=0) is None
+    assert inbox.take_restart() == "clock jumped" and inbox.take_restart() is None
+    assert inbox.get(timeout=0).message == 4 and inbox.get(timeout=0) is None
+
+
+def test_closing_wakes_the_worker():
+    inbox: Inbox[int] = Inbox(capacity=4)
     results = []
     worker = threading.Thread(target=lambda: results.append(inbox.get(timeout=10)))
     worker.start()

@@ -37,6 +37,7 @@ class Inbox(Generic[MessageT]):
         self._keyframes: deque[Delivery[MessageT]] = deque()
         self._ready = threading.Condition()
         self._closed = False
+        self._restart: str | None = None  # why the stream starts over, until the labeling thread takes it
 
     def put_frame(self, message: MessageT) -> bool:
         """Queue an image; drop the oldest queued one if the queue is full (then True)."""
@@ -56,21 +57,31 @@ class Inbox(Generic[MessageT]):
             self._ready.notify()
 
     def get(self, timeout: float | None = None) -> Delivery[MessageT] | None:
-        """The next message (keyframe labels first), or None on timeout or once closed."""
+        """The next message (keyframe labels first), or None on timeout, once closed, or while a restart
+        waits to be taken."""
         with self._ready:
-            self._ready.wait_for(lambda: self._closed or self._keyframes or self._frames, timeout)
-            if self._closed:
+            ready = self._ready.wait_for(
+                lambda: self._closed or self._restart is not None or self._keyframes or self._frames, timeout
+            )
+            if not ready or self._closed or self._restart is not None:
                 return None
             if self._keyframes:
                 return self._keyframes.popleft()
             return self._frames.popleft() if self._frames else None
 
-    def clear_frames(self) -> int:
-        """Drop every queued image (e.g. after a time jump); returns how many."""
+    def restart(self, reason: str) -> None:
+        """The stream starts over (the clock jumped): drop the images queued before, and hand out nothing
+        more until the labeling thread has taken the reason (:meth:`take_restart`)."""
         with self._ready:
-            count = len(self._frames)
             self._frames.clear()
-            return count
+            self._restart = reason
+            self._ready.notify()
+
+    def take_restart(self) -> str | None:
+        """Why the stream starts over, once, if it does."""
+        with self._ready:
+            reason, self._restart = self._restart, None
+            return reason
 
     @property
     def waiting(self) -> int:

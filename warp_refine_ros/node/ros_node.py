@@ -111,7 +111,6 @@ class LabelNode(Node):
         )
         self._decode = ImageDecoder()
         self._lock = threading.Lock()  # the session: labeling thread vs. parameter changes
-        self._reset_reason: str | None = None
         self._inbox: Inbox[Image | CompressedImage] = Inbox(self.settings.image_queue_size)
         self.health = Health()
 
@@ -206,7 +205,7 @@ class LabelNode(Node):
 
     def _on_time_jump(self, jump: TimeJump) -> None:
         """/clock went back (bag loop) or the time source changed: start over at the next frame."""
-        self._reset_reason = f"clock jumped by {jump.delta.nanoseconds / 1e9:.3f} s"
+        self._inbox.restart(f"clock jumped by {jump.delta.nanoseconds / 1e9:.3f} s")
 
     def _publish_diagnostics(self) -> None:
         with self._lock:
@@ -230,12 +229,10 @@ class LabelNode(Node):
     def _work(self) -> None:
         """Labeling thread: waiting messages first; relabel steps only while nothing waits."""
         while not self._inbox.closed and rclpy.ok(context=self.context):
-            delivery = self._inbox.get(timeout=0.0 if self.session.relabeling else 0.2)
-            if self._reset_reason is not None:
-                reason, self._reset_reason = self._reset_reason, None
-                self._inbox.clear_frames()
+            if (reason := self._inbox.take_restart()) is not None:
                 with self._lock:
                     self.session.reset(reason)
+            delivery = self._inbox.get(timeout=0.0 if self.session.relabeling else 0.2)
             try:
                 if delivery is not None:
                     self._handle(delivery)
