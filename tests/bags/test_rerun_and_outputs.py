@@ -286,6 +286,10 @@ def test_images_too_small_to_label_are_named(tmp_path, tiny_drive, capsys):
     assert (
         status == 2 and "images of 30x7 are too small to label" in err and "8 pixels on the short side" in err
     )
+    # the limit is DIS flow's: a method without motion labels them
+    status, err, _ = run(capsys, bag, kf, tmp_path / "semantic", method="semantic-only")
+    assert status == 0, err
+    assert len(read_manifest(tmp_path / "semantic" / "manifest.jsonl")) == 4
 
 
 def test_a_full_disk_stops_with_a_message_and_the_rerun_finishes_the_dataset(

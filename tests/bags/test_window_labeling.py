@@ -61,7 +61,9 @@ def label_bag(tmp_path, tiny_drive, spec, workers: int):
     engines = ThreadPoolExecutor(max_workers=workers) if workers else None
     try:
         with BagReader(bag) as reader:
-            plan = plan_stream(reader, "drive", TOPIC, keyframes, spec, radius=RADIUS, tolerance_ns=0)
+            plan = plan_stream(
+                reader, "drive", TOPIC, keyframes, spec, radius=RADIUS, tolerance_ns=0, motion=motion
+            )
             for window in plan.windows:
                 sink = lambda labeled: labels.__setitem__(labeled.frame.stamp_ns, labeled.labeling.labels)  # noqa: E731
                 label_window(reader, plan, window, propagator, RADIUS, sink, StageTimes(), engines)

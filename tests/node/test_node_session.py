@@ -216,6 +216,17 @@ def test_a_keyframe_label_halfway_between_two_frames_goes_where_bag_label_puts_i
     assert keyframe.stamp_ns == (first, second)[matched].stamp_ns == first.stamp_ns
 
 
+def test_only_dis_flow_limits_the_image_size(kit):
+    frame = kit.frames[0]
+    image, labels = np.ascontiguousarray(frame.image[:6, :10]), np.ascontiguousarray(frame.labels[:6, :10])
+    with pytest.raises(SessionError, match="too small"):
+        kit.session(Method.MOTION_ONLY).add_frame(image, frame.stamp_ns)
+    session = kit.session(Method.SEMANTIC_ONLY)
+    assert session.add_keyframe(labels, frame.stamp_ns) == []  # before its image: it waits
+    (output,) = session.add_frame(image, frame.stamp_ns)
+    assert output.source is Source.KEYFRAME and output.labels.shape == (6, 10)
+
+
 def test_dropped_frames_count_as_absent(kit):
     dropped = {1, 6, 9, 10, 11, 20, 27, 28}
     kept = [frame for frame in kit.frames if frame.index not in dropped]

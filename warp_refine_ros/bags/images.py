@@ -11,6 +11,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from warp_refine_ros.engines.base import MotionEngine
+from warp_refine_ros.engines.dis import DisMotion, too_small
 from warp_refine_ros.errors import BagError, FrameError
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
@@ -147,3 +149,9 @@ def header_stamp_ns(msg: object) -> int:
     """The message's header stamp in nanoseconds."""
     stamp = msg.header.stamp  # type: ignore[attr-defined]
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def too_small_for(motion: MotionEngine | None, height: int, width: int) -> str | None:
+    """Why images of this size cannot be labeled with this motion engine (None: none, the method needs
+    no motion), or None: only DIS flow has a smallest image."""
+    return too_small(height, width) if isinstance(motion, DisMotion) else None

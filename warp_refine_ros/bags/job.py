@@ -72,7 +72,7 @@ def _check(job: LabelJob, times: StageTimes) -> tuple[_Checked, Propagator]:
     folder = DatasetFolder.inspect(job.out)
     folder.check_settings(dataset_settings(job, spec))
     _check_split(job, folder)
-    plans, failures = plan_bags(job, spec)
+    plans, failures = plan_bags(job, spec, loaded.motion)
     sizes = {bag_name(p.bag): bag_bytes(p.bag) for p in plans}
     changes = folder.plan_changes([s for p in plans for s in p.streams], sizes, recordings)
     replace_review = check_review_bag(job.out_bag, folder) if job.out_bag is not None and plans else False

@@ -18,6 +18,7 @@ from warp_refine_ros.bags.output import NAMES
 from warp_refine_ros.bags.reader import BagReader, bag_name, recording
 from warp_refine_ros.bags.request import LabelJob
 from warp_refine_ros.bags.stream_plan import StreamPlan, plan_stream
+from warp_refine_ros.engines.base import MotionEngine
 from warp_refine_ros.errors import BagError, DatasetError, UsageError
 from warp_refine_ros.labels import LabelSpec
 
@@ -121,8 +122,11 @@ def _keyframes_from_topics(reader: BagReader, job: LabelJob) -> dict[str, Keyfra
     return found
 
 
-def plan_bags(job: LabelJob, spec: LabelSpec) -> tuple[list[BagPlan], dict[str, str]]:
-    """Plan every bag; a bag that cannot be read is a failure, a bad keyframe stops the run."""
+def plan_bags(
+    job: LabelJob, spec: LabelSpec, motion: MotionEngine | None
+) -> tuple[list[BagPlan], dict[str, str]]:
+    """Plan every bag for a run with this motion engine (None: the method needs none); a bag that
+    cannot be read is a failure, a bad keyframe stops the run."""
     cameras = [camera_name(topic) for topic in job.image_topics]
     shared = keyframes_from_directory(job.labels_dir, cameras, spec) if job.labels_dir else None
     plans, failures = [], {}
@@ -141,6 +145,7 @@ def plan_bags(job: LabelJob, spec: LabelSpec) -> tuple[list[BagPlan], dict[str, 
                         radius=job.config.radius,
                         tolerance_ns=tolerance,
                         clock=job.clock,
+                        motion=motion,
                     )
                     for topic in job.image_topics
                 ]

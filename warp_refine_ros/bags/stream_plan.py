@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from warp_refine_ros.bags.images import too_small_for
 from warp_refine_ros.bags.keyframes import KeyframeSet
 from warp_refine_ros.bags.reader import BagReader
 from warp_refine_ros.bags.stream_index import KeyframeMatch, StreamIndex, index_stream, match_keyframes
-from warp_refine_ros.engines.dis import too_small
+from warp_refine_ros.engines.base import MotionEngine
 from warp_refine_ros.errors import BagError, DatasetError, FrameError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import KeyframePropagation, KeyframeWindow
@@ -123,9 +124,11 @@ def plan_stream(
     *,
     radius: int,
     tolerance_ns: int,
+    motion: MotionEngine | None,
     clock: str = "header",
 ) -> StreamPlan:
-    """Index one image topic, match and validate its keyframes, and split it into windows."""
+    """Index one image topic, match and validate its keyframes, and split it into windows; images too
+    small for the ``motion`` engine that will run (None: none) are refused."""
     index = index_stream(bag, topic, reader.image_index(topic, clock), clock)
     _check_tolerance(reader, index, tolerance_ns)
     match = match_keyframes(index.stamps, keyframes.stamps, tolerance_ns)
@@ -147,7 +150,9 @@ def plan_stream(
                 "the recorder drifts."
             )
         )
-    segments = [(start, end, _segment_shape(reader, index, start, end)) for start, end in index.segments()]
+    segments = [
+        (start, end, _segment_shape(reader, index, start, end, motion)) for start, end in index.segments()
+    ]
     plan = StreamPlan(index, keyframes, match, [], segments, radius, {})
     for position, key in match.by_index.items():
         labels = keyframes.load(key)
@@ -173,7 +178,9 @@ def _check_tolerance(reader: BagReader, index: StreamIndex, tolerance_ns: int) -
         )
 
 
-def _segment_shape(reader: BagReader, index: StreamIndex, start: int, end: int) -> tuple[int, int]:
+def _segment_shape(
+    reader: BagReader, index: StreamIndex, start: int, end: int, motion: MotionEngine | None
+) -> tuple[int, int]:
     """The decoded size of a segment's first image that decodes (the header's size may be absent or
     wrong); a BagError when none does."""
     first_problem = None
@@ -183,7 +190,7 @@ def _segment_shape(reader: BagReader, index: StreamIndex, start: int, end: int) 
         except FrameError as err:
             first_problem = first_problem or err
             continue
-        if problem := too_small(*shape):
+        if problem := too_small_for(motion, *shape):
             raise BagError(f"{reader.path}: {index.topic} from stamp {message.stamp_ns}: {problem}")
         return shape
     raise BagError(f"{reader.path}: no image of {index.topic} can be decoded ({first_problem})")

@@ -33,7 +33,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from warp_refine_ros.engines.dis import too_small
+from warp_refine_ros.bags.images import too_small_for
 from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.errors import LabelError
 from warp_refine_ros.labels import LabelSpec
@@ -118,7 +118,8 @@ class LabelingSession:
                 f"frame at {stamp_ns} ns: expected an (H, W, 3) uint8 RGB image, "
                 f"got shape {image.shape} {image.dtype}"
             )
-        if problem := too_small(*image.shape[:2]):
+        motion = self.propagator.motion if self.config.method.needs_motion else None
+        if problem := too_small_for(motion, *image.shape[:2]):
             raise SessionError(f"frame at {stamp_ns} ns: {problem}")
         if self._core.slots and not self._accepts(image, stamp_ns):
             return []
