@@ -60,7 +60,7 @@ def _publish(options: argparse.Namespace, ros_args: list[str]) -> int:
             f"--depth {options.depth} --stamp-tolerance {options.stamp_tolerance}: use a depth of "
             "at least 1 and a tolerance of 0 ms or more"
         )
-    (keyframes,) = keyframes_from_directory(options.labels, ["camera"]).values()
+    (keyframes,) = keyframes_from_directory(options.labels, ["camera"], None).values()
     if not len(keyframes):
         raise DatasetError(f"{options.labels} holds no <stamp_ns>.png keyframe labels")
     rclpy.init(args=ros_args)

@@ -61,7 +61,7 @@ def stream(bag: Path, topic: str) -> list[Image | CompressedImage]:
 
 def keyframe_labels(folder: Path) -> dict[int, np.ndarray]:
     """The ``--labels`` folder's keyframe labels by stamp, read as bag_label reads them."""
-    (keyframes,) = keyframes_from_directory(folder, ["camera"]).values()
+    (keyframes,) = keyframes_from_directory(folder, ["camera"], None).values()
     return {stamp: keyframes.load(stamp) for stamp in keyframes.stamps}
 
 
