@@ -163,7 +163,7 @@ def test_inpainting_takes_gs_upsampled_probabilities_where_untrusted(spec, devic
     warped = rng.random((*size, spec.num_classes)).astype(np.float32)
     trusted = rng.random(size) < 0.7
     coarse = coarse_segmentation(spec, labels, GRIDS[size], seed=3)
-    full = Segmentation.at_image_size(rng.random((*size, spec.num_classes)).astype(np.float32), None)
+    full = Segmentation(rng.random((*size, spec.num_classes)).astype(np.float32), None, size)  # at image size
     for segmentation in (coarse, full):
         expected = NUMPY.inpaint(warped.copy(), trusted, segmentation)
         inpainted = ops.inpaint(ops.from_numpy(warped), torch.from_numpy(trusted).to(device), segmentation)

@@ -35,11 +35,6 @@ class Segmentation:
     features: np.ndarray | None  # (D, h', w') float32 features for the refiner, or None
     size: tuple[int, int]  # (H, W) of the image
 
-    @classmethod
-    def at_image_size(cls, probabilities: np.ndarray, features: np.ndarray | None) -> Segmentation:
-        """A segmentation whose probabilities (H, W, C) are already at the image's size."""
-        return cls(probabilities, features, probabilities.shape[:2])
-
     @cached_property
     def probabilities(self) -> np.ndarray:
         """(H, W, C) float32 at the image's size."""
