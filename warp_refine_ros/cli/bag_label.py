@@ -28,6 +28,15 @@ def get_parser() -> argparse.ArgumentParser:
         "an auto-labeled dataset. Every frame within --radius frames of a keyframe is labeled. "
         "Rerunning the same command continues an interrupted run.",
     )
+    _add_inputs(parser)
+    _add_propagation(parser)
+    _add_outputs(parser)
+    _add_execution(parser)
+    return parser
+
+
+def _add_inputs(parser: argparse.ArgumentParser) -> None:
+    """The bags, their image topics, the keyframe labels and the output folder."""
     add_bag_arguments(parser)
     labels = parser.add_mutually_exclusive_group(required=True)
     labels.add_argument(
@@ -46,6 +55,10 @@ def get_parser() -> argparse.ArgumentParser:
         "--image-topic, same order",
     )
     parser.add_argument("--out", type=Path, required=True, help="output dataset directory")
+
+
+def _add_propagation(parser: argparse.ArgumentParser) -> None:
+    """How labels travel: radius, method, the engines and the classes they label, tau."""
     parser.add_argument(
         "--radius",
         "-K",
@@ -95,6 +108,10 @@ def get_parser() -> argparse.ArgumentParser:
         help=f"trust-mask colour distance threshold on 0..255 RGB (default: the engine set's, else "
         f"{DEFAULT_TAU:g})",
     )
+
+
+def _add_outputs(parser: argparse.ArgumentParser) -> None:
+    """How frames and keyframes are named, and what is written beside the labels."""
     parser.add_argument(
         "--stamp-tolerance",
         type=float,
@@ -129,6 +146,10 @@ def get_parser() -> argparse.ArgumentParser:
         metavar="VAL_FRACTION",
         help="write OUT/train.txt and OUT/val.txt, splitting by bag (e.g. 0.2)",
     )
+
+
+def _add_execution(parser: argparse.ArgumentParser) -> None:
+    """Where the work runs, and whether it is only looked at or checked."""
     parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
     parser.add_argument(
         "--ray",
@@ -150,7 +171,6 @@ def get_parser() -> argparse.ArgumentParser:
         "neighbours), print it and record it in run.json",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    return parser
 
 
 def engine_sources(args: argparse.Namespace) -> EngineSources:

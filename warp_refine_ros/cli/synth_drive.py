@@ -32,6 +32,14 @@ def get_parser() -> argparse.ArgumentParser:
             "the labels; at their defaults a drive is the one the shipped models were trained on."
         ),
     )
+    _add_drive(parser, defaults)
+    _add_bag(parser)
+    add_look_arguments(parser.add_argument_group("camera look (defaults: the look the shipped models know)"))
+    return parser
+
+
+def _add_drive(parser: argparse.ArgumentParser, defaults: DriveConfig) -> None:
+    """Where the drive goes, and the drive itself: frames, size, rate, seed, speed, keyframes."""
     parser.add_argument(
         "out", type=Path, metavar="OUT", help="output directory (created; must not hold a drive)"
     )
@@ -60,6 +68,10 @@ def get_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="label every N-th frame (default %(default)s)",
     )
+
+
+def _add_bag(parser: argparse.ArgumentParser) -> None:
+    """How the drive is written (bag format, topic, encoding, labels, JPEG quality) and where it stops."""
     parser.add_argument(
         "--storage", choices=STORAGES, default="mcap", help="bag format (default %(default)s)"
     )
@@ -100,8 +112,6 @@ def get_parser() -> argparse.ArgumentParser:
         help="stand still for SECONDS from START s (braking before it, pulling away after it, "
         f"{RAMP_S:g} s each); repeat for several stops",
     )
-    add_look_arguments(parser.add_argument_group("camera look (defaults: the look the shipped models know)"))
-    return parser
 
 
 def add_look_arguments(group: argparse._ArgumentGroup) -> None:
