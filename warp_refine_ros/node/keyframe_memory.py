@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from warp_refine_ros.propagation import nearest_stamp
+
 
 @dataclass
 class _Remembered:
@@ -37,12 +39,17 @@ class KeyframeMemory:
         return lost
 
     def match(self, stamp_ns: int, tolerance_ns: int) -> tuple[int, np.ndarray] | None:
-        """The label for a frame stamped ``stamp_ns`` (marked applied), if one is remembered."""
-        for stamp, entry in self._labels.items():
-            if abs(stamp - stamp_ns) <= tolerance_ns:
-                entry.applied = True
-                return stamp, entry.labels
-        return None
+        """The label for a frame stamped ``stamp_ns`` (marked applied), if one is remembered: the nearest
+        within the tolerance, as a bag's labels are matched (:func:`nearest_stamp`)."""
+        if not self._labels:
+            return None
+        stamps = sorted(self._labels)
+        stamp = stamps[nearest_stamp(stamps, stamp_ns)]
+        if abs(stamp - stamp_ns) > tolerance_ns:
+            return None
+        entry = self._labels[stamp]
+        entry.applied = True
+        return stamp, entry.labels
 
     def forget(self, stamp_ns: int) -> None:
         self._labels.pop(stamp_ns, None)
