@@ -5,28 +5,31 @@
 #    (seeds 100..); only keyframe labels (every 10th frame) of training drives are used, and the
 #    held-out evaluation drives (seeds 1000+) are never touched here;
 # 2. train_seg on g's keyframes, validated on the validation drives;
-# 3. train_refiner with the cycle-consistency loss through the trained g (seg.onnx), DIS and tau 40, on
-#    keyframes g has not seen: on its own training frames g is nearly perfect, and a refiner that learnt
-#    to trust it there would follow its mistakes on new drives;
+# 3. pretrain the class-agnostic refiner with the cycle-consistency loss through the trained g
+#    (seg.onnx) on drives of random camera looks (scripts/pretraining_drives.py, seeds 7000..), each
+#    keyframe's cycles through one of DIS fast/medium/fine and tau 20..300, so that one Omega serves the
+#    settings adapt_labeler calibrates; keyframes g has not seen: on its own training frames g is nearly
+#    perfect, and a refiner that learnt to trust it there would follow its mistakes on new drives;
 # 4. release: slim .pt (weights only), .onnx and model cards into models/.
 # Knobs (environment): PYTHON, WORK, MODELS, TRAIN_DRIVES, REFINER_DRIVES, TRAIN_FRAMES, WIDTH, HEIGHT, SEG_EPOCHS,
-# REFINER_EPOCHS, REFINER_SAMPLES, JOBS, OMP_NUM_THREADS. Defaults take about 75 minutes on two CPU cores,
-# an hour of it the refiner (600 keyframes x 8 samples x 5 epochs).
+# REFINER_EPOCHS, REFINER_SAMPLES, JOBS, OMP_NUM_THREADS. Defaults take about two hours on two CPU cores,
+# most of it the refiner (1,440 keyframes x 4 samples x 8 epochs). train_refiner resumes where it
+# stopped when this script is run again (--resume).
 set -euo pipefail
 
 PYTHON=${PYTHON:-.venv/bin/python}
 WORK=${WORK:-build/weights}
 MODELS=${MODELS:-models}
 TRAIN_DRIVES=${TRAIN_DRIVES:-16}
-REFINER_DRIVES=${REFINER_DRIVES:-100}
+REFINER_DRIVES=${REFINER_DRIVES:-120}
 TRAIN_FRAMES=${TRAIN_FRAMES:-60}
 VAL_DRIVES=${VAL_DRIVES:-2}
 VAL_FRAMES=${VAL_FRAMES:-41}
 WIDTH=${WIDTH:-640}
 HEIGHT=${HEIGHT:-480}
 SEG_EPOCHS=${SEG_EPOCHS:-40}
-REFINER_EPOCHS=${REFINER_EPOCHS:-5}
-REFINER_SAMPLES=${REFINER_SAMPLES:-8}
+REFINER_EPOCHS=${REFINER_EPOCHS:-8}
+REFINER_SAMPLES=${REFINER_SAMPLES:-4}
 JOBS=${JOBS:-2}
 # One math thread per process: on a shared two-core machine OpenMP's spinning threads otherwise stall
 # each other several-fold; parallelism comes from processes (drive rendering, the cycle cache).
@@ -49,12 +52,14 @@ export PYTHON WORK WIDTH HEIGHT TOPIC
 start=$(date +%s)
 mkdir -p "$WORK/drives" "$MODELS"
 train_seeds=$(seq 0 $((TRAIN_DRIVES - 1)))
-refiner_seeds=$(seq 200 $((200 + REFINER_DRIVES - 1)))
+refiner_seeds=$(seq 7000 $((7000 + REFINER_DRIVES - 1)))
 val_seeds=$(seq 100 $((100 + VAL_DRIVES - 1)))
 {
-    for s in $train_seeds $refiner_seeds; do echo "$s $TRAIN_FRAMES 10"; done
+    for s in $train_seeds; do echo "$s $TRAIN_FRAMES 10"; done
     for s in $val_seeds; do echo "$s $VAL_FRAMES 20"; done
 } | xargs -P "$JOBS" -L 1 bash -c 'drive "$@"' _
+run "$PYTHON" scripts/pretraining_drives.py "$WORK/looks" --seeds "7000-$((7000 + REFINER_DRIVES - 1))" \
+    --frames "$TRAIN_FRAMES" --keyframe-every 5
 echo "rendered drives in $(($(date +%s) - start)) s" >&2
 
 train_args=() refiner_args=() val_seg=() val_refiner=()
@@ -62,7 +67,7 @@ for s in $train_seeds; do
     train_args+=(--bag "$WORK/drives/$s/drive" --labels "$WORK/drives/$s/keyframes")
 done
 for s in $refiner_seeds; do
-    refiner_args+=(--bag "$WORK/drives/$s/drive" --labels "$WORK/drives/$s/keyframes")
+    refiner_args+=(--bag "$WORK/looks/$s/drive" --labels "$WORK/looks/$s/keyframes")
 done
 for s in $val_seeds; do
     val_seg+=(--val-bag "$WORK/drives/$s/drive" --val-labels "$WORK/drives/$s/truth")
@@ -70,18 +75,24 @@ for s in $val_seeds; do
         --val-truth "$WORK/drives/$s/truth")
 done
 
-rm -rf "$WORK/seg" "$WORK/refiner"
+rm -rf "$WORK/seg"
 run "$PYTHON" -m warp_refine_ros.cli.train_seg "${train_args[@]}" --image-topic "$TOPIC" \
     "${val_seg[@]}" --classes "$CLASSES" --out "$WORK/seg" --epochs "$SEG_EPOCHS" --no-progress
-DATA="Synthetic drives ${WIDTH}x${HEIGHT} at 10 fps, $TRAIN_FRAMES frames, a keyframe every 10: g trains on seeds \
-0..$((TRAIN_DRIVES - 1)), the refiner on seeds 200..$((200 + REFINER_DRIVES - 1)); validation seeds \
-100..$((100 + VAL_DRIVES - 1)); evaluation seeds (1000+) are never used here."
+DATA="g: synthetic drives ${WIDTH}x${HEIGHT} at 10 fps, $TRAIN_FRAMES frames, a keyframe every 10, seeds \
+0..$((TRAIN_DRIVES - 1)). The refiner: $REFINER_DRIVES drives of random camera looks (scripts/pretraining_drives.py: \
+sizes 512x288 to 800x450, 8-30 fps, noise, tone, colour cast, blur, JPEG 35-95), seeds \
+7000..$((7000 + REFINER_DRIVES - 1)), $TRAIN_FRAMES frames, a keyframe every 5. Validation seeds \
+100..$((100 + VAL_DRIVES - 1)); the evaluation seeds (1000+) and the held-out drive families of \
+bench/drive_families.py (seeds 6000+) are never used here."
 run "$PYTHON" -m warp_refine_ros.cli.release "$WORK/seg/seg.pt" --models "$MODELS" --data "$DATA"
 
-# The shipped refiner was trained through DIS fast (models/refiner.md); pinned so it is reproduced.
+resume=()
+[ -f "$WORK/refiner/refiner.pt" ] && resume=(--resume)
 run "$PYTHON" -m warp_refine_ros.cli.train_refiner "${refiner_args[@]}" --image-topic "$TOPIC" \
-    --seg "$MODELS/seg.onnx" --motion dis:fast "${val_refiner[@]}" --classes "$CLASSES" --out "$WORK/refiner" \
-    --epochs "$REFINER_EPOCHS" --samples-per-keyframe "$REFINER_SAMPLES" --val-every "$REFINER_EPOCHS" --cache "$WORK/cycle-cache" --cache-workers "$JOBS" --no-progress
+    --seg "$MODELS/seg.onnx" --motion dis:medium dis:fast dis:fine --tau 40 20 80 150 300 \
+    "${val_refiner[@]}" --classes "$CLASSES" --out "$WORK/refiner" --epochs "$REFINER_EPOCHS" \
+    --samples-per-keyframe "$REFINER_SAMPLES" --batch-size 8 --crop 160 224 --lr 2e-3 \
+    --val-every 4 --cache "$WORK/cycle-cache" --cache-workers "$JOBS" --no-progress "${resume[@]}"
 run "$PYTHON" -m warp_refine_ros.cli.release "$WORK/refiner/refiner.pt" --models "$MODELS" --data "$DATA"
 
 echo "make weights: done in $(($(date +%s) - start)) s" >&2
