@@ -161,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seeds", type=int, default=1)
     parser.add_argument("--budget-minutes", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=1, help="bag_label worker processes")
+    parser.add_argument(
+        "--no-defaults",
+        action="store_true",
+        help="score adapt_labeler only, not the shipped defaults beside it",
+    )
     args = parser.parse_args(argv)
     bench = Bench(args.work, args.max_seeds, args.workers)
     results = {}
@@ -168,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         rows: dict[str, list[dict[int, float]]] = {}
         checks = []
         for seed in bench.seeds(family):
-            for run in default_runs(family):
+            for run in [] if args.no_defaults else default_runs(family):
                 previous = Run(run.method, PREVIOUS_PRESET, run.tau)
                 rows.setdefault(f"{run.method} (previous)", []).append(bench.score(family, seed, previous))
                 rows.setdefault(f"{run.method} (today)", []).append(bench.score(family, seed, run))

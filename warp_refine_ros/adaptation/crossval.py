@@ -11,10 +11,12 @@ settings on the user's own camera without any per-frame truth.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from warp_refine_ros.adaptation.cost import EngineClock
 from warp_refine_ros.adaptation.streams import (
     HeldOutKeyframe,
     LabeledStream,
@@ -64,6 +66,9 @@ class Estimate:
     fused: ConfusionMatrix
     held_out: int = 0
     distance: float | None = None  # median frames travelled
+    ms_per_frame: float | None = (
+        None  # what labeling a frame with this setting costs here (adaptation/cost.py)
+    )
     scores: dict[str, Scores] = field(default_factory=dict)
 
     @property
@@ -87,6 +92,7 @@ class Estimate:
             "estimated_pixel_accuracy": _rounded_percent(one_sided.pixel_accuracy),
             "held_out_keyframes": self.held_out,
             "median_frames_travelled": self.distance,
+            "ms_per_frame": self.ms_per_frame,
         }
 
 
@@ -108,6 +114,8 @@ def cross_validate(
     by_motion: dict[str, list[Candidate]] = {}
     for candidate in candidates:
         by_motion.setdefault(candidate.motion, []).append(candidate)
+    clock = EngineClock()
+    timed_motions = {name: clock.timed(motions[name], "flow", f"motion {name}") for name in by_motion}
     bar = progress_bar(windows, desc=description, unit="keyframe", enabled=progress)
     for window in bar:
         stream, position = window.stream, window.position - window.first
@@ -117,13 +125,23 @@ def cross_validate(
         )
         after = stream.labels.load(stream.keyframes[window.last]) if window.last > window.position else None
         images = stream.read(window.first, window.last)
-        chosen = models(window)
+        found = models(window)
+        chosen = Models(
+            clock.timed(found.segmentation, "segment", "segmentation"),
+            clock.timed(found.refiner, "refine", "refiner"),
+        )
+        steps = (position if before is not None else 0) + (
+            len(images) - 1 - position if after is not None else 0
+        )
         shared: list[Frame] | None = None
         for motion_name, group in by_motion.items():
             frames = _fresh(images, shared)  # flows belong to one motion engine; g's output is shared
             for candidate in group:
-                propagator = _propagator(candidate, spec, motions[motion_name], chosen)
+                propagator = _propagator(candidate, spec, timed_motions[motion_name], chosen)
+                started, engines = time.perf_counter(), clock.engine_seconds()
                 held = label_held_out(propagator, frames, position, before, after)
+                elapsed = time.perf_counter() - started - (clock.engine_seconds() - engines)
+                clock.record_steps(str(candidate), elapsed, steps)
                 estimate = estimates[candidate]
                 estimate.held_out += 1
                 for side in (held.forward, held.backward):
@@ -133,8 +151,9 @@ def cross_validate(
                     estimate.fused.update(truth, fused.labels)
             shared = frames
     distance = median_distance(windows)
-    for estimate in estimates.values():
+    for candidate, estimate in estimates.items():
         estimate.distance = distance
+        estimate.ms_per_frame = clock.ms_per_frame(candidate.method, candidate.motion, str(candidate))
     return [estimate.finish() for estimate in estimates.values()]
 
 

@@ -18,7 +18,9 @@ from warp_refine_ros.adaptation.data import Inputs, Keyframes
 from warp_refine_ros.bags import job as label_job
 from warp_refine_ros.engines.loading import EngineSources
 from warp_refine_ros.errors import BagError
+from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.checkpoint import load_checkpoint
+from warp_refine_ros.networks.random_init import refiner_inputs
 from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
 from warp_refine_ros.networks.segmentation import SegmentationConfig, SegmentationNet
 from warp_refine_ros.propagation import Method
@@ -26,9 +28,11 @@ from warp_refine_ros.propagation.config import PropagationConfig
 from warp_refine_ros.training.augment import Augmentation
 from warp_refine_ros.training.distributed import Distributed
 from warp_refine_ros.training.loop import Hyper
-from warp_refine_ros.training.refiner_trainer import RefinerRun, train_refiner
+from warp_refine_ros.training.refiner_trainer import CycleGroup, RefinerRun, train_refiner
 from warp_refine_ros.training.seg_trainer import SegRun, train_segmentation
 from warp_refine_ros.training.sources import LabeledImage, autolabeled_items
+
+REFINER_CROP = (160, 224)  # Omega's training crops, as in its pretraining (make weights)
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class Schedule:
     seg_lr: float
     refiner_lr: float
     seg_batch: int = 8
-    refiner_batch: int = 4
+    refiner_batch: int = 8
     chunk: int = 25  # steps between checkpoints: the unit a killed run loses at most
 
     def epochs(self, steps: int) -> int:
@@ -55,22 +59,14 @@ class Schedule:
         return Hyper(epochs=self.epochs(steps), lr=lr, progress=progress, tensorboard=False)
 
 
-def seconds_per_step(
-    config: SegmentationConfig, refiner: RefinerConfig, crop: tuple[int, int]
-) -> tuple[float, float]:
+def seconds_per_step(config: SegmentationConfig, refiner: RefinerConfig, classes: int) -> tuple[float, float]:
     """Measured seconds of one training step of g and of Omega on this machine (a few steps each)."""
     timings = []
     for network, inputs in (
         (SegmentationNet(config), lambda: (torch.randn(8, 3, 192, 256),)),
         (
             RefinerNet(refiner),
-            lambda: (
-                torch.zeros(4, refiner.num_classes, *crop),
-                torch.randn(4, 3, *crop),
-                torch.randn(4, refiner.feature_channels, crop[0] // 8, crop[1] // 8)
-                if refiner.feature_channels
-                else None,
-            ),
+            lambda: refiner_inputs(torch.randn(8, 3, *REFINER_CROP), torch.Generator(), classes),
         ),
     ):
         optimizer = torch.optim.AdamW(network.parameters(), 1e-4)
@@ -130,10 +126,8 @@ def train_g(
 def train_omega(
     out: Path,
     *,
-    keyframes: Keyframes,
-    part: str,
-    inputs: Inputs,
-    segmentation: Path,
+    groups: list[CycleGroup],
+    spec: LabelSpec,
     motion: str,
     tau: float,
     init: Path | None,
@@ -141,7 +135,8 @@ def train_omega(
     cache: Path,
     progress: bool,
 ) -> Path:
-    """Train Omega by cycle consistency (section 3.4) through g and the calibrated motion and tau."""
+    """Fine-tune Omega (from ``init``, the pretrained one) by cycle consistency (section 3.4) through the
+    calibrated motion and tau, each group's keyframes through the g that never saw them."""
     if (out / "metrics.json").is_file():
         return out / "refiner.onnx"
     resume = (out / "refiner.pt").is_file()
@@ -149,13 +144,14 @@ def train_omega(
     widths = load_checkpoint(init, arch="refiner").config.widths if init else RefinerConfig.widths
     run = RefinerRun(
         out=out,
-        spec=inputs.spec,
-        sources=keyframes.sources(part),
-        segmentation=str(segmentation),
+        spec=spec,
+        groups=groups,
+        segmentation=groups[0].segmentation,
         hyper=schedule.hyper(schedule.refiner_steps, schedule.refiner_lr, progress),
-        motion=motion,
-        tau=tau,
+        motions=(motion,),
+        taus=(tau,),
         widths=widths,
+        crop=REFINER_CROP,
         batch_size=schedule.refiner_batch,
         cache=cache,
         resume=resume,

@@ -23,6 +23,7 @@ class Options:
     rounds: int = 2  # self-training rounds at most
     seg_steps: int | None = None  # training steps of g and Omega: default from the budget and the
     refiner_steps: int | None = None  # speed measured on this machine
+    min_fps: float | None = None  # choose only settings that label at least this fast here, while any does
     device: str = "cpu"
     progress: bool = True
 
@@ -32,18 +33,11 @@ def shipped_checkpoint(network: str) -> Path:
     return share_path(f"models/{network}.pt")
 
 
-@dataclass(frozen=True)
-class Shipped:
-    """The shipped networks, when they speak the user's classes: checkpoints to start from, ONNX to run."""
-
-    seg: Path
-    refiner: Path
-
-    @classmethod
-    def fitting(cls, spec: LabelSpec) -> Shipped | None:
-        seg, refiner = shipped_checkpoint("seg"), shipped_checkpoint("refiner")
-        shipped = load_segmentation(str(seg)).spec  # the same classes: ids and names (colours may differ)
-        return None if shipped.class_differences(spec) else cls(seg, refiner)
+def shipped_seg_fitting(spec: LabelSpec) -> Path | None:
+    """The shipped g when it speaks the user's classes (ids and names; colours may differ), else None. The
+    shipped Omega is class-agnostic: it fits every spec."""
+    seg = shipped_checkpoint("seg")
+    return None if load_segmentation(str(seg)).spec.class_differences(spec) else seg
 
 
 @dataclass
@@ -57,5 +51,5 @@ class Outcome:
     refiner: Path | None
     g_source: str  # "trained" or "shipped"
     rounds: int
-    refiner_source: str | None  # "trained", "shipped" or None (the chosen method needs no refiner)
+    refiner_source: str | None  # "trained" (fine-tuned), "pretrained" (shipped) or None (no refiner needed)
     notes: list[str]

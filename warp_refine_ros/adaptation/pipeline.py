@@ -5,24 +5,29 @@
    ``--seg-init`` when given, else from scratch) and motion x tau x method calibrated with it.
 3. Self-training rounds: the drives are labeled from each fold's complement with its g, and g is
    trained again on those propagated frames mixed 70/30 with the manual ones, while the estimate rises.
-4. Omega is trained by cycle consistency through the calibrated engines and kept only where it
-   beats warp-inpaint in cross-validation.
+4. Omega: the shipped, pretrained Omega (class-agnostic: it fits any spec) is cross-validated with the
+   trained g, then fine-tuned by cycle consistency through the calibrated engines, each keyframe's
+   cycles through the g that never saw it; warp-refine is kept only where it beats the best so far.
 5. The chosen recipe is replayed on all keyframes: those are the models that ship in ``OUT``.
-Every estimate labels a keyframe with models that never saw it.
+Every estimate labels a keyframe with models that never saw it. Within each stage, settings whose
+estimates are within a margin go to the cheaper one, and ``--min-fps`` rules out slow ones (choice.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from warp_refine_ros.adaptation import calibrate
+from warp_refine_ros.adaptation.budget import Budget
+from warp_refine_ros.adaptation.choice import choose, describe, improves, score
+from warp_refine_ros.adaptation.cost import refiner_seconds
 from warp_refine_ros.adaptation.crossval import Candidate, Models
 from warp_refine_ros.adaptation.data import FOLDS, Inputs, Keyframes, fingerprint, match
-from warp_refine_ros.adaptation.models import Schedule, label_drives, seconds_per_step, train_g, train_omega
-from warp_refine_ros.adaptation.options import Options, Outcome, Shipped, shipped_checkpoint
+from warp_refine_ros.adaptation.models import label_drives, train_g, train_omega
+from warp_refine_ros.adaptation.options import Options, Outcome, shipped_checkpoint, shipped_seg_fitting
 from warp_refine_ros.adaptation.state import State
+from warp_refine_ros.adaptation.streams import held_out_keyframes
 from warp_refine_ros.engines.loading import (
     EngineSet,
     canonical_motion,
@@ -32,10 +37,10 @@ from warp_refine_ros.engines.loading import (
 )
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.networks.pretrained import starting_config
-from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.networks.segmentation import SegmentationConfig
 from warp_refine_ros.propagation import Method
 from warp_refine_ros.propagation.config import PropagationConfig
+from warp_refine_ros.training.refiner_trainer import CycleGroup
 
 SCRATCH = "scratch"  # --seg-init value: g from random weights
 
@@ -45,10 +50,6 @@ def today() -> Candidate:
     shipped = default_engines()
     config = PropagationConfig(**EngineSet.settings_in_yaml(shipped))
     return Candidate(config.method, config.tau, canonical_motion(EngineSet.names_in_yaml(shipped)["motion"]))
-
-
-IMPROVEMENT = 0.5  # estimated mIoU points a self-training round or Omega must add to be kept
-TRAINING_SHARE = 0.65  # of the budget, for the trainings; the rest labels and cross-validates
 
 
 class Adaptation:
@@ -67,7 +68,8 @@ class Adaptation:
                 f"the keyframes in {inputs.labels} changed since this adaptation in {options.out} began, and "
                 "its models were trained on the old ones; adapt into a new --out"
             )
-        self.shipped = Shipped.fitting(inputs.spec)
+        self.shipped_seg = shipped_seg_fitting(inputs.spec)
+        self.pretrained = shipped_checkpoint("refiner")  # Omega is class-agnostic: it fits any spec
         # The shipped g is the default start even for other classes: its encoder knows streets, and
         # only the classifier starts anew (a g from scratch learns little from a few keyframes).
         self.init = _start(options.seg_init)
@@ -78,11 +80,17 @@ class Adaptation:
         )
         names = [*calibrate.DIS_PRESETS, *([str(options.motion)] if options.motion else [])]
         self.motions = calibrate.load_motions(names, options.device)
-        plan = self.state.stage("plan", self._plan)
-        self.schedule = Schedule(**plan["schedule"])
-        self.step_seconds: list[float] = plan["seconds_per_step"]
         self.records: list[dict] = []
         self.notes: list[str] = []
+        seg_lr = 2e-3 if self.init is None else 5e-4 if self.shipped_seg else 1e-3
+        self.budget = Budget(
+            self.state,
+            options,
+            self.notes,
+            config=self.config,
+            classes=inputs.spec.num_classes,
+            seg_lr=seg_lr,
+        )
         self.chosen: dict = {}
 
     # --- the run -------------------------------------------------------------------------------------
@@ -92,22 +100,22 @@ class Adaptation:
         today, baseline_best = self._baseline()
         segs = {part: self._g(part, 0, self.init, None) for part in FOLDS}
         grid = calibrate.warp_inpaint_grid(list(self.motions), methods=(Method.WARP_INPAINT,))
-        self.chosen = _best(self.estimate("calibration", grid, self._models(segs)))
+        self.chosen = self._choose(self.estimate("calibration", grid, self._models(segs)))
         g_source, refiner_source = "trained", None
-        if _score(baseline_best) >= _score(self.chosen):  # the shipped engines, or motion alone, did better
+        if score(baseline_best) >= score(self.chosen):  # the shipped engines, or motion alone, did better
             self.chosen = baseline_best
-            g_source = "shipped" if self.shipped is not None else "trained"
-            refiner_source = "shipped" if baseline_best["method"] == str(Method.WARP_REFINE) else None
+            g_source = "shipped" if self.shipped_seg is not None else "trained"
+            refiner_source = "pretrained" if baseline_best["method"] == str(Method.WARP_REFINE) else None
             self.notes.append(
                 f"warp-inpaint with g trained on the keyframes did not beat {baseline_best['method']} with "
-                f"{'the shipped engines' if self.shipped else 'motion alone'} in cross-validation: kept that"
+                f"{'the shipped engines' if self.shipped_seg else 'motion alone'} in cross-validation: "
+                "kept that"
             )
         rounds = self._self_training(segs) if g_source == "trained" else 0
         if g_source == "shipped":
-            segs = {part: self.shipped.seg for part in FOLDS}
-        if self._refiner(segs, g_source):
-            refiner_source = "trained"
-        segmentation, refiner = self._final(g_source, rounds, refiner_source)
+            segs = {part: self.shipped_seg for part in FOLDS}
+        refiner_source = self._refiner(segs, g_source) or refiner_source
+        segmentation, refiner = self._final(g_source, rounds, refiner_source, segs)
         return Outcome(
             self.chosen,
             today,
@@ -124,18 +132,16 @@ class Adaptation:
         """Today's defaults, and the best of the shipped engines at every motion and tau (of motion-only
         when they do not fit the class spec)."""
         motions = list(calibrate.DIS_PRESETS)
-        if self.shipped is None:
+        if self.shipped_seg is None:
             grid = [Candidate(Method.MOTION_ONLY, calibrate.MOTION_ONLY_TAU, motion) for motion in motions]
             found = self.estimate("baseline", grid, {part: Models() for part in FOLDS})
-            return next(r for r in found if r["motion"] == self.today.motion), _best(found)
+            return next(r for r in found if r["motion"] == self.today.motion), self._choose(found)
         shipped = {
-            part: Models(
-                load_segmentation(_onnx(self.shipped.seg)), load_refiner(_onnx(self.shipped.refiner))
-            )
+            part: Models(load_segmentation(_onnx(self.shipped_seg)), load_refiner(_onnx(self.pretrained)))
             for part in FOLDS
         }
         found = self.estimate("baseline", calibrate.warp_inpaint_grid(motions), shipped)
-        best = _best(found)
+        best = self._choose(found)
         refine = (
             [Candidate(Method.WARP_REFINE, best["tau"], best["motion"])]
             if best["method"] != "motion-only"
@@ -145,14 +151,15 @@ class Adaptation:
         if missing:
             found = [*found, *self.estimate("baseline refiner", missing, shipped)]
         today = next(r for r in found if _candidate(r) == self.today)
-        return today, _best(found)
+        return today, self._choose(found)
 
     def _self_training(self, segs: dict[str, Path]) -> int:
         """Rounds of labeling the drives and training g on the result, while cross-validation improves."""
         rounds = 0
         while rounds < self.options.rounds and self.chosen["method"] == str(Method.WARP_INPAINT):
-            cost = 3.5 * self._g_seconds() + 0.5 * self.state.seconds("calibration")
-            if not self._affordable(cost, f"self-training round {rounds + 1}"):
+            cost = 3.5 * self.budget.g_seconds() + 0.5 * self.state.seconds("calibration")
+            omega = 2 * self._refiner_check_seconds() + self.budget.refiner_trainings()  # kept for Omega
+            if not self.budget.affordable(cost + omega, f"self-training round {rounds + 1}"):
                 break
             label = (self.chosen["motion"], self.chosen["tau"])
             new = {
@@ -163,67 +170,82 @@ class Adaptation:
                 Candidate(Method.WARP_INPAINT, tau, self.chosen["motion"])
                 for tau in calibrate.neighbours(self.chosen["tau"])
             ]
-            found = self.estimate(f"calibration round {rounds + 1}", grid, self._models(new))
-            if _score(_best(found)) < _score(self.chosen) + IMPROVEMENT:
+            found = self._choose(self.estimate(f"calibration round {rounds + 1}", grid, self._models(new)))
+            if not improves(found, self.chosen, self.options.min_fps):
                 self.notes.append(
                     f"self-training round {rounds + 1} did not raise the estimate: stopped after {rounds}"
                 )
                 break
             segs.update(new)
-            self.chosen, rounds = _best(found), rounds + 1
+            self.chosen, rounds = found, rounds + 1
             self.state.stage(f"labels for round {rounds}", lambda used=label: list(used))
         return rounds
 
-    def _refiner(self, segs: dict[str, Path], g_source: str) -> bool:
-        """Train Omega on each fold's complement through the chosen engines; True if it beats the best."""
-        if self.chosen["method"] == str(Method.MOTION_ONLY):
-            self.notes.append("motion-only was best: no refiner trained (it refines warp-inpaint)")
-            return False
-        final_g = 0.0 if g_source == "shipped" else self._g_seconds() * (1 + self._rounds_kept())
-        trainings = 3.5 * self.schedule.refiner_steps * self.step_seconds[1] * self._slowdown()
-        cost = trainings + self.state.seconds("calibration") + final_g  # folds, final Omega, their check
-        if not self._affordable(cost, "training the refiner"):
-            return False
-        refiners = {part: self._omega(part, _onnx(segs[part])) for part in FOLDS}
-        grid = [
-            Candidate(Method.WARP_REFINE, tau, self.chosen["motion"])
-            for tau in calibrate.neighbours(self.chosen["tau"])
-        ]
-        best = _best(self.estimate("calibration refiner", grid, self._models(segs, refiners)))
-        if _score(best) < _score(self.chosen) + IMPROVEMENT:
+    def _refiner(self, segs: dict[str, Path], g_source: str) -> str | None:
+        """Omega with the calibrated engines and tau: the pretrained one, then fine-tuned on the keyframes'
+        cycles if the budget allows; which ("pretrained", "trained") beats the best so far, or None."""
+        motion = self.chosen["motion"]
+        tau = (
+            self.chosen["tau"] if self.chosen["method"] != str(Method.MOTION_ONLY) else calibrate.DEFAULT_TAU
+        )
+        grid = [Candidate(Method.WARP_REFINE, tau, motion)]
+        if not self.budget.affordable(self._refiner_check_seconds(), "cross-validating the refiner"):
+            return None
+        pretrained = {part: self.pretrained for part in FOLDS}
+        best = self._choose(
+            self.estimate("calibration pretrained refiner", grid, self._models(segs, pretrained))
+        )
+        source = "pretrained"
+        final_g = 0.0 if g_source == "shipped" else self.budget.g_seconds() * (1 + self.budget.rounds_kept())
+        check = self.state.seconds("calibration pretrained refiner")
+        if self.budget.affordable(
+            self.budget.refiner_trainings() + check + final_g, "fine-tuning the refiner"
+        ):
+            tuned = {part: self._omega(part, best, segs) for part in FOLDS}
+            found = self._choose(self.estimate("calibration refiner", grid, self._models(segs, tuned)))
+            if score(found) > score(best):
+                best, source = found, "trained"
+        if not improves(best, self.chosen, self.options.min_fps):
             self.notes.append(
-                f"Omega trained on the keyframes reached {_score(best):.1f} against "
-                f"{_score(self.chosen):.1f} for {self.chosen['method']}: not kept"
+                f"warp-refine with the {source} Omega reached {describe(best)} against "
+                f"{describe(self.chosen)}: not kept"
             )
-            return False
+            return None
         self.chosen = best
-        return True
+        return source
 
-    def _g_seconds(self) -> float:
-        """What one training of g took: the faster fold's (a busy machine slows one, not the work)."""
-        return min(self.state.seconds(f"g {part} round 0") for part in FOLDS)
+    def _refiner_check_seconds(self) -> float:
+        """What cross-validating one warp-refine setting takes: Omega at every step of every held-out
+        keyframe (timed once at this camera's size), and as much again for the rest of each step."""
+        stream = self.keyframes.streams[0]
+        size = stream.labels.load(next(iter(stream.keyframes.values()))).shape
+        refiner = load_refiner(_onnx(self.pretrained), device=self.options.device)
+        per_step = refiner_seconds(refiner, size, self.inputs.spec.num_classes)
+        steps = sum(sum(k.distances) for k in held_out_keyframes(self.keyframes.streams, self.options.radius))
+        return 2 * steps * per_step
 
-    def _slowdown(self) -> float:
-        """How much longer g's real training took than its planned steps (data, augmentation, a busy
-        machine): the same holds for Omega, whose plan was timed the same way."""
-        planned = self.schedule.seg_steps * self.step_seconds[0]
-        return max(self._g_seconds() / planned, 1.0) if planned > 0 else 1.0
+    def _choose(self, records: list[dict]) -> dict:
+        """The setting to take among a stage's records (choice.py), saying so when its cost decided."""
+        chosen, note = choose(records, self.options.min_fps)
+        if note:
+            self.notes.append(note)
+        return chosen
 
-    def _rounds_kept(self) -> int:
-        return sum(name.startswith("labels for round") for name in self.state.data["stages"])
-
-    def _final(self, g_source: str, rounds: int, refiner_source: str | None) -> tuple[Path, Path | None]:
-        """The chosen recipe on all keyframes: g (and its rounds), then Omega if one was trained and kept."""
+    def _final(
+        self, g_source: str, rounds: int, refiner_source: str | None, segs: dict[str, Path]
+    ) -> tuple[Path, Path | None]:
+        """The chosen recipe on all keyframes: g (and its rounds), then Omega: fine-tuned on every
+        keyframe's cycles, or the pretrained one."""
         if g_source == "shipped":
-            segmentation = self.shipped.seg
+            segmentation = self.shipped_seg
         else:
             segmentation = self._g("all", 0, self.init, None)
             for number in range(1, rounds + 1):
                 label = tuple(self.state.data["stages"][f"labels for round {number}"])
                 segmentation = self._g("all", number, segmentation, segmentation, label)
         if refiner_source == "trained":
-            return segmentation, self._omega("all", _onnx(segmentation))
-        return segmentation, self.shipped.refiner if refiner_source == "shipped" else None
+            return segmentation, self._omega("all", self.chosen, segs)
+        return segmentation, self.pretrained if refiner_source == "pretrained" else None
 
     # --- pieces ------------------------------------------------------------------------------------
 
@@ -265,19 +287,27 @@ class Adaptation:
                 train_g(
                     self.work / "g" / f"{part}-r{round_}", manual=self.keyframes.manual(part, self.inputs),
                     propagated=propagated, inputs=self.inputs, config=self.config, init=init,
-                    schedule=self.schedule, progress=self.options.progress,
+                    schedule=self.budget.schedule, progress=self.options.progress,
                 ).with_suffix(".pt")
             )  # fmt: skip
 
         return Path(self.state.stage(f"g {part} round {round_}", run))
 
-    def _omega(self, part: str, segmentation: Path) -> Path:
+    def _omega(self, part: str, setting: dict, segs: dict[str, Path]) -> Path:
+        """Omega of a part fine-tuned from the pretrained one on its keyframes' cycles, each through the
+        g that never saw it (the other fold's), with the setting's motion and tau."""
+
         def run() -> str:
+            groups = [
+                CycleGroup(self.keyframes.sources(fold), _onnx(segs[_other(fold)]))
+                for fold in FOLDS
+                if part in ("all", fold)
+            ]
             return str(
                 train_omega(
-                    self.work / "refiner" / part, keyframes=self.keyframes, part=part, inputs=self.inputs,
-                    segmentation=segmentation, motion=self.chosen["motion"], tau=self.chosen["tau"],
-                    init=self.shipped.refiner if self.shipped else None, schedule=self.schedule,
+                    self.work / "refiner" / part, groups=groups, spec=self.inputs.spec,
+                    motion=setting["motion"], tau=setting["tau"], init=self.pretrained,
+                    schedule=self.budget.schedule,
                     cache=self.work / "cycles", progress=self.options.progress,
                 ).with_suffix(".pt")
             )  # fmt: skip
@@ -294,43 +324,6 @@ class Adaptation:
             for part in FOLDS
         }
 
-    def _affordable(self, seconds: float, what: str) -> bool:
-        """Whether ``what`` (about ``seconds``) still fits the budget; says so when it does not. The
-        decision is stored like a stage, so a resumed run decides as the interrupted one did."""
-
-        def decide() -> str | None:
-            left = 60 * self.options.budget_minutes - self.state.elapsed
-            if seconds <= left:
-                return None
-            return (
-                f"{what} skipped: it needs about {seconds / 60:.0f} min and {max(left, 0) / 60:.0f} min of "
-                "the budget were left (--budget-minutes)"
-            )
-
-        refused = self.state.stage(f"budget for {what}", decide)
-        if refused:
-            self.notes.append(refused)
-        return refused is None
-
-    def _plan(self) -> dict:
-        """Steps for every training, from this machine's measured speed and the budget."""
-        refiner = RefinerConfig(self.inputs.spec.num_classes, feature_channels=self.config.feature_channels)
-        given = self.options.seg_steps and self.options.refiner_steps
-        seg_seconds, refiner_seconds = (
-            (0.0, 0.0) if given else seconds_per_step(self.config, refiner, (256, 320))
-        )
-        share = 60 * self.options.budget_minutes * TRAINING_SHARE
-        seg_trainings, refiner_trainings = 3 * (1 + self.options.rounds), 3  # two folds and the final one
-        seg_steps = int(share * 0.6 / seg_trainings / max(seg_seconds, 1e-3))
-        refiner_steps = int(share * 0.4 / refiner_trainings / max(refiner_seconds, 1e-3))
-        schedule = Schedule(
-            seg_steps=self.options.seg_steps or min(max(seg_steps, 25), 3000),
-            refiner_steps=self.options.refiner_steps or min(max(refiner_steps, 25), 2000),
-            seg_lr=2e-3 if self.init is None else 5e-4 if self.shipped else 1e-3,
-            refiner_lr=2e-3 if self.shipped is None else 5e-4,
-        )
-        return {"schedule": asdict(schedule), "seconds_per_step": [seg_seconds, refiner_seconds]}
-
 
 def _start(seg_init: Path | str | None) -> Path | None:
     """The file g starts from: the one given, none for SCRATCH, else the shipped g."""
@@ -343,13 +336,9 @@ def _candidate(record: dict) -> Candidate:
     return Candidate(Method(record["method"]), record["tau"], record["motion"])
 
 
-def _score(record: dict) -> float:
-    return -1.0 if record["estimated_miou"] is None else record["estimated_miou"]
-
-
-def _best(records: list[dict]) -> dict:
-    """The highest estimate; ties go to the earlier (simpler) candidate."""
-    return max(records, key=_score)
+def _other(fold: str) -> str:
+    """The other fold: its models were trained on this fold's held-out keyframes, never on its own."""
+    return FOLDS[1 - FOLDS.index(fold)]
 
 
 def _onnx(checkpoint: Path) -> str:

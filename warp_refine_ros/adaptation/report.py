@@ -41,7 +41,10 @@ def write_outputs(out: Path, outcome: Outcome, *, radius: int, topic: str, keyfr
     )
     atomic_write(out / "engines.yaml", (header + yaml.safe_dump(engine_set, sort_keys=False)).encode())
     report = {
-        "chosen": {key: chosen[key] for key in ("method", "tau", "motion", "estimated_miou", "stage")},
+        "chosen": {
+            key: chosen.get(key)
+            for key in ("method", "tau", "motion", "estimated_miou", "ms_per_frame", "stage")
+        },
         "today_defaults": outcome.today,
         "candidates": outcome.records,
         "estimate": {
@@ -83,13 +86,14 @@ def markdown(report: dict) -> str:
         "",
         *[f"- {note}" for note in report["notes"]],
         "",
-        "| stage | method | motion | tau | estimated mIoU % | fused % |",
-        "|---|---|---|---:|---:|---:|",
+        "| stage | method | motion | tau | estimated mIoU % | fused % | ms a frame |",
+        "|---|---|---|---:|---:|---:|---:|",
     ]
     for record in report["candidates"]:
         lines.append(
             f"| {record['stage']} | {record['method']} | {record['motion']} | {_tau(record)} | "
-            f"{record['estimated_miou']} | {record['estimated_fused_miou']} |"
+            f"{record['estimated_miou']} | {record['estimated_fused_miou']} | "
+            f"{record.get('ms_per_frame') or ''} |"
         )
     return "\n".join(lines) + "\n"
 
