@@ -36,6 +36,7 @@ def scene(spec: LabelSpec, height: int, width: int) -> dict:
     texture = cv2.resize(rng.integers(0, 256, (height // 4, width // 4, 3), dtype=np.uint8), (width, height))
     coarse = rng.random((height // 8, width // 8, spec.num_classes)).astype(np.float32)
     refined = rng.random((height, width, spec.num_classes)).astype(np.float32)
+    refined /= refined.sum(axis=-1, keepdims=True)
     return {
         "labels": labels,
         "flow": flow,
@@ -43,7 +44,6 @@ def scene(spec: LabelSpec, height: int, width: int) -> dict:
         "source": np.roll(texture, 2, axis=1),
         "segmentation": Segmentation(coarse / coarse.sum(axis=-1, keepdims=True), None, (height, width)),
         "refined": refined,
-        "channels": rng.integers(0, spec.num_classes - 3, (height, width), dtype=np.uint8),
     }
 
 
@@ -73,7 +73,8 @@ def operations(ops: ArrayOps, spec: LabelSpec, inputs: dict) -> dict[str, Callab
         "support": lambda: ops.support(support, sampling, trusted),
         "inpaint": lambda: ops.inpaint(warped, trusted, segmentation),
         "semantic": lambda: ops.semantic(segmentation, 0.9),
-        "restrict": lambda: ops.restrict(inputs["refined"], inputs["channels"]),
+        "trust out (to Omega)": lambda: ops.mask(trusted),
+        "refined in (Omega's)": lambda: ops.from_numpy(inputs["refined"]),
         "labels out": lambda: ops.channels_and_confidence(state),
         "step": step,
     }

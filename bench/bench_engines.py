@@ -83,6 +83,9 @@ def main(args: argparse.Namespace) -> None:
     batch = image_tensor(image, seg_onnx.normalization, size=scaled_size(height, width, seg_onnx.input_scale))
     coarse_h, coarse_w, classes = segmentation.coarse.shape
     untrusted = np.flatnonzero(np.random.default_rng(1).random(height * width) < 0.08)  # a typical M = 0
+    trusted = np.ones(height * width, dtype=bool)
+    trusted[untrusted] = False
+    trusted = trusted.reshape(height, width)
     presets = {name: DisMotion(name) for name in PRESETS}
     dis = presets[DEFAULT_PRESET]
 
@@ -112,11 +115,11 @@ def main(args: argparse.Namespace) -> None:
         ("segmentation  torch        end to end", lambda: seg_torch.segment(image)),
         (
             "refiner       onnxruntime  end to end",
-            lambda: ref_onnx.refine(channels, image, segmentation.features),
+            lambda: ref_onnx.refine(channels, trusted, segmentation, image),
         ),
         (
             "refiner       torch        end to end",
-            lambda: ref_torch.refine(channels, image, segmentation.features),
+            lambda: ref_torch.refine(channels, trusted, segmentation, image),
         ),
         *(
             (f"motion        dis:{name}", partial(motion.flow, image, previous))

@@ -133,21 +133,23 @@ def time_size(
     image, previous, keyframe = scene(width, height)
     one_hot = spec.one_hot(keyframe)
     channels = spec.id_to_channel[keyframe].astype(np.uint8)  # ignore (-1) -> NO_CLASS
-    features = segmentation.segment(image).features
+    segmented = segmentation.segment(image)
+    trusted = np.random.default_rng(0).random((height, width)) < 0.9  # as eq. 6 leaves most pixels
+    trust = torch.from_numpy(trusted.astype(np.float32))[None, None].to(device)
     pixels, previous_pixels = (torch.from_numpy(frame).to(device) for frame in (image, previous))
     seg_size = scaled_size(height, width, segmentation.input_scale)
     seg_input = image_batch(pixels, segmentation.normalization, size=seg_size)
     labels = torch.from_numpy(one_hot).permute(2, 0, 1)[None].to(device)  # (1, C, H, W)
     refiner_image = image_batch(pixels, refiner.normalization)
-    _, gpu_features = segmentation.segment_tensor(seg_input)
+    gpu_probabilities, _ = segmentation.segment_tensor(seg_input)
     rows: list[tuple[str, Callable[[], object]]] = [
         ("segmentation network", synchronised(lambda: segmentation.segment_tensor(seg_input))),
         ("segmentation call", lambda: segmentation.segment(image)),
         (
             "refiner      network",
-            synchronised(lambda: refiner.refine_tensor(labels, refiner_image, gpu_features)),
+            synchronised(lambda: refiner.refine_tensor(labels, trust, gpu_probabilities, refiner_image)),
         ),
-        ("refiner      call", lambda: refiner.refine(channels, image, features)),
+        ("refiner      call", lambda: refiner.refine(channels, trusted, segmented, image)),
     ]
     if motion is not None:
         pad_h, pad_w = (p - s for p, s in zip(padded_size(size, motion.pad_multiple), size, strict=True))
@@ -165,8 +167,12 @@ def time_size(
         frame, before = (torch.from_numpy(f).to(device) for f in (image, previous))
         if motion is not None:
             motion.flow_tensor(motion_batch(frame), motion_batch(before))
-        _, feats = segmentation.segment_tensor(image_batch(frame, segmentation.normalization, size=seg_size))
-        refined = refiner.refine_tensor(labels, image_batch(frame, refiner.normalization), feats)
+        probabilities, _ = segmentation.segment_tensor(
+            image_batch(frame, segmentation.normalization, size=seg_size)
+        )
+        refined = refiner.refine_tensor(
+            labels, trust, probabilities, image_batch(frame, refiner.normalization)
+        )
         return refined.argmax(dim=1).to(torch.uint8).cpu().numpy()
 
     step_motion = motion if motion is not None else DisMotion(DEFAULT_PRESET)  # the default flow

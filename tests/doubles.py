@@ -14,6 +14,7 @@ import numpy as np
 from warp_refine_ros.engines.base import Segmentation
 from warp_refine_ros.engines.preprocess import channels_last, one_hot_planes
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.propagation.probabilities import NO_CLASS
 
 
 def image_key(image: np.ndarray) -> str:
@@ -77,17 +78,20 @@ class KnownShiftMotion:
 
 
 class RecordingRefiner:
-    """Omega double: returns its input labels one-hot, unchanged, and records what it was given."""
+    """Omega double: returns its warped labels one-hot over g's classes, unchanged (g where motion left the
+    image), and records what it was given."""
 
     name = "recording-refiner"
 
-    def __init__(self, spec: LabelSpec) -> None:
-        self.spec = spec
-        self.inputs: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+    def __init__(self) -> None:
+        self.inputs: list[tuple[np.ndarray, np.ndarray, Segmentation, np.ndarray]] = []
 
-    def refine(self, channels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        self.inputs.append((channels, image, features))
-        return channels_last(one_hot_planes(channels, self.spec.num_classes))
+    def refine(
+        self, channels: np.ndarray, trusted: np.ndarray, segmentation: Segmentation, image: np.ndarray
+    ) -> np.ndarray:
+        self.inputs.append((channels, trusted, segmentation, image))
+        labels = channels_last(one_hot_planes(channels, segmentation.coarse.shape[2]))
+        return np.where(channels[..., None] == NO_CLASS, segmentation.probabilities, labels)
 
 
 class ProcessWorker:

@@ -6,8 +6,9 @@ no torch needed. ONNX files keep the metadata in ``metadata_props`` (string -> s
 architecture:
 
 ``segmentation``  image (B, 3, H, W) normalised  ->  probabilities (B, C, H/4, W/4), features (B, D, H/8, W/8)
-``refiner``       labels (B, C, H, W) one-hot, image (B, 3, H, W) normalised, features (B, D, h, w)
-                  ->  probabilities (B, C, H, W); without features when its config has D = 0
+``refiner``       labels (B, C, H, W) one-hot of the warped labels, trust (B, 1, H, W) 0/1, segmentation
+                  (B, C, h, w) g's probabilities, image (B, 3, H, W) normalised  ->  probabilities
+                  (B, C, H, W), for any C (class-agnostic; its spec is the one it was trained with)
 ``motion``        image, reference (B, 3, H, W) normalised  ->  flow (B, 2, H, W) backward, in pixels
 
 Engines run the segmentation network on the image resized by ``input_scale`` and resize its
@@ -34,7 +35,7 @@ ARCHS = ("segmentation", "refiner", "motion")
 
 INPUTS = {
     "segmentation": ("image",),
-    "refiner": ("labels", "image", "features"),
+    "refiner": ("labels", "trust", "segmentation", "image"),
     "motion": ("image", "reference"),
 }
 OUTPUTS = {
@@ -83,11 +84,18 @@ IMAGENET = Normalization((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 PIXELS = Normalization((0.0, 0.0, 0.0), (1 / 255, 1 / 255, 1 / 255))  # raw 0..255 values (e.g. RAFT)
 
 
-def input_names(arch: str, config: Mapping[str, Any]) -> tuple[str, ...]:
-    """Input tensor names of a network; a refiner with ``feature_channels == 0`` has no features input."""
-    if arch == "refiner" and not config.get("feature_channels"):
-        return INPUTS[arch][:2]
-    return INPUTS[arch]
+REFINER_VERSION = 2  # networks/refiner.py's VERSION; this module needs no torch
+
+
+def check_refiner_config(config: Mapping[str, Any], source: str) -> None:
+    """EngineError naming ``source`` for a refiner of an earlier release (version 1 took g's features and
+    one class spec; this release's Omega is class-agnostic and takes g's probabilities)."""
+    if config.get("version") != REFINER_VERSION:
+        raise EngineError(
+            f"{source} is a refiner of an earlier release (per class spec, on g's features), which this "
+            "release does not run: retrain it with adapt_labeler or train_refiner (start from the "
+            "shipped models/refiner.pt), or use --method warp-inpaint"
+        )
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,7 @@ class ModelMetadata:
     @property
     def inputs(self) -> tuple[str, ...]:
         """Input tensor names, in the network's argument order."""
-        return input_names(self.arch, self.config)
+        return INPUTS[self.arch]
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -150,6 +158,8 @@ class ModelMetadata:
             )
         try:
             config = json.loads(ours.get("config", "{}"))
+            if ours.get("arch") == "refiner":
+                check_refiner_config(config, source)
             normalization = Normalization.from_dict(json.loads(ours["normalization"]), source=source)
             spec = LabelSpec.from_dict(json.loads(ours["spec"])) if "spec" in ours else None
             return cls(

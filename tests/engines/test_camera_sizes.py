@@ -51,10 +51,11 @@ def test_onnx_engines_match_pytorch_at_the_camera_size(engines, size: tuple[int,
     rng = np.random.default_rng(sum(size))
     image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
     channels = rng.integers(0, 19, size).astype(np.uint8)
+    trusted = rng.random(size) < 0.8
     results = {}
     for backend, (segmentation, refiner) in engines.items():
         found = segmentation.segment(image)
-        results[backend] = (found, refiner.refine(channels, image, found.features))
+        results[backend] = (found, refiner.refine(channels, trusted, found, image))
     (torch_seg, torch_refined), (onnx_seg, onnx_refined) = results["torch"], results["onnx"]
     assert onnx_seg.probabilities.shape == onnx_refined.shape == (*size, 19)
     np.testing.assert_allclose(onnx_seg.probabilities, torch_seg.probabilities, atol=1e-4)
@@ -83,12 +84,12 @@ def test_warp_refine_labels_the_smallest_images(engines, spec: LabelSpec, size: 
     np.testing.assert_array_equal(first.labeling.labels, frames[0].labels[cut])
 
 
-def test_a_refiner_built_for_one_feature_size_is_refused(network_files, tmp_path: Path) -> None:
-    """g's feature grid changes with the camera size, so a refiner must accept any."""
+def test_a_refiner_built_for_one_size_of_g_is_refused(network_files, tmp_path: Path) -> None:
+    """g's probability grid changes with the camera size, so a refiner must accept any."""
     model = onnx.load(str(network_files["refiner.onnx"]))
-    features = next(tensor for tensor in model.graph.input if tensor.name == "features")
+    segmentation = next(tensor for tensor in model.graph.input if tensor.name == "segmentation")
     for axis, size in ((2, 30), (3, 40)):
-        features.type.tensor_type.shape.dim[axis].dim_value = size
+        segmentation.type.tensor_type.shape.dim[axis].dim_value = size
     onnx.save(model, str(tmp_path / "fixed.onnx"))
-    with pytest.raises(EngineError, match=r"input 'features' has the fixed shape \[.*, 30, 40\]"):
+    with pytest.raises(EngineError, match=r"input 'segmentation' has the fixed shape \[.*, 30, 40\]"):
         OnnxRefiner(tmp_path / "fixed.onnx")

@@ -13,6 +13,8 @@ from warp_refine_ros.engines.preprocess import (
     one_hot_planes,
     resize_planes,
     scaled_size,
+    shrink_labels,
+    working_size,
 )
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.modelspec import IMAGENET, PIXELS, Normalization
@@ -54,6 +56,21 @@ def test_one_hot_planes_and_channels_last() -> None:
     assert planes[:, 1, 0].tolist() == [0, 0, 0]  # no class: all zeros
     np.testing.assert_array_equal(channels_last(planes), planes.transpose(1, 2, 0))
     assert channels_last(planes).flags.c_contiguous
+
+
+def test_the_refiners_working_size_keeps_the_aspect_under_max_pixels() -> None:
+    assert working_size(480, 640, 360_000) == (480, 640)  # small cameras: as they are
+    assert working_size(1080, 1920, 230_400) == (360, 640)
+    height, width = working_size(1080, 1920, 360_000)
+    assert height * width <= 360_000 and abs(width / height - 16 / 9) < 0.01
+
+
+def test_shrunk_labels_take_the_value_at_each_pixels_centre() -> None:
+    """Shrunk by 3, pixel (i, j) covers source pixels 3i..3i+2 and takes the value of 3i+1, 3j+1, as the
+    image's area average is centred there: labels stay registered with the shrunk image."""
+    ids = np.arange(36, dtype=np.uint8).reshape(6, 6)
+    np.testing.assert_array_equal(shrink_labels(ids, (2, 2)), ids[1::3, 1::3])
+    assert shrink_labels(ids, (6, 6)) is ids
 
 
 @pytest.mark.parametrize(

@@ -6,16 +6,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnx
 import pytest
 
-from warp_refine_ros.engines.base import RefinerEngine, SegmentationEngine
+from warp_refine_ros.engines.base import RefinerEngine, Segmentation, SegmentationEngine
 from warp_refine_ros.engines.loading import load_refiner, load_segmentation
 from warp_refine_ros.engines.onnx_backend import OnnxRefiner, OnnxSegmentation, execution_providers
 from warp_refine_ros.engines.torch_backend import TorchRefiner, TorchSegmentation
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
+from warp_refine_ros.networks.checkpoint import save_checkpoint
+from warp_refine_ros.networks.export import export_onnx
+from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
 
 SIZES = [(96, 128), (75, 101)]
 
@@ -41,31 +45,97 @@ def test_segmentation_engine_outputs(
     assert result.features.shape[0] == 64 and result.features.dtype == np.float32
 
 
+def blocky(height: int, width: int, classes: list[int], block: int, seed: int) -> np.ndarray:
+    """(H, W) uint8 ids drawn from ``classes``, constant on ``block`` x ``block`` squares."""
+    rng = np.random.default_rng(seed)
+    coarse = np.asarray(classes, np.uint8)[
+        rng.integers(len(classes), size=(-(-height // block), -(-width // block)))
+    ]
+    return np.ascontiguousarray(coarse.repeat(block, 0).repeat(block, 1)[:height, :width])
+
+
+def g_output(height: int, width: int, classes: list[int], seed: int, num_classes: int = 19) -> Segmentation:
+    """g's output on its quarter grid, sure of blocky regions of ``classes``, a little of every class."""
+    grid = blocky(-(-height // 4), -(-width // 4), classes, 3, seed)
+    rng = np.random.default_rng(seed + 1)
+    logits = 8.0 * np.eye(num_classes, dtype=np.float32)[grid] + rng.standard_normal(
+        (*grid.shape, num_classes)
+    )
+    coarse = np.exp(logits - logits.max(axis=2, keepdims=True))
+    return Segmentation(
+        (coarse / coarse.sum(axis=2, keepdims=True)).astype(np.float32), None, (height, width)
+    )
+
+
+def interior(channels: np.ndarray, reach: int = 3) -> np.ndarray:
+    """Pixels with one class within ``reach`` of them (the default Omega smooths over 3 pixels)."""
+    kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    return cv2.dilate(channels, kernel) == cv2.erode(channels, kernel)
+
+
+@pytest.fixture(scope="module")
+def untrained_refiner(tmp_path_factory: pytest.TempPathFactory, spec: LabelSpec) -> dict[str, Path]:
+    """Omega as built (zero head): warp-inpaint, slightly smoothed; as .pt and .onnx."""
+    directory = tmp_path_factory.mktemp("untrained")
+    checkpoint = save_checkpoint(directory / "refiner.pt", RefinerNet(RefinerConfig()), spec=spec)
+    return {"pt": checkpoint, "onnx": export_onnx(checkpoint, directory / "refiner.onnx")}
+
+
 @pytest.mark.parametrize("suffix", ["pt", "onnx"])
-def test_refiner_engine_outputs(network_files, spec: LabelSpec, suffix: str) -> None:
+def test_refiner_engine_outputs(network_files, suffix: str) -> None:
     engine = load_refiner(str(network_files[f"refiner.{suffix}"]))
     assert isinstance(engine, TorchRefiner if suffix == "pt" else OnnxRefiner)
     assert isinstance(engine, RefinerEngine)
-    assert engine.spec == spec and engine.feature_channels == 64
     channels = np.random.default_rng(2).integers(0, 19, (75, 101)).astype(np.uint8)
-    features = np.random.default_rng(3).standard_normal((64, 5, 7)).astype(np.float32)
-    refined = engine.refine(channels, image(75, 101), features)
+    trusted = np.random.default_rng(3).random((75, 101)) < 0.8
+    refined = engine.refine(channels, trusted, g_output(75, 101, list(range(19)), seed=4), image(75, 101))
     assert refined.shape == (75, 101, 19) and refined.dtype == np.float32
     np.testing.assert_allclose(refined.sum(axis=-1), 1.0, atol=1e-5)
 
 
+@pytest.mark.parametrize("suffix", ["pt", "onnx"])
+def test_refiner_runs_on_the_present_classes_and_puts_them_back(untrained_refiner, suffix: str) -> None:
+    """Labels of classes 2, 7 and 13, g sure of 7, 13 and 18: Omega refines those four and gives the
+    other 15 no mass; trusted labels keep their classes, and g fills where motion left the image."""
+    engine = load_refiner(str(untrained_refiner[suffix]))
+    channels = blocky(97, 61, [2, 7, 13], 12, seed=5)
+    channels[:, :12] = 255  # NO_CLASS: motion left the image
+    segmentation = g_output(97, 61, [7, 13, 18], seed=6)
+    refined = engine.refine(channels, np.ones((97, 61), bool), segmentation, image(97, 61, seed=7))
+    np.testing.assert_allclose(refined.sum(axis=-1), 1.0, atol=1e-5)
+    absent = np.setdiff1d(np.arange(19), [2, 7, 13, 18])
+    assert not refined[..., absent].any()
+    labeled = interior(channels) & (channels != 255)
+    np.testing.assert_array_equal(refined.argmax(axis=-1)[labeled], channels[labeled])
+    g_classes = segmentation.probabilities.argmax(axis=-1).astype(np.uint8)
+    filled = interior(g_classes)
+    filled[:, 12 - 3 :] = False  # away from the labels' edge too
+    assert filled.sum() > 100
+    np.testing.assert_array_equal(refined.argmax(axis=-1)[filled], g_classes[filled])
+
+
 @pytest.mark.parametrize(("height", "width"), SIZES)
-def test_torch_and_onnx_engines_agree(network_files, height: int, width: int) -> None:
+def test_torch_and_onnx_segmentation_engines_agree(network_files, height: int, width: int) -> None:
     frame = image(height, width, seed=4)
     torch_seg = TorchSegmentation(network_files["segmentation.pt"]).segment(frame)
     onnx_seg = OnnxSegmentation(network_files["segmentation.onnx"]).segment(frame)
     np.testing.assert_allclose(torch_seg.probabilities, onnx_seg.probabilities, atol=1e-4)
     np.testing.assert_allclose(torch_seg.features, onnx_seg.features, rtol=1e-4, atol=1e-4)
 
-    channels = torch_seg.probabilities.argmax(axis=-1).astype(np.uint8)
-    torch_ref = TorchRefiner(network_files["refiner.pt"]).refine(channels, frame, torch_seg.features)
-    onnx_ref = OnnxRefiner(network_files["refiner.onnx"]).refine(channels, frame, torch_seg.features)
+
+@pytest.mark.parametrize(("height", "width"), [*SIZES, (97, 61)])
+@pytest.mark.parametrize("classes", [list(range(19)), [1, 8, 11]], ids=["all-classes", "three-classes"])
+def test_torch_and_onnx_refiners_agree(network_files, height: int, width: int, classes: list[int]) -> None:
+    """The same Omega through both engines, at odd sizes, on all classes and on a few (the subset path)."""
+    frame = image(height, width, seed=8)
+    channels = blocky(height, width, classes, 5, seed=9)
+    channels[-6:] = 255
+    trusted = np.random.default_rng(10).random((height, width)) < 0.7
+    segmentation = g_output(height, width, classes, seed=11)
+    torch_ref = TorchRefiner(network_files["refiner.pt"]).refine(channels, trusted, segmentation, frame)
+    onnx_ref = OnnxRefiner(network_files["refiner.onnx"]).refine(channels, trusted, segmentation, frame)
     np.testing.assert_allclose(torch_ref, onnx_ref, atol=1e-4)
+    assert np.count_nonzero(torch_ref.any(axis=(0, 1))) == len(classes)
 
 
 @pytest.mark.parametrize("suffix", ["pt", "onnx"])
@@ -73,17 +143,20 @@ def test_refiner_input_errors(network_files, suffix: str) -> None:
     engine = load_refiner(str(network_files[f"refiner.{suffix}"]))
     frame = image(32, 48)
     channels = np.zeros((32, 48), np.uint8)
-    features = np.zeros((64, 4, 6), np.float32)
-    with pytest.raises(EngineError, match=r"needs \(64, h, w\) segmentation features, got none"):
-        engine.refine(channels, frame, None)
-    with pytest.raises(EngineError, match=r"needs \(64, h, w\) segmentation features, got \(19, 8, 12\)"):
-        engine.refine(channels, frame, np.zeros((19, 8, 12), np.float32))
+    trusted = np.ones((32, 48), bool)
+    segmentation = g_output(32, 48, [0, 1], seed=0)
+    with pytest.raises(EngineError, match=r"trust mask \(32, 47\) and g's output for \(32, 48\) must be of"):
+        engine.refine(channels, trusted[:, :47], segmentation, frame)
+    with pytest.raises(
+        EngineError, match=r"g's output for \(16, 24\) must be of the image's size \(32, 48\)"
+    ):
+        engine.refine(channels, trusted, g_output(16, 24, [0, 1], seed=0), frame)
     with pytest.raises(EngineError, match=r"uint8 channel indices \(32, 48\), got uint8 \(32, 47\)"):
-        engine.refine(channels[:, :47], frame, features)
+        engine.refine(channels[:, :47], trusted, segmentation, frame)
     with pytest.raises(EngineError, match=r"uint8 channel indices \(32, 48\), got float32 \(32, 48, 19\)"):
-        engine.refine(np.zeros((32, 48, 19), np.float32), frame, features)
+        engine.refine(np.zeros((32, 48, 19), np.float32), trusted, segmentation, frame)
     with pytest.raises(EngineError, match=r"uint8 RGB image"):
-        engine.refine(channels, frame.astype(np.float32), features)
+        engine.refine(channels, trusted, segmentation, frame.astype(np.float32))
 
 
 @pytest.mark.parametrize("suffix", ["pt", "onnx"])

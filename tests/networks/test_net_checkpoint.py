@@ -18,9 +18,10 @@ from warp_refine_ros.networks.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from warp_refine_ros.networks.random_init import random_network
+from warp_refine_ros.networks.random_init import random_network, refiner_inputs
 from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.networks.segmentation import SegmentationConfig
+from warp_refine_ros.training.losses import cycle_loss
 
 
 def test_round_trip_rebuilds_the_same_network(tmp_path: Path, spec: LabelSpec) -> None:
@@ -47,7 +48,7 @@ def test_file_is_plain_data_for_weights_only_loading(tmp_path: Path, spec: Label
     )
     data = torch.load(path, weights_only=True)
     assert data["format"] == FORMAT and data["version"] == 1 and data["arch"] == "refiner"
-    assert data["config"]["widths"] == (8, 16)
+    assert data["config"]["widths"] == (8, 16) and data["config"]["version"] == 2
     assert data["spec"] == spec.to_dict()
     assert set(data["normalization"]) == {"mean", "std"}
     assert not (tmp_path / "r.pt.partial").exists()
@@ -55,17 +56,17 @@ def test_file_is_plain_data_for_weights_only_loading(tmp_path: Path, spec: Label
 
 def test_resume_continues_training_exactly(tmp_path: Path, spec: LabelSpec) -> None:
     """Two steps, save, load, one step == three uninterrupted steps."""
-    config = RefinerConfig(num_classes=spec.num_classes, feature_channels=0, widths=(8, 16))
-    torch.manual_seed(0)
-    labels = torch.nn.functional.one_hot(torch.randint(19, (2, 32, 32)), 19).permute(0, 3, 1, 2).float()
-    image, target = torch.randn(2, 3, 32, 32), torch.randint(19, (2, 32, 32))
+    config = RefinerConfig(widths=(8, 16))
+    generator = torch.Generator().manual_seed(0)
+    inputs = refiner_inputs(torch.randn(2, 3, 32, 32, generator=generator), generator, classes=19)
+    target = torch.randint(19, (2, 32, 32), generator=generator)
 
     def make(net: torch.nn.Module) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
         optimizer = torch.optim.AdamW(net.parameters(), lr=1e-2)
         return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
 
     def step(net: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler) -> None:
-        loss = torch.nn.functional.cross_entropy(net(labels, image), target)
+        loss, _ = cycle_loss(net(*inputs), target)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -165,3 +166,17 @@ def test_metadata_must_be_plain_data(tmp_path: Path, spec: LabelSpec) -> None:
 def test_unknown_architecture() -> None:
     with pytest.raises(EngineError, match=r"unknown network architecture 'unet'"):
         build_model("unet")
+
+
+def test_a_refiner_of_the_earlier_release_is_refused_naming_retraining(
+    tmp_path: Path, spec: LabelSpec
+) -> None:
+    """Version 1 refiners took g's features and one class spec; they cannot run as Omega now."""
+    path = save_checkpoint(tmp_path / "r.pt", build_model("refiner", RefinerConfig(widths=(8,))), spec=spec)
+    data = torch.load(path, weights_only=True)
+    legacy = {"num_classes": 19, "feature_channels": 64, "widths": (24, 32, 64, 128), "label_scale": 4.0}
+    torch.save({**data, "config": legacy}, tmp_path / "old.pt")
+    with pytest.raises(
+        EngineError, match=r"old\.pt: .*earlier release.*retrain it with adapt_labeler or train_refiner"
+    ):
+        load_checkpoint(tmp_path / "old.pt")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -56,23 +58,61 @@ def test_segmentation_parity(segmentation_onnx, batch: int, height: int, width: 
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
-@pytest.mark.parametrize("feature_channels", [64, 0])
-def test_refiner_parity_at_two_sizes(tmp_path: Path, spec: LabelSpec, feature_channels: int) -> None:
-    net = random_network("refiner", RefinerConfig(feature_channels=feature_channels), seed=12)
+def test_refiner_parity_at_two_sizes_and_class_counts(tmp_path: Path, spec: LabelSpec) -> None:
+    """One exported Omega runs any number of classes (the class axis is dynamic), as in PyTorch."""
+    net = random_network("refiner", RefinerConfig(), seed=12)
     path = export_onnx(net, tmp_path / "refiner.onnx", spec=spec)
     rng = np.random.default_rng(1)
-    for height, width in [(96, 128), (61, 83)]:
+    for height, width, classes in [(96, 128, 19), (61, 83, 3)]:
+        logits = rng.standard_normal((1, classes, -(-height // 4), -(-width // 4))).astype(np.float32)
         feeds = {
-            "labels": one_hot(rng, 19, height, width),
+            "labels": one_hot(rng, classes, height, width),
+            "trust": (rng.random((1, 1, height, width)) < 0.8).astype(np.float32),
+            "segmentation": np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True),
             "image": rng.standard_normal((1, 3, height, width)).astype(np.float32),
         }
-        if feature_channels:
-            feeds["features"] = rng.standard_normal((1, feature_channels, 8, 11)).astype(np.float32)
         (probabilities,) = session(path).run(None, feeds)
         with torch.no_grad():
             expected = inference_module(net)(*(torch.from_numpy(value) for value in feeds.values()))
         np.testing.assert_allclose(probabilities, expected.numpy(), **TOLERANCE)
-        assert probabilities.shape == (1, 19, height, width)
+        assert probabilities.shape == (1, classes, height, width)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_refiner_graph_has_a_dynamic_class_axis(tmp_path: Path, spec: LabelSpec) -> None:
+    path = export_onnx(random_network("refiner", seed=13), tmp_path / "refiner.onnx", spec=spec)
+    model = onnx.load(str(path))
+    shapes = {
+        value.name: [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
+        for value in [*model.graph.input, *model.graph.output]
+    }
+    assert shapes == {
+        "labels": ["batch", "classes", "height", "width"],
+        "trust": ["batch", 1, "height", "width"],
+        "segmentation": ["batch", "classes", "grid_height", "grid_width"],
+        "image": ["batch", 3, "height", "width"],
+        "probabilities": ["batch", "classes", "height", "width"],
+    }
+    assert "Softmax" not in {node.op_type for node in model.graph.node}  # see ChannelSoftmax
+    metadata = read_onnx_metadata(path)
+    assert metadata.inputs == ("labels", "trust", "segmentation", "image")
+    assert metadata.config == json.loads(json.dumps(asdict(RefinerConfig())))
+
+
+def test_a_refiner_onnx_of_the_earlier_release_is_refused_naming_retraining(
+    tmp_path: Path, spec: LabelSpec
+) -> None:
+    path = export_onnx(random_network("refiner", seed=14), tmp_path / "refiner.onnx", spec=spec)
+    model = onnx.load(str(path))
+    legacy = {"num_classes": 19, "feature_channels": 64, "widths": [24, 32, 64, 128], "label_scale": 4.0}
+    for prop in model.metadata_props:
+        if prop.key == "warp_refine_ros.config":
+            prop.value = json.dumps(legacy)
+    onnx.save(model, str(tmp_path / "old.onnx"))
+    with pytest.raises(
+        EngineError, match=r"old\.onnx.*earlier release.*retrain it with adapt_labeler or train_refiner"
+    ):
+        read_onnx_metadata(tmp_path / "old.onnx")
 
 
 def test_graph_is_opset_17_with_named_dynamic_axes(segmentation_onnx) -> None:
@@ -145,7 +185,8 @@ def test_reading_metadata_of_foreign_files(tmp_path: Path) -> None:
 
 
 def test_metadata_version_and_malformed_values(spec: LabelSpec) -> None:
-    props = ModelMetadata(arch="refiner", normalization=IMAGENET, spec=spec).to_props()
+    config = asdict(RefinerConfig())
+    props = ModelMetadata(arch="refiner", normalization=IMAGENET, spec=spec, config=config).to_props()
     with pytest.raises(EngineError, match=r"r.onnx: metadata version 2 is not supported"):
         ModelMetadata.from_props({**props, "warp_refine_ros.version": "2"}, source="r.onnx")
     with pytest.raises(EngineError, match=r"r.onnx: malformed warp_refine_ros metadata"):

@@ -52,7 +52,7 @@ class DriveKit:
         return EngineSet(
             motion=DisMotion(),
             segmentation=self.segmentation,
-            refiner=RecordingRefiner(self.spec) if method.needs_refiner else None,
+            refiner=RecordingRefiner() if method.needs_refiner else None,
         )
 
     def session(

@@ -197,24 +197,25 @@ def test_arg_max_gives_ties_to_the_highest_channel_and_empty_pixels_no_class(dev
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_one_hot_and_refiner_restriction_are_the_same(spec, device):
+def test_one_hot_and_what_the_refiner_takes_and_gives_are_the_same(spec, device):
+    """Omega's engine takes numpy channels and a numpy bool trust mask, and gives numpy probabilities."""
     ops = TorchOps(device)
-    _, labels = drive_frame(241, 481)
+    source, labels = drive_frame(241, 481)
     labels = labels.copy()
     labels[:10] = spec.ignore_id
     assert np.array_equal(ops.to_numpy(ops.one_hot(spec, labels)), NUMPY.one_hot(spec, labels))
-    refined = np.random.default_rng(5).random((241, 481, spec.num_classes)).astype(np.float32)
-    for channels in (
-        NUMPY.channels_and_confidence(NUMPY.one_hot(spec, labels))[0],
-        np.arange(19, dtype=np.uint8),
-    ):
-        expected = NUMPY.restrict(refined.copy(), channels)
-        restricted = ops.to_numpy(ops.restrict(refined.copy(), channels))
-        np.testing.assert_allclose(restricted, expected, rtol=1e-6, atol=0)
-        assert np.array_equal(
-            ops.channels_and_confidence(ops.from_numpy(restricted))[0],
-            NUMPY.channels_and_confidence(expected)[0],
-        )
+    rng = np.random.default_rng(5)
+    flow = smooth_flow(rng, 241, 481, amplitude=4.0)
+    image = moved(source, flow, rng)
+    expected = NUMPY.mask(NUMPY.trust(image, source, NUMPY.sampling(flow), 20.0))
+    trusted = ops.mask(ops.trust(ops.image(image), ops.image(source), ops.sampling(flow), 20.0))
+    assert isinstance(trusted, np.ndarray) and trusted.dtype == bool and trusted.shape == (241, 481)
+    assert 0 < expected.mean() < 1 and agreement(trusted, expected) >= 0.999
+    refined = rng.random((241, 481, spec.num_classes)).astype(np.float32)
+    refined /= refined.sum(axis=-1, keepdims=True)
+    on_device = ops.from_numpy(refined.copy())
+    np.testing.assert_array_equal(ops.to_numpy(on_device), refined)
+    assert np.array_equal(ops.channels(on_device), NUMPY.channels(refined))
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from doubles import RecordingRefiner
 
-from warp_refine_ros.engines.preprocess import channels_last, one_hot_planes
+from warp_refine_ros.engines.loading import load_refiner
 from warp_refine_ros.errors import EngineError
-from warp_refine_ros.propagation import SEMANTIC_CONFIDENCE, Method, Propagator
-from warp_refine_ros.propagation.probabilities import argmax_confidence
+from warp_refine_ros.propagation import SEMANTIC_CONFIDENCE, Method, Propagator, Track
+from warp_refine_ros.propagation.probabilities import NO_CLASS, argmax_confidence
 
 
 def ids(spec, probs):
@@ -65,8 +65,10 @@ def test_semantic_only_ignores_pixels_below_confidence(spec, panning):
     assert np.array_equal(labels[confident], ids(spec, target.segmentation.probabilities)[confident])
 
 
-def test_warp_refine_feeds_warp_inpaint_labels_image_and_features(spec, panning):
-    refiner = RecordingRefiner(spec)
+def test_warp_refine_feeds_omega_what_warp_inpaint_decides_from(spec, panning):
+    """Omega replaces eq. 5: it gets the warped labels (their arg-max, no class where motion left the
+    image), the trust mask M, g's output and the image of the target, and its output is the new state."""
+    refiner = RecordingRefiner()
     propagator = Propagator(
         Method.WARP_REFINE,
         spec,
@@ -76,12 +78,17 @@ def test_warp_refine_feeds_warp_inpaint_labels_image_and_features(spec, panning)
     )
     source, target = panning.frames[0], panning.frames[1]
     state = propagator.step(propagator.keyframe(panning.truth[0]), source, target)
-    ((channels, image, features),) = refiner.inputs
+    ((channels, trusted, segmentation, image),) = refiner.inputs
     assert channels.dtype == np.uint8 and channels.shape == target.image.shape[:2]
-    warp_inpainted = propagator.warp_inpaint(propagator.keyframe(panning.truth[0]), source, target)
-    assert np.array_equal(channels, argmax_confidence(warp_inpainted)[0])
-    assert image is target.image and features is target.segmentation.features
-    assert np.array_equal(state.argmax(axis=-1), channels) and np.allclose(state.sum(axis=-1), 1)
+    assert trusted.dtype == bool and trusted.shape == target.image.shape[:2]
+    arrival = propagator.arrive(Track(propagator.keyframe(panning.truth[0]), None), source, target)
+    assert np.array_equal(channels, argmax_confidence(arrival.warped)[0])
+    assert np.array_equal(trusted, arrival.trusted)
+    assert (channels[:, -3:] == NO_CLASS).all() and not trusted[:, -3:].any()  # entered the view
+    assert np.array_equal(spec.to_ids(channels[:, :-3]), panning.truth[1][:, :-3])
+    assert image is target.image and segmentation is target.segmentation
+    assert np.array_equal(ids(spec, state), ids(spec, refiner.refine(channels, trusted, segmentation, image)))
+    assert np.allclose(state.sum(axis=-1), 1)
 
 
 @pytest.mark.parametrize(
@@ -110,41 +117,22 @@ def test_unknown_method_lists_the_choices():
         Method.parse("warp-magic")
 
 
-class HallucinatingRefiner:
-    """Omega double that puts most mass on one class everywhere, present in the frame or not."""
-
-    name = "hallucinating-refiner"
-
-    def __init__(self, spec, favourite: int) -> None:
-        self.spec = spec
-        self.favourite = favourite
-
-    def refine(self, channels, image, features):
-        out = 0.3 * channels_last(one_hot_planes(channels, self.spec.num_classes))
-        out[..., self.favourite] += 0.7
-        return out
-
-
-def test_refiner_cannot_bring_in_a_class_absent_from_its_input(spec, panning):
-    truck = spec.ids.tolist().index(14)
-    assert not (panning.truth[0] == 14).any()
+def test_warp_refine_labels_only_with_the_classes_of_motion_and_g(spec, panning, network_files):
+    """Omega runs on the classes the warped labels or g's arg-max hold (engines/network_backend.py), so a
+    class that neither brought cannot appear, whatever the network (here random weights) prefers."""
+    refiner = load_refiner(str(network_files["refiner.pt"]))
     propagator = Propagator(
         Method.WARP_REFINE,
         spec,
         motion=panning.motion,
         segmentation=panning.segmentation,
-        refiner=HallucinatingRefiner(spec, truck),
+        refiner=refiner,
     )
-    state = propagator.step(propagator.keyframe(panning.truth[0]), panning.frames[0], panning.frames[1])
-    assert not (ids(spec, state) == 14).any()
-    assert np.allclose(state.sum(axis=-1), 1.0, atol=1e-5)
-    road = spec.ids.tolist().index(0)
-    hungry = Propagator(
-        Method.WARP_REFINE,
-        spec,
-        motion=panning.motion,
-        segmentation=panning.segmentation,
-        refiner=HallucinatingRefiner(spec, road),
-    )
-    relabeled = hungry.step(hungry.keyframe(panning.truth[0]), panning.frames[0], panning.frames[1])
-    assert (ids(spec, relabeled) == 0).all()  # a class that is present may take over any pixel
+    source, target = panning.frames[0], panning.frames[1]
+    state = propagator.step(propagator.keyframe(panning.truth[0]), source, target)
+    np.testing.assert_allclose(state.sum(axis=-1), 1.0, atol=1e-5)
+    arrival = propagator.arrive(Track(propagator.keyframe(panning.truth[0]), None), source, target)
+    brought = set(argmax_confidence(arrival.warped)[0].ravel().tolist()) - {NO_CLASS}
+    brought |= set(target.segmentation.coarse.argmax(axis=-1).ravel().tolist())
+    assert set(np.flatnonzero(state.reshape(-1, spec.num_classes).any(axis=0)).tolist()) == brought
+    assert brought != set(range(spec.num_classes))  # the test means something: some classes are absent

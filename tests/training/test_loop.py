@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from itertools import pairwise
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from warp_refine_ros.training.cycle_data import CycleDataset
 from warp_refine_ros.training.data import SegmentationDataset
 from warp_refine_ros.training.distributed import Distributed
 from warp_refine_ros.training.loop import Hyper, Trainer, lr_factor
-from warp_refine_ros.training.losses import SegmentationLoss, cycle_loss
+from warp_refine_ros.training.losses import SegmentationLoss, cycle_loss, present_classes
 from warp_refine_ros.training.sources import KeyframeSource, extract_keyframes, match_source
 
 from .conftest import TOPIC
@@ -69,8 +70,13 @@ def test_refiner_steps_lower_the_cycle_loss(
     )
     dataset = CycleDataset(entries, spec, lengths=(1, 2), crop=None)
     batch = tuple(torch.stack(parts) for parts in zip(*(dataset[i] for i in range(3)), strict=True))
-    model = RefinerNet(RefinerConfig(feature_channels=64, widths=(8, 16, 24, 32)))
-    before, after = fit(model, batch, lambda net, b: cycle_loss(net(*b[:3]), b[3]), tmp_path, spec)
+    model = RefinerNet(RefinerConfig(widths=(8, 16, 24, 32)))
+
+    def step(net: torch.nn.Module, items: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, float]]:
+        labels, trust, segmentation, image, target = present_classes(items)  # as train_refiner steps
+        return cycle_loss(net(labels, trust, segmentation, image), target)
+
+    before, after = fit(model, batch, step, tmp_path, spec)
     assert after < before
 
 
@@ -106,8 +112,36 @@ def test_cycle_cache_key_follows_the_motion_dis_names(tmp_path: Path) -> None:
     engine = tmp_path / "seg.onnx"
     engine.write_bytes(b"weights")
     other = next(preset for preset in ("fast", "medium") if preset != DEFAULT_PRESET)
-    key = {m: CycleSettings(str(engine), m).key() for m in ("dis", f"dis:{DEFAULT_PRESET}", f"dis:{other}")}
+    names = ("dis", f"dis:{DEFAULT_PRESET}", f"dis:{other}")
+    key = {m: CycleSettings(str(engine), motions=(m,)).key() for m in names}
     assert key["dis"] == key[f"dis:{DEFAULT_PRESET}"] != key[f"dis:{other}"]
+    both = CycleSettings(str(engine), motions=("dis", f"dis:{other}"))
+    assert both.motions == (f"dis:{DEFAULT_PRESET}", f"dis:{other}")
+    assert both.key() not in key.values()
+    taus = {t: CycleSettings(str(engine), taus=t).key() for t in ((40,), (20, 40), (40.0,))}
+    assert taus[(40,)] == taus[(40.0,)] != taus[(20, 40)]
+
+
+def test_each_keyframe_cycles_with_one_of_the_motions_and_taus(tmp_path: Path) -> None:
+    settings = CycleSettings(str(tmp_path / "seg.onnx"), motions=("dis", "dis:fast"), taus=(20, 40))
+    pairs = {(m, t) for m in (f"dis:{DEFAULT_PRESET}", "dis:fast") for t in (20.0, 40.0)}
+    stamp = 1_700_000_000_123_456_789
+    assert settings.variant(stamp) in pairs and settings.variant(stamp) == settings.variant(stamp)
+    assert CycleSettings(str(tmp_path / "seg.onnx")).variant(stamp) == (f"dis:{DEFAULT_PRESET}", 40.0)
+    with pytest.raises(ValueError, match="at least one motion and one tau"):
+        CycleSettings(str(tmp_path / "seg.onnx"), taus=())
+
+
+@pytest.mark.parametrize("period_ns", [500_000_000, 1_000_000_000, 333_333_333], ids=["2Hz", "1Hz", "3Hz"])
+def test_keyframes_of_a_periodic_camera_spread_over_every_motion_and_tau(
+    tmp_path: Path, period_ns: int
+) -> None:
+    """Keyframes every few frames of a camera with exact stamps (a simulator, a 10 Hz driver): each
+    (motion, tau) pair must get some, or Omega learns for one setting only."""
+    settings = CycleSettings(str(tmp_path / "seg.onnx"), motions=("dis", "dis:fast"), taus=(20, 40))
+    stamps = [1_700_000_000_000_000_000 + k * period_ns for k in range(40)]
+    counts = Counter(settings.variant(stamp) for stamp in stamps)
+    assert len(counts) == 4, counts
 
 
 def test_a_log_gets_two_lines_of_an_epochs_bar(tmp_path: Path, spec: LabelSpec, capsys) -> None:

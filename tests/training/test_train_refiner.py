@@ -14,11 +14,13 @@ import torch
 from warp_refine_ros.cli import train_refiner
 from warp_refine_ros.cli.release import release
 from warp_refine_ros.engines.onnx_backend import OnnxRefiner
-from warp_refine_ros.engines.torch_backend import TorchRefiner
-from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.networks.checkpoint import load_checkpoint
+from warp_refine_ros.engines.torch_backend import TorchRefiner, TorchSegmentation
+from warp_refine_ros.labels import LabelClass, LabelSpec
+from warp_refine_ros.networks.checkpoint import load_checkpoint, save_checkpoint
+from warp_refine_ros.networks.random_init import random_network
+from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.synth import DriveFiles
-from warp_refine_ros.training.cycle_cache import load_entry, read_entry
+from warp_refine_ros.training.cycle_cache import CycleSettings, load_cycle, load_entry, read_entry
 from warp_refine_ros.training.loop import Trainer
 
 from .conftest import bag_arguments
@@ -77,8 +79,20 @@ def test_writes_checkpoint_onnx_metrics_and_cache(trained: tuple[Path, list[str]
         (3, 3),
         (3, 3),
     ]
-    image, labels, features = load_entry(entries[0])
-    assert image.shape == (48, 64, 3) and labels.shape == (48, 64) and features.shape == (64, 3, 4)
+    for entry in entries:  # version 2: what Omega sees arriving back, for every length and direction
+        data = json.loads((entry.folder / "entry.json").read_text())
+        assert data["version"] == 2 and (data["motion"], data["tau"]) == ("dis:medium", 40.0)
+        for direction in ("forward", "backward"):
+            for length in range(1, entry.lengths(direction) + 1):
+                channels, trusted = load_cycle(entry, direction, length)
+                assert channels.shape == trusted.shape == (48, 64)
+                assert channels.dtype == np.uint8 and trusted.dtype == bool
+                assert set(np.unique(channels).tolist()) <= {*range(19), 255}
+            assert not entry.cycle(direction, entry.lengths(direction) + 1).exists()
+    image, labels, segmentation = load_entry(entries[0])
+    assert image.shape == (48, 64, 3) and labels.shape == (48, 64)
+    assert segmentation.shape == (6, 8, 19)  # g's probabilities on its grid: 1/4 of 48x64 at input_scale 0.5
+    np.testing.assert_allclose(segmentation.sum(axis=-1), 1.0, atol=1e-2)  # stored as float16
 
 
 def test_reads_no_label_but_the_keyframes(trained: tuple[Path, list[str]], drives: list[DriveFiles]) -> None:
@@ -93,15 +107,58 @@ def test_reads_no_label_but_the_keyframes(trained: tuple[Path, list[str]], drive
                                  for p in cached_labels)  # fmt: skip
 
 
-def test_onnx_matches_pytorch(trained: tuple[Path, list[str]]) -> None:
+@pytest.mark.parametrize("classes", [19, 3])
+def test_onnx_matches_pytorch(trained: tuple[Path, list[str]], random_engines, classes: int) -> None:
     out, _ = trained
     rng = np.random.default_rng(0)
-    channels = rng.integers(0, 19, (48, 64)).astype(np.uint8)
     image = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
-    features = rng.standard_normal((64, 3, 4)).astype(np.float32)
-    torch_out = TorchRefiner(out / "refiner.pt").refine(channels, image, features)
-    onnx_out = OnnxRefiner(out / "refiner.onnx").refine(channels, image, features)
+    segmentation = TorchSegmentation(random_engines["segmentation.pt"]).segment(image)
+    channels = rng.integers(0, classes, (48, 64)).astype(np.uint8)
+    trusted = rng.random((48, 64)) < 0.8
+    torch_out = TorchRefiner(out / "refiner.pt").refine(channels, trusted, segmentation, image)
+    onnx_out = OnnxRefiner(out / "refiner.onnx").refine(channels, trusted, segmentation, image)
     np.testing.assert_allclose(onnx_out, torch_out, atol=1e-4)
+    np.testing.assert_allclose(onnx_out.sum(axis=-1), 1.0, atol=1e-5)
+
+
+def test_several_motions_and_taus_are_trained_on_and_recorded(
+    tmp_path: Path, drives, random_engines, spec: LabelSpec
+) -> None:
+    out = tmp_path / "run"
+    extra = ["--epochs", "1", "--max-length", "1", "--motion", "dis", "dis:fast", "--tau", "20", "40"]
+    assert train_refiner.main(refiner_args(drives, random_engines, out, *extra)) == 0
+    motions, taus = ["dis:medium", "dis:fast"], [20.0, 40.0]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["cycles"]["motion"], metrics["cycles"]["tau"]) == (motions, taus)
+    assert metrics["keyframes"] == 6 and len(metrics["history"]) == 1
+    checkpoint = load_checkpoint(out / "refiner.pt")
+    assert (checkpoint.metadata["motion"], checkpoint.metadata["tau"]) == (motions, taus)
+    settings = CycleSettings(
+        str(random_engines["segmentation.onnx"]), motions=tuple(motions), taus=tuple(taus)
+    )
+    for path in (out / "cache").rglob("entry.json"):  # each keyframe's cycles ran with its own pair
+        data = json.loads(path.read_text())
+        assert (data["motion"], data["tau"]) == settings.variant(data["stamp_ns"])
+    folders = {path.parent.parent.parent.name for path in (out / "cache").rglob("entry.json")}
+    assert len(folders) == 2 and all(folder.endswith(settings.key()) for folder in folders)  # a bag each
+
+
+def test_init_from_a_refiner_of_another_class_spec(
+    tmp_path: Path, drives, random_engines, spec: LabelSpec
+) -> None:
+    """Omega is class-agnostic: a refiner trained for five classes starts one for the 19 of the drives."""
+    five = LabelSpec(tuple(LabelClass(i, f"class{i}", (i, i, i)) for i in range(5)))
+    start = random_network("refiner", RefinerConfig(widths=(8, 16, 24, 32)), seed=7)
+    init = save_checkpoint(tmp_path / "five.pt", start, spec=five)
+    out = tmp_path / "run"
+    extra = ["--epochs", "1", "--max-length", "1", "--init", str(init)]
+    assert train_refiner.main(refiner_args(drives, random_engines, out, *extra)) == 0
+    trained = load_checkpoint(out / "refiner.pt")
+    assert trained.spec == spec and trained.metadata["init"] == str(init)
+    # Three steps of AdamW at lr 2e-3 move each weight by about 6e-3: the run started from ``start``.
+    for name, value in start.named_parameters():
+        assert (trained.state_dict[name] - value.detach()).abs().max() < 0.05, name
+    assert start.head.weight.abs().max() > 0.5  # and ``start`` is far from a fresh Omega (zero head)
 
 
 def test_resume_reaches_the_uninterrupted_weights(

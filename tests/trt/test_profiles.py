@@ -10,7 +10,7 @@ import pytest
 
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.modelspec import read_onnx_metadata
-from warp_refine_ros.trt.profiles import CameraSizes, format_size, input_profile, parse_size
+from warp_refine_ros.trt.profiles import CameraSizes, format_size, input_profile, input_shapes, parse_size
 from warp_refine_ros.trt.samples import SHIFT, sample_feeds, sample_frames
 
 SIZES = CameraSizes(min=(48, 64), opt=(121, 203), max=(240, 320))  # (H, W); odd sizes on purpose
@@ -36,19 +36,27 @@ def test_segmentation_profile_is_the_scaled_camera_image(network_files) -> None:
     assert input_profile(metadata, SIZES) == {"image": ((1, 3, 24, 32), (1, 3, 60, 102), (1, 3, 120, 160))}
 
 
-def test_refiner_features_profile_matches_what_segmentation_outputs(network_files) -> None:
+def test_refiner_profile_takes_what_segmentation_outputs_over_one_to_all_classes(network_files) -> None:
     segmentation = read_onnx_metadata(network_files["segmentation.onnx"])
     refiner = read_onnx_metadata(network_files["refiner.onnx"])
     profile = input_profile(refiner, SIZES, segmentation_scale=segmentation.input_scale)
-    assert profile["labels"] == ((1, 19, 48, 64), (1, 19, 121, 203), (1, 19, 240, 320))
+    assert profile["labels"] == ((1, 1, 48, 64), (1, 19, 121, 203), (1, 19, 240, 320))
     assert profile["image"] == ((1, 3, 48, 64), (1, 3, 121, 203), (1, 3, 240, 320))
     image_shapes = input_profile(segmentation, SIZES)["image"]
-    for image_shape, feature_shape in zip(image_shapes, profile["features"], strict=True):
-        image = np.zeros(image_shape, dtype=np.float32)
-        _, features = run(network_files["segmentation.onnx"], {"image": image})
-        assert features.shape == feature_shape
-    unknown = input_profile(refiner, SIZES)["features"]  # without the segmentation network's scale
-    assert unknown == ((1, 64, 1, 1), (1, 64, 16, 26), (1, 64, 30, 40))
+    for image_shape, expected in zip(image_shapes, profile["segmentation"], strict=True):
+        probabilities, _ = run(
+            network_files["segmentation.onnx"], {"image": np.zeros(image_shape, np.float32)}
+        )
+        assert probabilities.shape[2:] == expected[2:]
+    unknown = input_profile(refiner, SIZES)["segmentation"]  # without the segmentation network's scale
+    assert unknown[0] == (1, 1, 1, 1) and unknown[2] == (1, 19, 60, 80)
+
+
+def test_a_large_camera_is_profiled_at_the_refiners_working_size(network_files) -> None:
+    refiner = read_onnx_metadata(network_files["refiner.onnx"])
+    sizes = CameraSizes(min=(48, 64), opt=(480, 640), max=(1080, 1920))
+    high = input_profile(refiner, sizes)["labels"][2]
+    assert high[2] * high[3] <= refiner.config["max_pixels"] and abs(high[3] / high[2] - 1920 / 1080) < 0.01
 
 
 def test_motion_profile_pads_to_the_networks_multiple(tiny_raft_onnx) -> None:
@@ -62,11 +70,14 @@ def test_samples_run_through_the_network_at_every_profile_size(network_files, ro
     segmentation_scale = read_onnx_metadata(network_files["segmentation.onnx"]).input_scale
     metadata = read_onnx_metadata(network_files[f"{role}.onnx"])
     profile = input_profile(metadata, SIZES, segmentation_scale=segmentation_scale)
-    for index, size in enumerate((SIZES.min, SIZES.opt, SIZES.max)):
+    for size in (SIZES.min, SIZES.opt, SIZES.max):
         feeds = sample_feeds(metadata, size, segmentation_scale=segmentation_scale)
-        assert {name: feed.shape for name, feed in feeds.items()} == {
-            name: shapes[index] for name, shapes in profile.items()
-        }
+        assert {name: feed.shape for name, feed in feeds.items()} == input_shapes(
+            metadata, size, segmentation_scale=segmentation_scale
+        )
+        for name, feed in feeds.items():
+            low, _, high = profile[name]
+            assert all(a <= b <= c for a, b, c in zip(low, feed.shape, high, strict=True))
         assert all(feed.dtype == np.float32 for feed in feeds.values())
         probabilities = run(network_files[f"{role}.onnx"], feeds)[0]
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)

@@ -21,7 +21,7 @@ from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.propagation import DEFAULT_TAU
 from warp_refine_ros.training import distributed
-from warp_refine_ros.training.refiner_trainer import NAME, RefinerRun, train_refiner
+from warp_refine_ros.training.refiner_trainer import NAME, CycleGroup, RefinerRun, train_refiner
 from warp_refine_ros.training.sources import pair_sources
 from warp_refine_ros.training.validation import ValidationDrive
 
@@ -32,8 +32,9 @@ def get_parser() -> argparse.ArgumentParser:
         prog="train_refiner",
         description="Train the refiner Omega by cycle consistency (paper section 3.4): from each keyframe, "
         "warp-inpaint l frames away and l back (l in --min-length..--max-length, both directions) and "
-        "teach Omega to turn the cycled labels back into the keyframe's label. Only keyframe labels are "
-        "read. Motion and segmentation outputs are computed once into a cache.",
+        "teach Omega to turn what arrives back at the keyframe into the keyframe's label. Only keyframe "
+        "labels are read. Motion and segmentation outputs are computed once into a cache. Omega is "
+        "class-agnostic: --init may be a refiner trained for any class spec (e.g. models/refiner.pt).",
     )
     data = parser.add_argument_group("training data")
     data.add_argument("--bag", action="append", type=Path, required=True, help="bag; repeatable")
@@ -50,13 +51,19 @@ def get_parser() -> argparse.ArgumentParser:
     engines.add_argument("--seg", required=True, metavar="FILE", help="segmentation engine (.onnx, .pt)")
     engines.add_argument(
         "--motion",
-        default="dis",
+        nargs="+",
+        default=["dis"],
         type=canonical_motion,  # recorded as dis:<preset>, so a resume under another default is refused
         metavar="dis[:PRESET]|FILE",
-        help="motion engine (default dis, DIS's default preset)",
+        help="motion engine (default dis, DIS's default preset); several: each keyframe's cycles use one, "
+        "so Omega learns for each (validation uses the first)",
     )
     engines.add_argument(
-        "--tau", type=positive_float, default=DEFAULT_TAU, help="trust-mask threshold (default %(default)s)"
+        "--tau",
+        nargs="+",
+        type=positive_float,
+        default=[DEFAULT_TAU],
+        help="trust-mask threshold (default %(default)s); several: as --motion",
     )
     engines.add_argument("--engine-device", default="cpu", help="device of the engines (default cpu)")
     engines.add_argument(
@@ -83,10 +90,13 @@ def get_parser() -> argparse.ArgumentParser:
         type=positive_int,
         nargs="+",
         default=list(RefinerConfig.widths),
-        help=f"encoder widths per scale (default {' '.join(map(str, RefinerConfig.widths))})",
+        help=(
+            f"encoder widths per scale (default {' '.join(map(str, RefinerConfig.widths))}; "
+            "--init keeps its own)"
+        ),
     )
     cycles.add_argument(
-        "--no-features", action="store_true", help="refine from labels and image only, without g's features"
+        "--init", type=Path, metavar="FILE", help="start from this refiner (.pt), of any class spec"
     )
     cycles.add_argument("--cache", type=Path, metavar="DIR", help="cycle cache (default OUT/cache)")
     cycles.add_argument("--cache-workers", type=positive_int, default=1, help="processes building the cache")
@@ -146,16 +156,21 @@ def _train(args: argparse.Namespace, dist: distributed.Distributed, arguments: d
     run = RefinerRun(
         out=args.out,
         spec=spec,
-        sources=pair_sources(
-            args.bag, args.labels, args.image_topic, tolerance_ns=round(args.stamp_tolerance * 1e6)
-        ),
+        groups=[
+            CycleGroup(
+                pair_sources(
+                    args.bag, args.labels, args.image_topic, tolerance_ns=round(args.stamp_tolerance * 1e6)
+                ),
+                args.seg,
+            )
+        ],
         segmentation=args.seg,
         hyper=hyper_from_args(args),
-        motion=args.motion,
-        tau=args.tau,
+        motions=tuple(args.motion),
+        taus=tuple(args.tau),
         lengths=(args.min_length, args.max_length),
         widths=tuple(args.widths),
-        features=not args.no_features,
+        init=args.init,
         crop=tuple(args.crop),
         batch_size=args.batch_size,
         samples_per_keyframe=args.samples_per_keyframe,

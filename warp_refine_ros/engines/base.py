@@ -91,12 +91,16 @@ class SegmentationEngine(Protocol):
 
 @runtime_checkable
 class RefinerEngine(Protocol):
-    """Omega: denoises warp-inpainted labels given the image and the segmentation features."""
+    """Omega: refined labels from the warped labels, the trust mask, g's probabilities and the image.
+
+    Omega is class-agnostic (networks/refiner.py): it refines labels of whatever class spec g speaks."""
 
     name: str
-    spec: LabelSpec
 
-    def refine(self, channels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        """Refined probabilities (H, W, C) from the labels' channel indices (H, W) uint8 (NO_CLASS:
-        none; the network sees them one-hot) and the image (H, W, 3)."""
+    def refine(
+        self, channels: np.ndarray, trusted: np.ndarray, segmentation: Segmentation, image: np.ndarray
+    ) -> np.ndarray:
+        """Refined probabilities (H, W, C) over g's classes from the warped labels' channel indices (H, W)
+        uint8 (NO_CLASS: none; the network sees them one-hot), the trust mask (H, W) bool, g's output for
+        the image and the image (H, W, 3)."""
         ...

@@ -20,6 +20,8 @@ from warp_refine_ros.engines.preprocess import (
     one_hot_planes,
     resize_planes,
     scaled_size,
+    shrink_labels,
+    working_size,
 )
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
@@ -56,36 +58,51 @@ class NetworkSegmentation(ABC):
 
 
 class NetworkRefiner(ABC):
-    """Omega as an engine: channel indices, image and features -> refined probabilities (H, W, C)."""
+    """Omega as an engine: warped labels, trust mask, g's output and image -> probabilities (H, W, C)."""
 
     name: str
-    spec: LabelSpec
     normalization: Normalization
-    feature_channels: int  # D the network expects; 0 = it takes no features
+    max_pixels: int  # the working size's pixels (RefinerConfig.max_pixels)
 
-    def refine(self, channels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        """Refined probabilities (H, W, C) from the labels' channel indices (H, W) uint8 and the image."""
+    def refine(
+        self, channels: np.ndarray, trusted: np.ndarray, segmentation: Segmentation, image: np.ndarray
+    ) -> np.ndarray:
+        """Refined probabilities (H, W, C) over g's C classes; see RefinerEngine.refine."""
         height, width = check_image(image).shape[:2]
         _check_channels(channels, (height, width), self.name)
-        batch_features = None
-        if self.feature_channels:
-            if features is None or features.ndim != 3 or features.shape[0] != self.feature_channels:
-                got = "none" if features is None else str(features.shape)
-                raise EngineError(
-                    f"{self.name}: needs ({self.feature_channels}, h, w) segmentation features, got {got}; "
-                    "pair it with the segmentation network it was trained with"
-                )
-            batch_features = np.ascontiguousarray(features[None], dtype=np.float32)
-        probabilities = self._infer(
-            one_hot_planes(channels, self.spec.num_classes)[None],
-            image_tensor(image, self.normalization),
-            batch_features,
+        if trusted.shape != (height, width) or segmentation.size != (height, width):
+            raise EngineError(
+                f"{self.name}: trust mask {trusted.shape} and g's output for {segmentation.size} must be "
+                f"of the image's size {(height, width)}"
+            )
+        # Omega is class-agnostic, so it runs on the classes present (the warped labels' and g's arg-max):
+        # the rest have no label mass and about none of g's, and cost most of the time.
+        coarse = segmentation.coarse
+        size = working_size(height, width, self.max_pixels)  # a large camera is refined smaller
+        present = np.zeros(coarse.shape[2], dtype=bool)
+        present[channels[channels < coarse.shape[2]]] = True
+        present[coarse.argmax(axis=2)] = True
+        kept = np.flatnonzero(present)
+        renumber = np.full(256, 255, dtype=np.uint8)  # absent and no-class indices: no one-hot plane
+        renumber[kept] = np.arange(len(kept))
+        subset = coarse[..., kept]
+        subset /= np.maximum(subset.sum(axis=2, keepdims=True), np.float32(1e-6))
+        refined = self._infer(
+            one_hot_planes(shrink_labels(renumber[channels], size), len(kept))[None],
+            shrink_labels(trusted.astype(np.uint8), size).astype(np.float32)[None, None],
+            np.ascontiguousarray(subset.transpose(2, 0, 1)[None], dtype=np.float32),
+            image_tensor(image, self.normalization, size=size),
         )
-        return channels_last(resize_planes(probabilities[0], height, width))
+        probabilities = np.zeros((height, width, coarse.shape[2]), dtype=np.float32)
+        probabilities[..., kept] = channels_last(resize_planes(refined[0], height, width))
+        return probabilities
 
     @abstractmethod
-    def _infer(self, labels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        """Run the network on (1, C, H, W), (1, 3, H, W), (1, D, h, w) | None: probabilities (1, C, H, W)."""
+    def _infer(
+        self, labels: np.ndarray, trust: np.ndarray, segmentation: np.ndarray, image: np.ndarray
+    ) -> np.ndarray:
+        """Run the network on (1, C, H, W), (1, 1, H, W), (1, C, h, w) and (1, 3, H, W) arrays:
+        probabilities (1, C, H, W)."""
 
 
 def _check_channels(channels: object, size: tuple[int, int], engine: str) -> None:

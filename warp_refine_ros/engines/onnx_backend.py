@@ -187,21 +187,18 @@ class OnnxRefiner(NetworkRefiner):
     def __init__(self, path: str | Path, *, device: str = "cpu") -> None:
         self._model = OnnxModel(path, "refiner", device)
         metadata = self._model.metadata
-        self.spec = metadata.spec
-        self.feature_channels = int(metadata.config.get("feature_channels", 0))
-        self._model.check_channels("labels", self.spec.num_classes)
+        self._model.check_channels("trust", 1)
         self._model.check_channels("image", 3)
-        if self.feature_channels:
-            self._model.check_channels("features", self.feature_channels)
-        for name in self._model.metadata.inputs:  # g's feature grid follows the camera size too
+        for name in self._model.metadata.inputs:  # g's grid follows the camera size too
             self._model.require_dynamic_size(name)
         self.name = self._model.name
         self.normalization = metadata.normalization
+        self.max_pixels = int(metadata.config["max_pixels"])
 
-    def _infer(self, labels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        feeds = {"labels": labels, "image": image}
-        if features is not None:
-            feeds["features"] = features
+    def _infer(
+        self, labels: np.ndarray, trust: np.ndarray, segmentation: np.ndarray, image: np.ndarray
+    ) -> np.ndarray:
+        feeds = {"labels": labels, "trust": trust, "segmentation": segmentation, "image": image}
         return self._model.run(feeds)[0]
 
 

@@ -26,15 +26,38 @@ def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+def working_size(height: int, width: int, max_pixels: int) -> tuple[int, int]:
+    """(h, w) of an image shrunk, keeping its aspect, to at most ``max_pixels``: the refiner's working size
+    (its smoothing reaches a few pixels, and a large camera's labels move further per frame)."""
+    scale = min(1.0, (max_pixels / (height * width)) ** 0.5)
+    return scaled_size(height, width, scale)
+
+
+def shrink_labels(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Channel indices or a mask (H, W) at ``size`` (h, w), each pixel taking the value at its centre."""
+    if array.shape[:2] == size:
+        return array
+    rows, cols = (
+        np.minimum(((np.arange(n) + 0.5) * full / n).astype(np.intp), full - 1)
+        for n, full in zip(size, array.shape[:2], strict=True)
+    )
+    return array[rows[:, None], cols[None, :]]
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An image (H, W, ...) at ``size`` (h, w): pixel areas averaged when shrinking, bilinear when growing."""
+    if size == image.shape[:2]:
+        return image
+    shrink = size[0] < image.shape[0]
+    return cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
 def image_tensor(
     image: np.ndarray, normalization: Normalization, *, size: tuple[int, int] | None = None
 ) -> np.ndarray:
     """RGB uint8 (H, W, 3) -> normalised float32 (1, 3, h, w), resized to ``size`` = (h, w) if given."""
-    if size is not None and size != image.shape[:2]:
-        shrink = size[0] < image.shape[0]
-        image = cv2.resize(
-            image, (size[1], size[0]), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-        )
+    if size is not None:
+        image = resize_image(image, size)
     scale, offset = normalization.scale_offset()
     batch = np.empty((1, 3, *image.shape[:2]), dtype=np.float32)
     for channel, plane in enumerate(cv2.split(image)):  # one contiguous plane at a time

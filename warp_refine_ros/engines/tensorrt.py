@@ -4,11 +4,11 @@ Each engine gets one execution context and its own CUDA stream; inputs are bound
 (``set_input_shape``, ``set_tensor_address``) and run with ``execute_async_v3``. Buffers are torch
 CUDA tensors, and the tensor-level methods (:meth:`TensorRTSegmentation.segment_tensor`,
 :meth:`TensorRTRefiner.refine_tensor`, :meth:`TensorRTMotion.flow_tensor`) take and return them,
-so a GPU pipeline hands g's features to Omega without a host copy::
+so a GPU pipeline hands g's probabilities to Omega without a host copy::
 
     frame = torch.from_numpy(rgb).to("cuda")  # the one upload, (H, W, 3) uint8
-    probabilities, features = seg.segment_tensor(image_batch(frame, seg.normalization, size=(h, w)))
-    refined = refiner.refine_tensor(labels, image_batch(frame, refiner.normalization), features)
+    probabilities, _ = seg.segment_tensor(image_batch(frame, seg.normalization, size=(h, w)))
+    refined = refiner.refine_tensor(labels, trust, probabilities, image_batch(frame, refiner.normalization))
 
 The protocol methods (``segment``/``refine``/``flow``) wrap them for the numpy propagation.
 Every engine is checked against its JSON sidecar (:mod:`warp_refine_ros.engines.sidecar`) before
@@ -270,30 +270,24 @@ class TensorRTRefiner(NetworkRefiner):
     def __init__(self, path: str | Path, *, device: str = "cuda") -> None:
         self.model = TensorRTModel(path, arch="refiner", device=device)
         metadata = self.model.metadata
-        self.spec = metadata.spec
-        self.feature_channels = int(metadata.config.get("feature_channels", 0))
-        _check_channels(self.model, "labels", self.spec.num_classes)
+        _check_channels(self.model, "trust", 1)
         _check_channels(self.model, "image", 3)
-        if self.feature_channels:
-            _check_channels(self.model, "features", self.feature_channels)
         self.name = self.model.name
         self.normalization = metadata.normalization
+        self.max_pixels = int(metadata.config["max_pixels"])
 
     def refine_tensor(
-        self, labels: torch.Tensor, image: torch.Tensor, features: torch.Tensor | None
+        self, labels: torch.Tensor, trust: torch.Tensor, segmentation: torch.Tensor, image: torch.Tensor
     ) -> torch.Tensor:
-        """CUDA (1, C, H, W) labels, (1, 3, H, W) normalised image, (1, D, h, w) features -> probabilities."""
-        feeds = {"labels": labels, "image": image}
-        if self.feature_channels:
-            if features is None:
-                raise EngineError(f"{self.name}: needs the segmentation engine's features")
-            feeds["features"] = features
+        """CUDA (1, C, H, W) one-hot warped labels, (1, 1, H, W) trust, (1, C, h, w) g's probabilities and
+        (1, 3, H, W) normalised image -> probabilities (1, C, H, W)."""
+        feeds = {"labels": labels, "trust": trust, "segmentation": segmentation, "image": image}
         return self.model.run(feeds)["probabilities"]
 
-    def _infer(self, labels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        feeds = {"labels": labels, "image": image}
-        if features is not None:
-            feeds["features"] = features
+    def _infer(
+        self, labels: np.ndarray, trust: np.ndarray, segmentation: np.ndarray, image: np.ndarray
+    ) -> np.ndarray:
+        feeds = {"labels": labels, "trust": trust, "segmentation": segmentation, "image": image}
         return self.model.run_numpy(feeds)["probabilities"]
 
 

@@ -54,9 +54,11 @@ class TorchRefiner(_TorchNetwork, NetworkRefiner):
 
     def __init__(self, path: str | Path, *, device: str = "cpu") -> None:
         super().__init__(path, "refiner", device)
-        self.feature_channels = self.config.feature_channels
+        self.max_pixels = self.config.max_pixels
 
     @torch.inference_mode()
-    def _infer(self, labels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        batch_features = None if features is None else self.tensor(features)
-        return self.module(self.tensor(labels), self.tensor(image), batch_features).cpu().numpy()
+    def _infer(
+        self, labels: np.ndarray, trust: np.ndarray, segmentation: np.ndarray, image: np.ndarray
+    ) -> np.ndarray:
+        inputs = (self.tensor(array) for array in (labels, trust, segmentation, image))
+        return self.module(*inputs).cpu().numpy()

@@ -28,7 +28,7 @@ from torch import nn
 from warp_refine_ros.errors import EngineError, LabelError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.modelcard import check_against_card
-from warp_refine_ros.modelspec import IMAGENET, Normalization
+from warp_refine_ros.modelspec import IMAGENET, Normalization, check_refiner_config
 from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
 from warp_refine_ros.networks.segmentation import SegmentationConfig, SegmentationNet
 
@@ -81,6 +81,8 @@ def config_from_dict(arch: str, data: dict[str, Any]) -> NetworkConfig:
         raise EngineError(
             f"unknown network architecture {arch!r}; expected one of {', '.join(ARCHITECTURES)}"
         )
+    if arch == "refiner":
+        check_refiner_config(data, "this checkpoint")
     config_type = ARCHITECTURES[arch][0]
     known = {f.name for f in fields(config_type)}
     unknown = sorted(set(data) - known)
@@ -123,10 +125,10 @@ def save_checkpoint(
     arch = getattr(model, "arch", None)
     if arch not in ARCHITECTURES:
         raise TypeError(f"expected a SegmentationNet or RefinerNet, got {type(model).__name__}")
-    if model.config.num_classes != spec.num_classes:
+    classes = getattr(model.config, "num_classes", spec.num_classes)  # Omega is class-agnostic
+    if classes != spec.num_classes:
         raise EngineError(
-            f"the {arch} network predicts {model.config.num_classes} classes "
-            f"but the spec has {spec.num_classes}"
+            f"the {arch} network predicts {classes} classes but the spec has {spec.num_classes}"
         )
     try:  # a JSON round trip leaves only plain types, which weights_only loading accepts
         metadata = json.loads(json.dumps({"torch": str(torch.__version__), **(metadata or {})}))
@@ -194,11 +196,9 @@ def load_checkpoint(path: str | Path, *, arch: str | None = None) -> Checkpoint:
         raise EngineError(f"{path}: incomplete checkpoint ({err})") from err
     except EngineError as err:
         raise EngineError(f"{path}: {err}") from err
-    if checkpoint.config.num_classes != spec.num_classes:
-        raise EngineError(
-            f"{path}: the network has {checkpoint.config.num_classes} classes "
-            f"but its spec lists {spec.num_classes}"
-        )
+    classes = getattr(checkpoint.config, "num_classes", spec.num_classes)
+    if classes != spec.num_classes:
+        raise EngineError(f"{path}: the network has {classes} classes but its spec lists {spec.num_classes}")
     return checkpoint
 
 

@@ -87,11 +87,9 @@ def _resolve(
     if isinstance(source, nn.Module):
         if spec is None:
             raise EngineError("exporting a network object needs its class spec (spec=...)")
-        if source.config.num_classes != spec.num_classes:
-            raise EngineError(
-                f"the network predicts {source.config.num_classes} classes "
-                f"but the spec has {spec.num_classes}"
-            )
+        classes = getattr(source.config, "num_classes", spec.num_classes)  # Omega takes any number
+        if classes != spec.num_classes:
+            raise EngineError(f"the network predicts {classes} classes but the spec has {spec.num_classes}")
         return source, spec, normalization or IMAGENET
     checkpoint = source if isinstance(source, Checkpoint) else load_checkpoint(source)
     return checkpoint.model(), spec or checkpoint.spec, normalization or checkpoint.normalization
@@ -102,11 +100,12 @@ def _example_inputs(net: nn.Module) -> tuple[torch.Tensor, ...]:
     image = torch.randn(1, 3, height, width)
     if net.arch == "segmentation":
         return (image,)
-    labels = torch.zeros(1, net.config.num_classes, height, width)
+    classes = 5  # any: the class axis is dynamic
+    labels = torch.zeros(1, classes, height, width)
     labels[:, 0] = 1.0
-    if not net.config.feature_channels:
-        return labels, image
-    return labels, image, torch.randn(1, net.config.feature_channels, height // 8, width // 8)
+    trust = (torch.rand(1, 1, height, width) > 0.2).float()
+    segmentation = torch.softmax(torch.randn(1, classes, height // 8, width // 8), dim=1)
+    return labels, trust, segmentation, image
 
 
 def _dynamic_axes(metadata: ModelMetadata) -> dict[str, dict[int, str]]:
@@ -117,7 +116,11 @@ def _dynamic_axes(metadata: ModelMetadata) -> dict[str, dict[int, str]]:
             "probabilities": {0: "batch", 2: "quarter_height", 3: "quarter_width"},
             "features": {0: "batch", 2: "eighth_height", 3: "eighth_width"},
         }
-    axes = {"labels": image, "image": image, "probabilities": image}
-    if "features" in metadata.inputs:
-        axes["features"] = {0: "batch", 2: "feature_height", 3: "feature_width"}
-    return axes
+    classes = {0: "batch", 1: "classes", 2: "height", 3: "width"}
+    return {
+        "labels": classes,
+        "trust": image,
+        "segmentation": {0: "batch", 1: "classes", 2: "grid_height", 3: "grid_width"},
+        "image": image,
+        "probabilities": classes,
+    }

@@ -32,17 +32,17 @@ class SegmentationInference(nn.Module):
 
 
 class RefinerInference(nn.Module):
-    """labels (B, C, H, W), image (B, 3, H, W), features (B, D, h, w) -> probabilities (B, C, H, W)."""
+    """labels (B, C, H, W), trust (B, 1, H, W), segmentation (B, C, h, w), image (B, 3, H, W) ->
+    probabilities (B, C, H, W): Omega's output is probabilities already."""
 
     def __init__(self, net: RefinerNet) -> None:
         super().__init__()
         self.net = net
-        self.softmax = ChannelSoftmax(net.config.num_classes)
 
     def forward(
-        self, labels: torch.Tensor, image: torch.Tensor, features: torch.Tensor | None = None
+        self, labels: torch.Tensor, trust: torch.Tensor, segmentation: torch.Tensor, image: torch.Tensor
     ) -> torch.Tensor:
-        return self.softmax(self.net(labels, image, features))
+        return self.net(labels, trust, segmentation, image)
 
 
 def inference_module(net: nn.Module) -> nn.Module:

@@ -39,15 +39,22 @@ def random_network(arch: str, config: NetworkConfig | None = None, *, seed: int 
             if arch == "segmentation":
                 model(image)
             else:
-                classes = torch.randint(model.config.num_classes, (2, height, width), generator=generator)
-                labels = nn.functional.one_hot(classes, model.config.num_classes).permute(0, 3, 1, 2).float()
-                features = torch.randn(
-                    2, model.config.feature_channels, height // 8, width // 8, generator=generator
-                )
-                model(labels, image, features if model.config.feature_channels else None)
+                model(*refiner_inputs(image, generator))
     for norm in norms:
         norm.momentum = 0.1
     return model.eval()
+
+
+def refiner_inputs(
+    image: torch.Tensor, generator: torch.Generator, classes: int = 5
+) -> tuple[torch.Tensor, ...]:
+    """Random, well-formed refiner inputs for a batch of images: one-hot labels, trust, g's probabilities."""
+    batch, _, height, width = image.shape
+    ids = torch.randint(classes, (batch, height, width), generator=generator)
+    labels = nn.functional.one_hot(ids, classes).permute(0, 3, 1, 2).float()
+    trust = (torch.rand(batch, 1, height, width, generator=generator) < 0.8).float()
+    logits = torch.randn(batch, classes, height // 8, width // 8, generator=generator)
+    return labels, trust, torch.softmax(logits, dim=1), image
 
 
 def write_random_networks(directory: str | Path, spec: LabelSpec, *, seed: int = 0) -> dict[str, Path]:
@@ -55,8 +62,9 @@ def write_random_networks(directory: str | Path, spec: LabelSpec, *, seed: int =
     directory = Path(directory)
     paths = {}
     for offset, arch in enumerate(("segmentation", "refiner")):
+        classes = {"num_classes": spec.num_classes}  # Omega takes any number of classes
         model = random_network(
-            arch, config_from_dict(arch, {"num_classes": spec.num_classes}), seed=seed + offset
+            arch, config_from_dict(arch, classes) if arch == "segmentation" else None, seed=seed + offset
         )
         checkpoint = save_checkpoint(directory / f"{arch}.pt", model, spec=spec, metadata={"random": True})
         paths[f"{arch}.pt"] = checkpoint

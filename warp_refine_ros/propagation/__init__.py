@@ -1,7 +1,7 @@
 """Label propagation on arrays only: warp, trust mask, inpaint, refine, the +-K rule, cycles. No I/O."""
 
 from warp_refine_ros.propagation.core import KeyframePropagation, Slot, Source, nearest_stamp
-from warp_refine_ros.propagation.cycle import cycle_propagate
+from warp_refine_ros.propagation.cycle import CycleEnd, cycles
 from warp_refine_ros.propagation.keyframe_plan import Assignment, KeyframeWindow, Reach
 from warp_refine_ros.propagation.labelings import Labeling, fuse
 from warp_refine_ros.propagation.methods import Method
@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_TAU",
     "SEMANTIC_CONFIDENCE",
     "Assignment",
+    "CycleEnd",
     "Frame",
     "KeyframePropagation",
     "KeyframeWindow",
@@ -32,7 +33,7 @@ __all__ = [
     "Source",
     "StreamLabeler",
     "Track",
-    "cycle_propagate",
+    "cycles",
     "fuse",
     "nearest_stamp",
     "sampling_map",

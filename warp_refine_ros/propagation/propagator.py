@@ -53,6 +53,16 @@ class Track:
     support: Any  # (H, W) float32 in [0, 1] on the backend, or None
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A recursion arriving at a frame before eq. 5: the warped labels Lm, the trust mask M and the support
+    carried along (None where the track has none), on the array backend."""
+
+    warped: Any
+    trusted: Any
+    support: Any
+
+
 @dataclass(eq=False)
 class Frame:
     """An RGB image (H, W, 3) uint8 with its stamp and the engine outputs computed for it so far."""
@@ -93,14 +103,13 @@ class Propagator:
                 f"method {self.method} needs a {' and a '.join(missing)} engine; give it (e.g. --engines "
                 "YAML, --seg, --refiner) or choose a method that does without"
             )
-        for engine in (segmentation, refiner):
-            if engine is not None and (differences := engine.spec.class_differences(spec)):
-                raise EngineError(
-                    f"engine {engine.name} was trained for other classes than the class spec "
-                    f"(engine against spec: {'; '.join(differences[:6])}"
-                    f"{f'; and {len(differences) - 6} more' if len(differences) > 6 else ''}); "
-                    "use the spec the engine was trained with (--classes), or train engines for yours"
-                )
+        if segmentation is not None and (differences := segmentation.spec.class_differences(spec)):
+            raise EngineError(
+                f"engine {segmentation.name} was trained for other classes than the class spec "
+                f"(engine against spec: {'; '.join(differences[:6])}"
+                f"{f'; and {len(differences) - 6} more' if len(differences) > 6 else ''}); "
+                "use the spec the engine was trained with (--classes), or train engines for yours"
+            )
         if not (math.isfinite(tau) and tau > 0):
             raise ValueError(f"tau must be a positive RGB distance, got {tau}")
         self.spec = spec
@@ -166,10 +175,12 @@ class Propagator:
             sampling = self.ops.sampling(self.flow(target, source))
             support = None if track.support is None else self.ops.support(track.support, sampling, None)
             return Track(self.ops.warp(track.probabilities, sampling), support)
-        blended = self._warp_inpaint(track, source, target)
+        arrival = self.arrive(track, source, target)
         if self.method is Method.WARP_INPAINT:
-            return blended
-        return Track(self.refine(blended.probabilities, target), blended.support)
+            return Track(
+                self.ops.inpaint(arrival.warped, arrival.trusted, self.segment(target)), arrival.support
+            )
+        return Track(self.refine(arrival, target), arrival.support)
 
     def step(self, state: Any, source: Frame, target: Frame) -> Any:
         """L*_target = Psi(L*_source): :meth:`advance` on probabilities alone."""
@@ -177,25 +188,29 @@ class Propagator:
 
     def warp_inpaint(self, state: Any, source: Frame, target: Frame) -> Any:
         """Psi^W (eq. 3-6): warp, trust the warp where the images agree, inpaint the rest with g."""
-        return self._warp_inpaint(Track(state, None), source, target).probabilities
+        arrival = self.arrive(Track(state, None), source, target)
+        return self.ops.inpaint(arrival.warped, arrival.trusted, self.segment(target))
 
-    def _warp_inpaint(self, track: Track, source: Frame, target: Frame) -> Track:
+    def arrive(self, track: Track, source: Frame, target: Frame) -> Arrival:
+        """What motion brings to the target: Lm (eq. 3), the trust mask M (eq. 6) and the support."""
         ops = self.ops
         sampling = ops.sampling(self.flow(target, source))
-        warped = ops.warp(track.probabilities, sampling)  # Lm, eq. 3
-        trusted = ops.trust(self._image(target), self._image(source), sampling, self.tau)  # M, eq. 6
+        warped = ops.warp(track.probabilities, sampling)
+        trusted = ops.trust(self._image(target), self._image(source), sampling, self.tau)
         support = None if track.support is None else ops.support(track.support, sampling, trusted)
-        return Track(ops.inpaint(warped, trusted, self.segment(target)), support)  # eq. 5
+        return Arrival(warped, trusted, support)
 
-    def refine(self, blended: Any, target: Frame) -> Any:
-        """Psi^R (eq. 8): Omega on the one-hot warp-inpainted labels, the image and g's features,
-        restricted to the classes present in its input."""
+    def refine(self, arrival: Arrival, target: Frame) -> Any:
+        """Psi^R (eq. 8): Omega on the warped labels (one-hot of their arg-max), M, g's probabilities and
+        the image, in place of eq. 5's switch (networks/refiner.py)."""
         refiner = _required(self.refiner, "refiner")
-        channels = self.ops.channels(blended)
-        refined = refiner.refine(channels, target.image, self.segment(target).features)
-        # Omega denoises: it may move labels between the classes motion and g put in this frame, but
-        # not bring in one that neither did (it otherwise hallucinates rare look-alikes: truck for car).
-        return self.ops.restrict(refined, channels)
+        refined = refiner.refine(
+            self.ops.channels(arrival.warped),
+            self.ops.mask(arrival.trusted),
+            self.segment(target),
+            target.image,
+        )
+        return self.ops.from_numpy(refined)
 
     def semantic(self, frame: Frame) -> Any:
         """Semantic-only labels: g(I) with pixels under 0.9 confidence set to ignore."""

@@ -1,25 +1,28 @@
-"""The refiner's training data, computed once: cycle labels of each keyframe for every length l.
+"""The refiner's training data, computed once: each keyframe's cycle ends for every length l.
 
-For each keyframe t and direction (forward: t+1.., backward: t-1..) the cache stores
-``argmax L°_t`` after l = 1..L warp-inpaint steps there and back (as channel ids, 255 = no class),
-next to the keyframe image, its label and g's features of the image. The cycles go through the same
-:class:`Propagator` the labeler runs (motion engine, segmentation engine, tau), so the refiner learns
-on the errors it will see. The refiner's input is one-hot(argmax L°) (section 4.2), so nothing is lost.
-Epochs then cost only the refiner. Layout::
+For each keyframe t and direction (forward: t+1.., backward: t-1..) the cache stores what Omega sees
+when the cycle of length l arrives back at t (:func:`~warp_refine_ros.propagation.cycles`): the warped
+labels' arg-max (channel ids, 255 = no class) and the trust mask, next to the keyframe image, its label
+and g's probabilities of the image. The cycles go through the same :class:`Propagator` the labeler runs
+(motion engine, segmentation engine, tau), so the refiner learns on the errors it will see. With several
+motions or taus, each keyframe's cycles use one of them (drawn from its stamp), so one Omega learns for
+every setting the calibration may choose. Epochs then cost only the refiner. Layout::
 
-    CACHE/<bag>-<key>/<camera>/<stamp_ns>/image.png  label.png  features.npy  forward_<l>.png
-                                          backward_<l>.png  entry.json (written last)
+    CACHE/<bag>-<key>/<camera>/<stamp_ns>/image.png  label.png  segmentation.npy  forward_<l>.png
+                                          forward_<l>_trust.png  backward_<l>...  entry.json (last)
 
-``<key>`` changes with the bag, the keyframe labels, the segmentation engine file, the motion
-engine and tau, so a changed input never reuses stale cycles.
+``<key>`` changes with the bag, the keyframe labels, the segmentation engine file, the motions and
+taus, so a changed input never reuses stale cycles.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -27,35 +30,48 @@ import numpy as np
 from warp_refine_ros import runners
 from warp_refine_ros.bags.keyframes import camera_name
 from warp_refine_ros.bags.reader import BagReader, bag_name
-from warp_refine_ros.engines.loading import EngineSet, canonical_motion
-from warp_refine_ros.errors import DatasetError, EngineError
+from warp_refine_ros.engines.loading import EngineSet, canonical_motion, load_motion
+from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.fileio import atomic_write
 from warp_refine_ros.labels import LabelSpec, read_label_png
 from warp_refine_ros.progress import progress_bar
-from warp_refine_ros.propagation import DEFAULT_TAU, Method, Propagator
-from warp_refine_ros.training.cycles import cycles_by_length
+from warp_refine_ros.propagation import DEFAULT_TAU, Method, Propagator, cycles
 from warp_refine_ros.training.distributed import Distributed
 from warp_refine_ros.training.sources import KeyframeStream, read_rgb, source_key, write_png
 
-VERSION = 1
+VERSION = 2  # version 1 held the cycled labels and g's features, for the refiner of an earlier release
 DIRECTIONS = ("forward", "backward")
 
 
 @dataclass(frozen=True)
 class CycleSettings:
-    """The propagation the cycles are made with: the same engines and tau as the labeler's."""
+    """The propagation the cycles are made with: the labeler's engines, and its motion and tau or several
+    of each (a keyframe's cycles use one pair of them, drawn from its stamp)."""
 
     segmentation: str  # engine file (.onnx, .pt, .engine)
-    motion: str = "dis"
-    tau: float = DEFAULT_TAU
+    motions: tuple[str, ...] = ("dis",)
+    taus: tuple[float, ...] = (DEFAULT_TAU,)
     max_length: int = 6
     device: str = "cpu"  # where the engines run
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "motions", tuple(canonical_motion(m) for m in self.motions))
+        object.__setattr__(self, "taus", tuple(float(t) for t in self.taus))
+        if not self.motions or not self.taus:
+            raise ValueError("cycles need at least one motion and one tau")
+
+    def variant(self, stamp_ns: int) -> tuple[str, float]:
+        """The (motion, tau) of one keyframe's cycles."""
+        pairs = [(motion, tau) for motion in self.motions for tau in self.taus]
+        # Stamps are multiples of a frame period, which a plain modulus keeps in step with: hash them first.
+        digest = hashlib.blake2b(stamp_ns.to_bytes(16, "little", signed=True), digest_size=8).digest()
+        return pairs[int.from_bytes(digest, "little") % len(pairs)]
+
     def key(self) -> str:
         """A hash of what the cycles depend on (not max_length: longer caches serve shorter needs)."""
-        files = [Path(self.segmentation)] + ([Path(self.motion)] if Path(self.motion).suffix else [])
-        motion = canonical_motion(self.motion)  # "dis" names whichever preset is the default today
-        return source_key(*files)[:8] + f"-{motion.replace(':', '_').replace('/', '_')[-24:]}-{self.tau:g}"
+        files = [Path(self.segmentation)] + [Path(m) for m in self.motions if Path(m).suffix]
+        names = "_".join(m.replace(":", "-").replace("/", "_")[-24:] for m in self.motions)
+        return source_key(*files)[:8] + f"-{names}-{'_'.join(f'{t:g}' for t in self.taus)}"
 
 
 @dataclass(frozen=True)
@@ -76,11 +92,14 @@ class CycleEntry:
         return self.folder / "label.png"
 
     @property
-    def features(self) -> Path:
-        return self.folder / "features.npy"
+    def segmentation(self) -> Path:
+        return self.folder / "segmentation.npy"
 
     def cycle(self, direction: str, length: int) -> Path:
         return self.folder / f"{direction}_{length}.png"
+
+    def trust(self, direction: str, length: int) -> Path:
+        return self.folder / f"{direction}_{length}_trust.png"
 
     def lengths(self, direction: str) -> int:
         return self.forward if direction == "forward" else self.backward
@@ -121,7 +140,7 @@ def read_entry(folder: Path, max_length: int) -> CycleEntry | None:
 
 
 def build_entry(task: Task, propagator: Propagator, max_length: int) -> None:
-    """Compute and write one keyframe's cycles, features, image and label; entry.json last."""
+    """Compute and write one keyframe's cycle ends, g's probabilities, image and label; entry.json last."""
     stream, index = task.stream, task.index
     start, end = next((a, b) for a, b in stream.index.segments() if a <= index < b)  # cycles keep one size
     first, last = max(start, index - max_length), min(end - 1, index + max_length)
@@ -136,37 +155,49 @@ def build_entry(task: Task, propagator: Propagator, max_length: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_png(folder / "image.png", key.image)
     write_png(folder / "label.png", labels)
-    features = propagator.segment(key).features
-    if features is None:
-        raise EngineError(f"{propagator.segmentation.name} gives no features; the refiner needs them")
-    np.save(folder / "features.npy", features.astype(np.float16))
+    np.save(folder / "segmentation.npy", propagator.segment(key).coarse.astype(np.float16))
     paths = {"forward": frames[index - first :], "backward": frames[index - first :: -1]}
     lengths = {}
     for direction, path in paths.items():
-        cycles = cycles_by_length(propagator, path, labels) if max_length else []
-        for length, state in enumerate(cycles, start=1):
-            channels = propagator.ops.channels(state)
-            write_png(folder / f"{direction}_{length}.png", channels)
-        lengths[direction] = len(cycles)
-    entry = {"version": VERSION, "stamp_ns": key.stamp_ns, "max_length": max_length, **lengths}
+        ends = cycles(propagator, path, labels) if max_length else []
+        for length, end in enumerate(ends, start=1):
+            write_png(folder / f"{direction}_{length}.png", end.channels)
+            write_png(folder / f"{direction}_{length}_trust.png", end.trusted.astype(np.uint8) * 255)
+        lengths[direction] = len(ends)
+    entry = {
+        "version": VERSION,
+        "stamp_ns": key.stamp_ns,
+        "max_length": max_length,
+        "motion": propagator.motion.name,
+        "tau": propagator.tau,
+        **lengths,
+    }
     atomic_write(folder / "entry.json", json.dumps(entry).encode())
 
 
 class _Worker:
-    """Engines loaded once per process, then keyframes built one after another."""
+    """Engines loaded once per process (a propagator per motion and tau), then keyframes one by one."""
 
-    propagator: Propagator | None = None
+    propagators: ClassVar[dict[tuple[str, float], Propagator]] = {}
+    settings: ClassVar[CycleSettings | None] = None
 
     @classmethod
     def start(cls, settings: CycleSettings, spec: LabelSpec) -> None:
-        engines = EngineSet.from_files(
-            motion=settings.motion, segmentation=settings.segmentation, device=settings.device
-        )
-        cls.propagator = Propagator.from_engines(Method.WARP_INPAINT, spec, engines, tau=settings.tau)
+        segmentation = EngineSet.from_files(
+            motion=None, segmentation=settings.segmentation, device=settings.device
+        ).segmentation
+        cls.settings = settings
+        cls.propagators = {}
+        for motion in settings.motions:
+            engines = EngineSet(motion=load_motion(motion, device=settings.device), segmentation=segmentation)
+            for tau in settings.taus:
+                propagator = Propagator.from_engines(Method.WARP_INPAINT, spec, engines, tau=tau)
+                cls.propagators[(motion, tau)] = propagator
 
     @classmethod
     def run(cls, task: Task, max_length: int) -> None:
-        build_entry(task, cls.propagator, max_length)
+        variant = cls.settings.variant(task.stream.keyframes[task.index])
+        build_entry(task, cls.propagators[variant], max_length)
 
 
 def _build(tasks: list[Task], settings: CycleSettings, spec: LabelSpec, workers: int) -> Iterator[None]:
@@ -222,14 +253,19 @@ def build_cycle_cache(
 
 
 def load_entry(entry: CycleEntry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The keyframe's image (H, W, 3) RGB, label ids (H, W) and features (D, h, w) float32."""
-    features = np.load(entry.features).astype(np.float32)
-    return read_rgb(entry.image), read_label_png(entry.label), features
+    """The keyframe's image (H, W, 3) RGB, label ids (H, W) and g's probabilities (h, w, C) float32."""
+    segmentation = np.load(entry.segmentation).astype(np.float32)
+    return read_rgb(entry.image), read_label_png(entry.label), segmentation
 
 
-def load_cycle(entry: CycleEntry, direction: str, length: int) -> np.ndarray:
-    """argmax L°_t as channel ids (H, W) uint8, 255 where no class had mass."""
-    channels = cv2.imread(str(entry.cycle(direction, length)), cv2.IMREAD_UNCHANGED)
-    if channels is None:
-        raise DatasetError(f"{entry.cycle(direction, length)} is missing or corrupt; delete the cache entry")
-    return channels
+def load_cycle(entry: CycleEntry, direction: str, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cycle end of length l: the warped labels' channel ids (H, W) uint8 (255 where no class had
+    mass) and the trust mask (H, W) bool."""
+    found = []
+    for path in (entry.cycle(direction, length), entry.trust(direction, length)):
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if image is None:
+            raise DatasetError(f"{path} is missing or corrupt; delete the cache entry {entry.folder}")
+        found.append(image)
+    channels, trust = found
+    return channels, trust > 127

@@ -1,11 +1,12 @@
-"""The refiner's training samples: (one-hot L°_t, I_t, g-features, L_t) crops from the cycle cache.
+"""The refiner's training samples: crops of (Lm, M, g's probabilities, I_t, L_t) from the cycle cache.
 
 Each item is one keyframe with a cycle direction and length l drawn uniformly among those cached in
-[min_length, max_length] (section 4.2 samples l up to 6, both directions). With ``min_length = 0`` and
-``max_length = 0`` the input is the keyframe's own label (no cycle): the ablation the cycle loss is
-measured against. Crops have exactly the requested size at any camera size, and g's features are
-resampled over each crop as the refiner sees them at inference (:mod:`.crops`). Only keyframe labels
-are ever read.
+[min_length, max_length] (section 4.2 samples l up to 6, both directions): the warped labels and trust
+mask the cycle arrives at t with, g's probabilities of I_t, the image, and the keyframe's own label as
+the target. With ``min_length = 0`` and ``max_length = 0`` the input is the keyframe's own label, fully
+trusted (no cycle): the ablation the cycle loss is measured against. Crops have exactly the requested
+size at any camera size, and g's probabilities are sampled at the crop's pixels exactly as the refiner
+upsamples them at inference (:mod:`.crops`). Only keyframe labels are ever read.
 """
 
 from __future__ import annotations
@@ -14,29 +15,35 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from warp_refine_ros.engines.preprocess import image_tensor, one_hot_planes
+from warp_refine_ros.engines.preprocess import (
+    image_tensor,
+    one_hot_planes,
+    resize_image,
+    shrink_labels,
+    working_size,
+)
 from warp_refine_ros.errors import DatasetError, UsageError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.modelspec import IMAGENET, Normalization
-from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.propagation.probabilities import NO_CLASS
 from warp_refine_ros.training.crops import crop_array, crop_features, crop_origin
 from warp_refine_ros.training.cycle_cache import DIRECTIONS, CycleEntry, load_cycle, load_entry
 from warp_refine_ros.training.data import IGNORE_INDEX, target_channels
 
-Sample = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+Sample = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 class CycleDataset(Dataset):
-    """Items ``(labels (C, h, w), image (3, h, w), features (D, fh, fw), target (h, w))`` for Omega.
+    """Items ``(labels (C, h, w), trust (1, h, w), segmentation (C, gh, gw), image (3, h, w), target
+    (h, w))`` for Omega.
 
     With a ``crop`` every item is exactly (h, w) = ``crop``, so batches stack whatever the camera
     sizes: an image smaller than the crop is padded at the bottom and right (its edge pixels repeated
-    in image and labels, target ignored there), and the features are g's feature field sampled on the
-    grid of cells of ``feature_stride`` pixels over the crop (the refiner's deepest map: its own
-    resize is then the identity). Without a crop, items are whole frames with g's features unchanged.
-    ``samples_per_keyframe`` items per keyframe and epoch; the choice of direction, length, crop and
-    flip depends on (seed, epoch, index) only. Call :meth:`set_epoch` before each epoch.
+    in image, labels and trust, target ignored there), and g's probabilities are their field sampled at
+    every pixel of the crop (the refiner's own resize is then the identity). Without a crop, items are
+    whole frames with g's probabilities on g's grid. ``samples_per_keyframe`` items per keyframe and
+    epoch; the choice of direction, length, crop and flip depends on (seed, epoch, index) only. Call
+    :meth:`set_epoch` before each epoch.
     """
 
     def __init__(
@@ -47,7 +54,7 @@ class CycleDataset(Dataset):
         normalization: Normalization = IMAGENET,
         lengths: tuple[int, int] = (1, 6),
         crop: tuple[int, int] | None = (256, 320),
-        feature_stride: int = RefinerConfig().stride,
+        max_pixels: int | None = None,
         flip: bool = True,
         samples_per_keyframe: int = 1,
         seed: int = 0,
@@ -59,7 +66,7 @@ class CycleDataset(Dataset):
         self.normalization = normalization
         self.lengths = lengths
         self.crop = crop
-        self.feature_stride = feature_stride
+        self.max_pixels = max_pixels  # frames larger than this are shrunk first, as the engines shrink them
         self.flip = flip
         self.samples_per_keyframe = samples_per_keyframe
         self.seed = seed
@@ -90,26 +97,31 @@ class CycleDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         choices = self.choices(entry)
         direction, length = choices[int(rng.integers(len(choices)))]
-        image, labels, features = load_entry(entry)
+        image, labels, segmentation = load_entry(entry)
         target = target_channels(labels, self.spec)
-        # Cycle PNGs hold channels with NO_CLASS where no class had mass; a label's ignore is the same.
-        cycled = (
-            np.where(target == IGNORE_INDEX, NO_CLASS, target)
-            if length == 0
-            else load_cycle(entry, direction, length)
-        )
-        image, cycled, target, features = self._crop(rng, image, cycled, target, features)
-        if self.flip and rng.random() < 0.5:
-            image, cycled, target, features = (
-                image[:, ::-1],
-                cycled[:, ::-1],
-                target[:, ::-1],
-                features[..., ::-1],
+        if length == 0:  # the keyframe's own label, trusted everywhere (a label's ignore is NO_CLASS)
+            warped, trusted = np.where(target == IGNORE_INDEX, NO_CLASS, target), np.ones(target.shape, bool)
+        else:
+            warped, trusted = load_cycle(entry, direction, length)
+        if self.max_pixels is not None:
+            size = working_size(*target.shape, self.max_pixels)
+            image = resize_image(image, size)
+            warped, trusted, target = (
+                shrink_labels(a, size) for a in (warped, trusted.astype(np.uint8), target)
             )
+        trust = trusted.astype(np.float32)
+        segmentation = segmentation.transpose(2, 0, 1)  # (C, h, w)
+        image, warped, trust, target, segmentation = self._crop(
+            rng, image, warped, trust, target, segmentation
+        )
+        if self.flip and rng.random() < 0.5:
+            image, warped, trust, target = (a[:, ::-1] for a in (image, warped, trust, target))  # (h, w, ...)
+            segmentation = segmentation[..., ::-1]  # (C, gh, gw)
         return (
-            torch.from_numpy(one_hot_planes(cycled, self.spec.num_classes)),  # NO_CLASS -> zeros
+            torch.from_numpy(one_hot_planes(warped, self.spec.num_classes)),  # NO_CLASS -> zeros
+            torch.from_numpy(np.ascontiguousarray(trust)[None]),
+            torch.from_numpy(np.ascontiguousarray(segmentation, dtype=np.float32)),
             torch.from_numpy(image_tensor(np.ascontiguousarray(image), self.normalization)[0]),
-            torch.from_numpy(np.ascontiguousarray(features)),
             torch.from_numpy(np.ascontiguousarray(target, dtype=np.int64)),
         )
 
@@ -117,18 +129,19 @@ class CycleDataset(Dataset):
         self,
         rng: np.random.Generator,
         image: np.ndarray,
-        cycled: np.ndarray,
+        warped: np.ndarray,
+        trust: np.ndarray,
         target: np.ndarray,
-        features: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """A random ``crop`` window of the frame, and g's features resampled over it."""
+        segmentation: np.ndarray,
+    ) -> tuple[np.ndarray, ...]:
+        """A random ``crop`` window of the frame, and g's probabilities sampled at its pixels."""
         if self.crop is None:
-            return image, cycled, target, features
+            return image, warped, trust, target, segmentation
         origin = crop_origin(rng, target.shape, self.crop)
-        grid = tuple(-(-side // self.feature_stride) for side in self.crop)  # ceil
         return (
             crop_array(image, origin, self.crop),
-            crop_array(cycled, origin, self.crop),
+            crop_array(warped, origin, self.crop),
+            crop_array(trust, origin, self.crop),
             crop_array(target, origin, self.crop, fill=IGNORE_INDEX),
-            crop_features(features, target.shape, origin, self.crop, grid),
+            crop_features(segmentation, target.shape, origin, self.crop, self.crop),
         )

@@ -63,11 +63,32 @@ class SegmentationLoss:
         return loss, {"loss": float(loss.detach())}
 
 
-def cycle_loss(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """L(L_t, Omega(L°_t)) (section 3.4): cross-entropy of the refined cycle labels against the keyframe
-    label, over its labeled pixels. Also reports the pixel accuracy of the refined labels."""
-    loss = F.cross_entropy(logits.float(), target, ignore_index=IGNORE_INDEX)
+PROBABILITY_FLOOR = 1e-4  # -log(1e-4) = 9.2: a confident mistake costs a bounded, finite loss
+
+
+def cycle_loss(probabilities: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """L(L_t, Omega(cycle)) (section 3.4): the negative log-probability Omega gives the keyframe label's
+    class, over its labeled pixels (Omega outputs probabilities, convex mixtures of its inputs). Also
+    reports the pixel accuracy of the refined labels."""
     labeled = target != IGNORE_INDEX
-    correct = (logits.detach().argmax(dim=1) == target) & labeled
+    picked = probabilities.float().gather(1, target.clamp(max=probabilities.shape[1] - 1)[:, None])[:, 0]
+    loss = -(torch.log(picked.clamp_min(PROBABILITY_FLOOR)) * labeled).sum() / labeled.sum().clamp_min(1)
+    correct = (probabilities.detach().argmax(dim=1) == target) & labeled
     accuracy = float(correct.sum()) / max(1, int(labeled.sum()))
     return loss, {"loss": float(loss.detach()), "accuracy": accuracy}
+
+
+def present_classes(batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """A refiner batch (labels, trust, segmentation, image, target) cut to the classes that occur in its
+    labels, target or g's arg-max, renumbered; the rest cannot change its loss much and cost most of the
+    time (Omega is class-agnostic, so it learns the same on fewer channels)."""
+    labels, trust, segmentation, image, target = batch
+    keep = labels.amax(dim=(0, 2, 3)) > 0
+    keep[target[target != IGNORE_INDEX].unique()] = True
+    keep[segmentation.argmax(dim=1).unique()] = True
+    renumber = torch.full((256,), IGNORE_INDEX, dtype=torch.int64, device=target.device)
+    renumber[torch.nonzero(keep)[:, 0]] = torch.arange(int(keep.sum()), device=target.device)
+    renumber[IGNORE_INDEX] = IGNORE_INDEX
+    kept = segmentation[:, keep]
+    kept = kept / kept.sum(dim=1, keepdim=True).clamp_min(1e-6)
+    return labels[:, keep], trust, kept, image, renumber[target]

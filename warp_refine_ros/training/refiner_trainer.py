@@ -1,8 +1,9 @@
 """train_refiner's engine: fit Omega with the cycle-consistency loss (section 3.4), validate by offset.
 
-1. Cache: for every keyframe, cycle labels for l = 1..L both ways through warp-inpaint with the
-   given motion and segmentation engines and tau (computed once, on disk).
-2. Train: CE(Omega(one-hot L°_t, I_t, g-features), L_t) over random (direction, l) and crops.
+1. Cache: for every keyframe, the cycle ends for l = 1..L both ways through warp-inpaint with the
+   given motion and segmentation engines and tau (computed once, on disk; with several motions or
+   taus, each keyframe's cycles use one of them).
+2. Train: -log Omega(Lm, M, g(I_t), I_t)[L_t] over random (direction, l) and crops.
 3. Validate: warp-refine with the network being trained on held-out drives, mIoU by |offset|,
    next to warp-inpaint with the same engines as the reference.
 Writes ``OUT/refiner.pt`` (resumable), ``OUT/refiner.onnx`` and ``OUT/metrics.json``.
@@ -15,13 +16,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
 from warp_refine_ros.engines.loading import EngineSet
-from warp_refine_ros.errors import EngineError
+from warp_refine_ros.errors import DatasetError, EngineError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.modelspec import IMAGENET
 from warp_refine_ros.networks.checkpoint import load_checkpoint
@@ -31,7 +31,7 @@ from warp_refine_ros.training.cycle_cache import CycleSettings, build_cycle_cach
 from warp_refine_ros.training.cycle_data import CycleDataset
 from warp_refine_ros.training.distributed import Distributed
 from warp_refine_ros.training.loop import Hyper, Trainer, seed_everything
-from warp_refine_ros.training.losses import cycle_loss
+from warp_refine_ros.training.losses import cycle_loss, present_classes
 from warp_refine_ros.training.sampler import MixedSampler
 from warp_refine_ros.training.sources import KeyframeSource, match_source
 from warp_refine_ros.training.validation import (
@@ -44,20 +44,28 @@ from warp_refine_ros.training.validation import (
 NAME = "refiner"
 
 
+@dataclass(frozen=True)
+class CycleGroup:
+    """Keyframes whose cycles go through one segmentation engine: the labeler's, or one that never saw
+    them (g nearly memorises its own keyframes, and an Omega trained there learns to trust g too much)."""
+
+    sources: list[KeyframeSource]
+    segmentation: str  # engine file
+
+
 @dataclass
 class RefinerRun:
     """Everything one train_refiner run needs; the CLI fills it from arguments."""
 
     out: Path
     spec: LabelSpec
-    sources: list[KeyframeSource]
-    segmentation: str  # the segmentation engine file the labeler will use
+    groups: list[CycleGroup]
+    segmentation: str  # the segmentation engine file the labeler will use (validation runs it)
     hyper: Hyper
-    motion: str = "dis"
-    tau: float = DEFAULT_TAU
+    motions: tuple[str, ...] = ("dis",)  # the cycles' motion engines (validation uses the first)
+    taus: tuple[float, ...] = (DEFAULT_TAU,)  # the cycles' trust thresholds (validation uses the first)
     lengths: tuple[int, int] = (1, 6)  # l sampled uniformly in [min, max], both directions
     widths: tuple[int, ...] = RefinerConfig.widths
-    features: bool = True  # give Omega g's features (section 4.2); False refines from labels and image only
     crop: tuple[int, int] | None = (256, 320)
     batch_size: int = 8
     samples_per_keyframe: int = 1
@@ -69,14 +77,16 @@ class RefinerRun:
     val_radius: int = 10
     val_every: int = 1
     resume: bool = False
-    init: Path | None = None  # a refiner checkpoint to start from (same architecture and classes)
+    init: Path | None = None  # a refiner checkpoint to start from (same architecture; any class spec)
     epoch_size: int | None = None  # samples per epoch (default: every keyframe samples_per_keyframe times)
     arguments: dict[str, Any] = field(default_factory=dict)
 
 
 def load_engines(run: RefinerRun) -> EngineSet:
     """The motion and segmentation engines, checked against the class spec."""
-    engines = EngineSet.from_files(motion=run.motion, segmentation=run.segmentation, device=run.engine_device)
+    engines = EngineSet.from_files(
+        motion=run.motions[0], segmentation=run.segmentation, device=run.engine_device
+    )
     if differences := engines.segmentation.spec.class_differences(run.spec):
         raise EngineError(
             f"{run.segmentation} predicts other classes than the class spec ({'; '.join(differences[:6])}); "
@@ -89,9 +99,9 @@ def validate(
     engines: EngineSet, run: RefinerRun, model: RefinerNet | None, device: torch.device
 ) -> dict[str, float | None]:
     """mIoU by |offset| on the validation drives: warp-refine with ``model``, or warp-inpaint if None."""
-    refiner = None if model is None else ModuleRefiner(model, run.spec, IMAGENET, device)
+    refiner = None if model is None else ModuleRefiner(model, IMAGENET, device)
     method = Method.WARP_INPAINT if model is None else Method.WARP_REFINE
-    propagator = Propagator.from_engines(method, run.spec, replace(engines, refiner=refiner), tau=run.tau)
+    propagator = Propagator.from_engines(method, run.spec, replace(engines, refiner=refiner), tau=run.taus[0])
     return miou_by_offset(propagated_scores(propagator, run.val, run.val_radius))
 
 
@@ -100,33 +110,31 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
     seed_everything(run.hyper.seed)
     started = time.perf_counter()
     engines = load_engines(run)
-    streams = [match_source(source, run.spec) for source in run.sources]
-    settings = CycleSettings(run.segmentation, run.motion, run.tau, run.lengths[1], run.engine_device)
-    entries = build_cycle_cache(
-        streams,
-        settings,
-        run.cache or run.out / "cache",
-        run.spec,
-        dist=dist,
-        workers=run.cache_workers,
-        progress=run.hyper.progress and dist.is_main,
-    )
+    if not run.groups:
+        raise DatasetError("no keyframes to train the refiner on")
+    entries = []
+    for group in run.groups:
+        settings = CycleSettings(group.segmentation, run.motions, run.taus, run.lengths[1], run.engine_device)
+        entries += build_cycle_cache(
+            [match_source(source, run.spec) for source in group.sources],
+            settings,
+            run.cache or run.out / "cache",
+            run.spec,
+            dist=dist,
+            workers=run.cache_workers,
+            progress=run.hyper.progress and dist.is_main,
+        )
     cache_seconds = time.perf_counter() - started
-    feature_channels = int(np.load(entries[0].features, mmap_mode="r").shape[0]) if run.features else 0
-    model = RefinerNet(
-        RefinerConfig(run.spec.num_classes, feature_channels=feature_channels, widths=run.widths)
-    )
+    model = RefinerNet(RefinerConfig(widths=run.widths)) if run.init is None else start_from(run.init)
     dataset = CycleDataset(
         entries,
         run.spec,
         lengths=run.lengths,
         crop=run.crop,
+        max_pixels=model.config.max_pixels,
         samples_per_keyframe=run.samples_per_keyframe,
         seed=run.hyper.seed,
-        feature_stride=model.config.stride,
     )
-    if run.init is not None and not run.resume:
-        start_from(model, run.init, run.spec)
     sampler = MixedSampler.uniform(
         len(dataset),
         epoch_size=run.epoch_size,
@@ -154,8 +162,8 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
         metadata={
             "trained_by": "train_refiner",
             "segmentation": Path(run.segmentation).name,
-            "motion": run.motion,
-            "tau": run.tau,
+            "motion": list(settings.motions),
+            "tau": list(settings.taus),
             "init": None if run.init is None else str(run.init),
             "arguments": run.arguments,
         },
@@ -164,9 +172,10 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
     device = dist.device
 
     def step(net: nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, float]]:
-        labels, image, features, target = (t.to(device, non_blocking=True) for t in batch)
-        logits = net(labels, image, features if feature_channels else None)
-        return cycle_loss(logits, target)  # CE(Omega(L°_t), L_t)
+        labels, trust, segmentation, image, target = present_classes(
+            tuple(t.to(device, non_blocking=True) for t in batch)
+        )
+        return cycle_loss(net(labels, trust, segmentation, image), target)  # -log Omega(cycle end)[L_t]
 
     baseline = None
     if run.val and dist.is_main:
@@ -189,9 +198,9 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
         "cycles": {
             "min_length": run.lengths[0],
             "max_length": run.lengths[1],
-            "tau": run.tau,
-            "motion": run.motion,
-            "segmentation": str(run.segmentation),
+            "tau": list(settings.taus),
+            "motion": list(settings.motions),
+            "segmentation": [str(group.segmentation) for group in run.groups],
         },
         "keyframes": len(dataset.entries),
         "samples_per_epoch": len(dataset),
@@ -208,15 +217,12 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
     return summary
 
 
-def start_from(model: RefinerNet, path: Path, spec: LabelSpec) -> None:
-    """Load a trained refiner's weights into ``model``: fine-tuning needs the same network and classes."""
-    loaded = load_checkpoint(path, arch=model.arch)
-    if loaded.config != model.config or loaded.spec.class_differences(spec):
-        raise EngineError(
-            f"{path} is a refiner for {loaded.spec.num_classes} classes with {loaded.config}; this run "
-            f"trains one for {spec.num_classes} classes with {model.config}: start from scratch instead"
-        )
+def start_from(path: Path) -> RefinerNet:
+    """A trained refiner to fine-tune, its network kept whole: Omega is class-agnostic, so any spec's."""
+    loaded = load_checkpoint(path, arch="refiner")
+    model = RefinerNet(loaded.config)
     model.load_state_dict(loaded.state_dict)
+    return model
 
 
 def _row(scores: dict[str, float | None]) -> str:

@@ -58,19 +58,18 @@ class ModuleSegmentation(NetworkSegmentation):
 class ModuleRefiner(NetworkRefiner):
     """A refiner network being trained, as a RefinerEngine (same pre- and post-processing as the engines)."""
 
-    def __init__(self, net: nn.Module, spec: LabelSpec, normalization: Normalization, device: torch.device):
+    def __init__(self, net: nn.Module, normalization: Normalization, device: torch.device):
         self.module = inference_module(net).to(device)
         self.name = "training-refiner"
-        self.spec = spec
         self.normalization = normalization
-        self.feature_channels = net.config.feature_channels
+        self.max_pixels = net.config.max_pixels
         self.device = device
 
     @torch.inference_mode()
-    def _infer(self, labels: np.ndarray, image: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        tensors = [
-            None if a is None else torch.from_numpy(a).to(self.device) for a in (labels, image, features)
-        ]
+    def _infer(
+        self, labels: np.ndarray, trust: np.ndarray, segmentation: np.ndarray, image: np.ndarray
+    ) -> np.ndarray:
+        tensors = (torch.from_numpy(a).to(self.device) for a in (labels, trust, segmentation, image))
         return self.module(*tensors).float().cpu().numpy()
 
 

@@ -2,8 +2,9 @@
 
 Engines see camera images after the same preparation the engines apply (see
 :mod:`warp_refine_ros.engines.network_backend`): the segmentation network gets the image resized by its
-``input_scale``, the refiner full-size labels and image plus the segmentation features (1/8 of the
-segmentation input), a motion network both frames padded to a multiple of its ``pad_multiple``.
+``input_scale``, the refiner labels, trust and image at its working size (shrunk to its ``max_pixels``)
+plus g's probabilities (1/4 of the segmentation input) over the classes present in a frame, from one to
+all of the spec's, and a motion network both frames padded to a multiple of its ``pad_multiple``.
 Batch is always 1: the propagation labels one frame at a time.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from warp_refine_ros.engines.preprocess import scaled_size
+from warp_refine_ros.engines.preprocess import scaled_size, working_size
 from warp_refine_ros.errors import EngineError, UsageError
 from warp_refine_ros.modelspec import ModelMetadata
 
@@ -57,10 +58,11 @@ class CameraSizes:
         )
 
 
-def feature_size(size: Size, segmentation_scale: float) -> Size:
-    """(h, w) of the segmentation features for a camera image of ``size``: 1/8 of the network input."""
+def probability_size(size: Size, segmentation_scale: float) -> Size:
+    """(h, w) of g's probabilities, which the refiner takes, for a camera image of ``size``: 1/4 of g's
+    input."""
     height, width = scaled_size(*size, segmentation_scale)
-    return -(-height // 8), -(-width // 8)
+    return -(-height // 4), -(-width // 4)
 
 
 def padded_size(size: Size, multiple: int) -> Size:
@@ -73,22 +75,22 @@ def input_shapes(
 ) -> dict[str, Shape]:
     """The shape of each input of a network for one camera image ``size``.
 
-    ``segmentation_scale`` is the ``input_scale`` of the segmentation network whose features a
-    refiner takes; unknown (None), the features are assumed at full scale.
+    ``segmentation_scale`` is the ``input_scale`` of the segmentation network whose probabilities a
+    refiner takes; unknown (None), they are assumed at full scale.
     """
     if metadata.arch == "segmentation":
         return {"image": (1, 3, *scaled_size(*size, metadata.input_scale))}
     if metadata.arch == "motion":
         padded = padded_size(size, int(metadata.config.get("pad_multiple", 8)))
         return {"image": (1, 3, *padded), "reference": (1, 3, *padded)}
-    shapes: dict[str, Shape] = {
-        "labels": (1, metadata.spec.num_classes, *size),
-        "image": (1, 3, *size),
+    classes = metadata.spec.num_classes  # the spec Omega was trained with; it runs with any
+    working = working_size(*size, int(metadata.config["max_pixels"]))
+    return {
+        "labels": (1, classes, *working),
+        "trust": (1, 1, *working),
+        "segmentation": (1, classes, *probability_size(size, segmentation_scale or 1.0)),
+        "image": (1, 3, *working),
     }
-    if "features" in metadata.inputs:
-        channels = int(metadata.config["feature_channels"])
-        shapes["features"] = (1, channels, *feature_size(size, segmentation_scale or 1.0))
-    return shapes
 
 
 def input_profile(
@@ -96,13 +98,16 @@ def input_profile(
 ) -> Profile:
     """(min, opt, max) shape of each input for camera images between ``sizes.min`` and ``sizes.max``.
 
-    A refiner built without knowing its segmentation network accepts features from 1x1 up, so any
-    ``input_scale`` fits; given ``segmentation_scale``, the range is exact.
+    A refiner built without knowing its segmentation network accepts g's probabilities from 1x1 up, so
+    any ``input_scale`` fits; given ``segmentation_scale``, the range is exact.
     """
     low, opt, high = (
         input_shapes(metadata, size, segmentation_scale=segmentation_scale)
         for size in (sizes.min, sizes.opt, sizes.max)
     )
-    if "features" in low and segmentation_scale is None:
-        low["features"] = (*low["features"][:2], 1, 1)
+    if metadata.arch == "refiner":  # Omega runs on the classes present in a frame: one up to all
+        low["labels"] = (1, 1, *low["labels"][2:])
+        low["segmentation"] = (1, 1, *low["segmentation"][2:])
+        if segmentation_scale is None:
+            low["segmentation"] = (1, 1, 1, 1)
     return {name: (low[name], opt[name], high[name]) for name in metadata.inputs}

@@ -10,9 +10,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from warp_refine_ros.engines.preprocess import image_tensor, scaled_size
+from warp_refine_ros.engines.preprocess import image_tensor, scaled_size, working_size
 from warp_refine_ros.modelspec import ModelMetadata
-from warp_refine_ros.trt.profiles import Size, feature_size, padded_size
+from warp_refine_ros.trt.profiles import Size, padded_size, probability_size
 
 SHIFT = (2, 3)  # (dy, dx) camera motion between the two sample frames, pixels
 
@@ -48,15 +48,17 @@ def sample_feeds(
             "image": np.pad(image_tensor(image, norm), pad, mode="edge"),
             "reference": np.pad(image_tensor(reference, norm), pad, mode="edge"),
         }
+    grid = probability_size(size, segmentation_scale or 1.0)
+    size = working_size(*size, int(metadata.config["max_pixels"]))  # Omega's inputs but g's
+    image, _, regions = sample_frames(size, seed=seed)
     classes = metadata.spec.num_classes
     one_hot = np.eye(classes, dtype=np.float32)[regions % classes]  # (H, W, C): one class per region
-    feeds = {
+    rng = np.random.default_rng(seed + 1)
+    logits = rng.standard_normal((1, classes, *grid)).astype(np.float32)
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return {
         "labels": np.ascontiguousarray(one_hot.transpose(2, 0, 1)[None]),
+        "trust": (rng.random((1, 1, *size)) < 0.9).astype(np.float32),
+        "segmentation": probabilities.astype(np.float32),
         "image": image_tensor(image, norm),
     }
-    if "features" in metadata.inputs:
-        channels = int(metadata.config["feature_channels"])
-        rng = np.random.default_rng(seed + 1)
-        shape = (1, channels, *feature_size(size, segmentation_scale or 1.0))
-        feeds["features"] = rng.standard_normal(shape).astype(np.float32)
-    return feeds

@@ -18,11 +18,6 @@ from warp_refine_ros.propagation.trust import trust_mask
 from warp_refine_ros.propagation.warp import SamplingMap, sampling_map, warp_probabilities
 
 
-def present_classes(channels: np.ndarray, num_classes: int) -> np.ndarray:
-    """(C,) bool: which channels occur among the channel indices (H, W) uint8 (NO_CLASS is none)."""
-    return np.bincount(channels.ravel(), minlength=256)[:num_classes] > 0
-
-
 class NumpyOps(ArrayOps[np.ndarray, SamplingMap]):
     """:class:`ArrayOps` on numpy: probabilities (H, W, C) float32, OpenCV for sampling (one CPU core)."""
 
@@ -59,13 +54,8 @@ class NumpyOps(ArrayOps[np.ndarray, SamplingMap]):
     def semantic(self, segmentation: Segmentation, threshold: float) -> np.ndarray:
         return mask_uncertain(segmentation.probabilities, threshold)
 
-    def restrict(self, refined: np.ndarray, channels: np.ndarray) -> np.ndarray:
-        present = present_classes(channels, refined.shape[-1])
-        if present.all():
-            return refined
-        refined[..., ~present] = 0
-        refined /= np.maximum(refined.sum(axis=-1, keepdims=True), np.float32(1e-12))  # still a distribution
-        return refined
+    def mask(self, mask: np.ndarray) -> np.ndarray:
+        return mask
 
     def channels(self, probabilities: np.ndarray) -> np.ndarray:
         return argmax_confidence(probabilities)[0]

@@ -23,7 +23,7 @@ SamplingT = TypeVar("SamplingT")
 
 @runtime_checkable
 class ArrayOps(Protocol[ArrayT, SamplingT]):
-    """Warp, trust, inpaint, restrict and read out labels on one backend's arrays (section 3.2-3.3)."""
+    """Warp, trust, inpaint and read out labels on one backend's arrays (section 3.2-3.3)."""
 
     name: str
 
@@ -72,9 +72,8 @@ class ArrayOps(Protocol[ArrayT, SamplingT]):
         (-> ignore) where their top probability is below ``threshold``."""
         ...
 
-    def restrict(self, refined: np.ndarray, channels: np.ndarray) -> ArrayT:
-        """Omega's output (H, W, C) float32 (eq. 8) zeroed on the classes absent from its input's channel
-        indices (H, W) uint8, then renormalised to sum 1 (sums floored at 1e-12); as is if all present."""
+    def mask(self, mask: ArrayT) -> np.ndarray:
+        """A trust mask (H, W) as numpy bool, for the refiner engine."""
         ...
 
     def channels(self, probabilities: ArrayT) -> np.ndarray:

@@ -15,7 +15,6 @@ import torch
 
 from warp_refine_ros.engines.base import Segmentation
 from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.propagation.ops.numpy_ops import present_classes
 from warp_refine_ros.propagation.ops.protocol import ArrayOps
 from warp_refine_ros.propagation.ops.torch_bilinear import remap, resize
 from warp_refine_ros.propagation.probabilities import NO_CLASS
@@ -96,13 +95,8 @@ class TorchOps(ArrayOps[torch.Tensor, TorchSampling]):
         best = probabilities.amax(dim=0)
         return probabilities * (best >= float(np.float32(threshold)))
 
-    def restrict(self, refined: np.ndarray, channels: np.ndarray) -> torch.Tensor:
-        refined = self._channels_first(refined)  # (C, H, W)
-        present = present_classes(channels, refined.shape[0])
-        if present.all():
-            return refined
-        refined[torch.as_tensor(~present, device=self.device)] = 0
-        return refined / refined.sum(dim=0).clamp_min(1e-12)  # still a distribution
+    def mask(self, mask: torch.Tensor) -> np.ndarray:
+        return mask.cpu().numpy()
 
     def channels(self, probabilities: torch.Tensor) -> np.ndarray:
         return _argmax(probabilities)[0].cpu().numpy()  # the confidence stays on the device
