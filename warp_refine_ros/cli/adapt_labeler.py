@@ -10,7 +10,7 @@ from pathlib import Path
 
 from warp_refine_ros.cli.arguments import non_negative_float, non_negative_int, positive_float, positive_int
 from warp_refine_ros.cli.common import KEYFRAME_LABELS, run_cli
-from warp_refine_ros.cli.train_seg import arguments_record
+from warp_refine_ros.cli.training_arguments import arguments_record
 from warp_refine_ros.errors import DatasetError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation.config import DEFAULT_RADIUS

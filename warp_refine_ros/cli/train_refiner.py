@@ -14,13 +14,14 @@ from pathlib import Path
 
 from warp_refine_ros.cli.arguments import non_negative_int, positive_float, positive_int
 from warp_refine_ros.cli.common import KEYFRAME_LABELS, run_cli
-from warp_refine_ros.cli.train_seg import add_training_arguments, arguments_record, check_out, hyper_from_args
+from warp_refine_ros.cli.training_arguments import add_training_arguments, arguments_record, hyper_from_args
 from warp_refine_ros.engines.loading import canonical_motion, load_segmentation
 from warp_refine_ros.errors import UsageError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.refiner import RefinerConfig
 from warp_refine_ros.propagation import DEFAULT_TAU
 from warp_refine_ros.training import distributed
+from warp_refine_ros.training.loop import check_out
 from warp_refine_ros.training.refiner_trainer import NAME, CycleGroup, RefinerRun, train_refiner
 from warp_refine_ros.training.sources import pair_sources
 from warp_refine_ros.training.validation import ValidationDrive

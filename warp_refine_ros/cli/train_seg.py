@@ -7,7 +7,6 @@ Writes OUT/seg.pt (resumable checkpoint), OUT/seg.onnx and OUT/metrics.json. Run
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,101 +20,18 @@ from warp_refine_ros.cli.arguments import (
     unit_interval,
 )
 from warp_refine_ros.cli.common import KEYFRAME_LABELS, run_cli
-from warp_refine_ros.errors import DatasetError, UsageError
+from warp_refine_ros.cli.training_arguments import add_training_arguments, arguments_record, hyper_from_args
+from warp_refine_ros.errors import UsageError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.networks.pretrained import TORCHVISION_FILE
 from warp_refine_ros.networks.segmentation import MAX_WIDTH, SegmentationConfig
 from warp_refine_ros.training import distributed
 from warp_refine_ros.training.augment import Augmentation
-from warp_refine_ros.training.loop import Hyper
+from warp_refine_ros.training.loop import check_out
 from warp_refine_ros.training.losses import LOSSES
 from warp_refine_ros.training.sampler import PROPAGATED_FRACTION
 from warp_refine_ros.training.seg_trainer import NAME, SegRun, train_segmentation
-from warp_refine_ros.training.sources import (
-    LabeledImage,
-    autolabeled_items,
-    extract_keyframes,
-    folder_pairs,
-    group_split,
-    match_source,
-    pair_sources,
-)
-
-
-def add_training_arguments(
-    parser: argparse.ArgumentParser, *, epochs: int, lr: float, batch_size: int
-) -> None:
-    """Arguments both trainers share: output, schedule, device, seeds, resuming, logging."""
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--epochs", type=positive_int, default=epochs, help="epochs (default %(default)s)")
-    parser.add_argument(
-        "--batch-size", type=positive_int, default=batch_size, help="batch per process (default %(default)s)"
-    )
-    parser.add_argument(
-        "--lr", type=positive_float, default=lr, help="peak AdamW learning rate (default %(default)s)"
-    )
-    parser.add_argument(
-        "--weight-decay",
-        type=non_negative_float,
-        default=1e-4,
-        help="AdamW weight decay (default %(default)s)",
-    )
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (under torchrun: cpu or cuda)")
-    parser.add_argument(
-        "--workers", type=non_negative_int, default=0, help="data-loading processes (default %(default)s)"
-    )
-    parser.add_argument(
-        "--seed", type=non_negative_int, default=0, help="seed of weights, sampling and augmentation"
-    )
-    parser.add_argument(
-        "--resume", action="store_true", help="continue from OUT/<name>.pt's training state (same arguments)"
-    )
-    parser.add_argument("--no-amp", action="store_true", help="no float16 mixed precision on CUDA")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument(
-        "--no-tensorboard", action="store_true", help="no TensorBoard logs under OUT/tensorboard"
-    )
-    parser.add_argument(
-        "--stamp-tolerance",
-        type=non_negative_float,
-        default=0.0,
-        metavar="MS",
-        help="match keyframe label stamps to image stamps within this many ms (default exact)",
-    )
-
-
-def hyper_from_args(args: argparse.Namespace) -> Hyper:
-    """The optimisation settings of the command line."""
-    return Hyper(
-        epochs=args.epochs,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        amp=not args.no_amp,
-        seed=args.seed,
-        progress=not args.no_progress,
-        tensorboard=not args.no_tensorboard,
-    )
-
-
-def check_out(out: Path, name: str, resume: bool) -> None:
-    """A new run must not overwrite a checkpoint; a resumed one needs it."""
-    checkpoint = out / f"{name}.pt"
-    if resume and not checkpoint.is_file():
-        raise DatasetError(f"--resume: {checkpoint} does not exist; start without --resume")
-    if not resume and checkpoint.exists():
-        raise DatasetError(f"{checkpoint} exists; pass --resume to continue that run or choose a new --out")
-
-
-def arguments_record(args: argparse.Namespace, prog: str, argv: Sequence[str] | None) -> dict:
-    """The command line and its parsed arguments as plain JSON values, for checkpoints and metrics.json."""
-    plain = {"command": shlex.join([prog, *(sys.argv[1:] if argv is None else argv)])}
-    for key, value in vars(args).items():
-        if isinstance(value, Path):
-            value = str(value)
-        elif isinstance(value, list | tuple):
-            value = [str(v) if isinstance(v, Path) else v for v in value]
-        plain[key] = value
-    return plain
+from warp_refine_ros.training.sources import ManualSources, autolabeled_items, group_split, manual_items
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -231,24 +147,23 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def manual_items(
-    args: argparse.Namespace, spec: LabelSpec, cache: Path, *, prefix: str = ""
-) -> list[LabeledImage]:
-    """Keyframes of bags (decoded once into ``cache``) and folder pairs; ``prefix="val_"`` for validation."""
-    bags, labels = getattr(args, f"{prefix}bag"), getattr(args, f"{prefix}labels")
-    images, image_labels = getattr(args, f"{prefix}images"), getattr(args, f"{prefix}image_labels")
+def manual_sources(args: argparse.Namespace, *, prefix: str = "") -> ManualSources:
+    """The human-labeled sources of the command line; ``prefix="val_"`` for validation."""
     flag = "--" + prefix.replace("_", "-")
+    images, image_labels = getattr(args, f"{prefix}images"), getattr(args, f"{prefix}image_labels")
     if len(images) != len(image_labels):
         raise UsageError(
             f"give one {flag}image-labels per {flag}images; got {len(images)} and {len(image_labels)}"
         )
-    tolerance = round(args.stamp_tolerance * 1e6)
-    items: list[LabeledImage] = []
-    for source in pair_sources(bags, labels, args.image_topic, tolerance_ns=tolerance, flag=f"{flag}labels"):
-        items += extract_keyframes(match_source(source, spec), cache, spec)
-    for folder, label_folder in zip(images, image_labels, strict=True):
-        items += folder_pairs(folder, label_folder)
-    return items
+    return ManualSources(
+        bags=getattr(args, f"{prefix}bag"),
+        labels=getattr(args, f"{prefix}labels"),
+        images=images,
+        image_labels=image_labels,
+        topic=args.image_topic,
+        tolerance_ns=round(args.stamp_tolerance * 1e6),
+        flag=flag,
+    )
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -269,15 +184,11 @@ def _train(args: argparse.Namespace, dist: distributed.Distributed, arguments: d
         raise UsageError("--resume continues OUT/seg.pt's own weights; drop --init, or start a new --out")
     spec = LabelSpec.from_yaml(args.classes)
     check_out(args.out, NAME, args.resume)
-    cache = args.out / "cache" / "keyframes"
     if not (args.bag or args.images or args.dataset):
         raise UsageError("give training data: --bag/--labels, --images/--image-labels and/or --dataset")
-    train, val = [], []
-    for rank_turn in (True, False):  # rank 0 decodes keyframes first; the others then reuse its files
-        if rank_turn == dist.is_main:
-            train = manual_items(args, spec, cache)
-            val = manual_items(args, spec, cache, prefix="val_")
-        dist.barrier()
+    sources = (manual_sources(args), manual_sources(args, prefix="val_"))
+    cache = args.out / "cache" / "keyframes"
+    train, val = distributed.main_first(dist, lambda: [manual_items(s, spec, cache) for s in sources])
     if args.val_fraction:
         train, held_out = group_split(train, args.val_fraction)
         val += held_out

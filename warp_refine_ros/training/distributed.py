@@ -8,8 +8,10 @@ Ranks use gloo on the CPU and nccl on CUDA; only rank 0 writes files.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
@@ -18,6 +20,7 @@ from warp_refine_ros.engines.devices import parse_device, torch_device
 
 # Rank 0 may build data caches while the others wait at a barrier; allow for slow caches.
 BARRIER_TIMEOUT = timedelta(hours=4)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,17 @@ class Distributed:
         tensor = torch.tensor([value], dtype=torch.float64, device=self.device)
         dist.all_reduce(tensor)
         return float(tensor.item()) / self.world_size
+
+
+def main_first(state: Distributed, build: Callable[[], T]) -> T:
+    """``build()`` on rank 0 first, then on the other ranks, which reuse the files it cached."""
+    if not state.is_main:
+        state.barrier()  # until rank 0 has built
+    result = build()
+    if state.is_main:
+        state.barrier()  # let the others build
+    state.barrier()
+    return result
 
 
 def setup(device: str) -> Distributed:

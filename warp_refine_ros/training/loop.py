@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from warp_refine_ros.errors import DatasetError, EngineError, UsageError
 from warp_refine_ros.fileio import write_json
@@ -54,6 +55,29 @@ def lr_factor(step: int, *, total: int, warmup: int) -> float:
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def data_loader(
+    dataset: Dataset, sampler: Sampler, *, batch_size: int, workers: int, dist: Distributed
+) -> DataLoader:
+    """Batches of this rank's samples; the last short batch dropped unless it is the only one."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=workers,
+        drop_last=len(sampler) > batch_size,
+        pin_memory=dist.device.type == "cuda",
+    )
+
+
+def check_out(out: Path, name: str, resume: bool) -> None:
+    """A new run must not overwrite a checkpoint; a resumed one needs it."""
+    checkpoint = out / f"{name}.pt"
+    if resume and not checkpoint.is_file():
+        raise DatasetError(f"--resume: {checkpoint} does not exist; start without --resume")
+    if not resume and checkpoint.exists():
+        raise DatasetError(f"{checkpoint} exists; pass --resume to continue that run or choose a new --out")
 
 
 def seed_everything(seed: int) -> None:
@@ -172,6 +196,25 @@ class Trainer:
         means["lr"] = self.optimizer.param_groups[0]["lr"]
         means["seconds"] = time.perf_counter() - start
         return means
+
+    def fit(
+        self,
+        loader: DataLoader,
+        step_fn: StepFn,
+        validate: Callable[[int], tuple[dict[str, Any] | None, str]],
+        *,
+        start_epoch: int = 0,
+    ) -> None:
+        """Epochs ``start_epoch`` to the last: train, ``validate(epoch)`` on rank 0 (scores or None, and a
+        line for the log), checkpoint. The sampler and dataset are told the epoch first."""
+        for epoch in range(start_epoch, self.hyper.epochs):
+            for part in (loader.sampler, loader.dataset):
+                part.set_epoch(epoch)
+            record: dict[str, Any] = {"train": self.train_epoch(loader, epoch, step_fn, len(loader))}
+            scores, line = validate(epoch) if self.dist.is_main else (None, "")
+            if scores is not None:
+                record["val"] = scores
+            self.end_epoch(epoch, record, line)
 
     def end_epoch(self, epoch: int, record: dict[str, Any], validation: str = "") -> None:
         """Log the epoch's record (a line on stdout, ``validation`` appended, and TensorBoard) and write

@@ -18,19 +18,18 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
-from warp_refine_ros.engines.loading import EngineSet
+from warp_refine_ros.engines.loading import EngineSet, canonical_motion
 from warp_refine_ros.errors import DatasetError, EngineError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.modelspec import IMAGENET
 from warp_refine_ros.networks.checkpoint import load_checkpoint
 from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
 from warp_refine_ros.propagation import DEFAULT_TAU, Method, Propagator
-from warp_refine_ros.training.cycle_cache import CycleSettings, build_cycle_cache
+from warp_refine_ros.training.cycle_cache import CycleEntry, CycleSettings, build_cycle_cache
 from warp_refine_ros.training.cycle_data import CycleDataset
 from warp_refine_ros.training.distributed import Distributed
-from warp_refine_ros.training.loop import Hyper, Trainer, seed_everything
+from warp_refine_ros.training.loop import Hyper, Trainer, data_loader, seed_everything
 from warp_refine_ros.training.losses import cycle_loss, present_classes
 from warp_refine_ros.training.sampler import MixedSampler
 from warp_refine_ros.training.sources import KeyframeSource, match_source
@@ -110,20 +109,7 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
     seed_everything(run.hyper.seed)
     started = time.perf_counter()
     engines = load_engines(run)
-    if not run.groups:
-        raise DatasetError("no keyframes to train the refiner on")
-    entries = []
-    for group in run.groups:
-        settings = CycleSettings(group.segmentation, run.motions, run.taus, run.lengths[1], run.engine_device)
-        entries += build_cycle_cache(
-            [match_source(source, run.spec) for source in group.sources],
-            settings,
-            run.cache or run.out / "cache",
-            run.spec,
-            dist=dist,
-            workers=run.cache_workers,
-            progress=run.hyper.progress and dist.is_main,
-        )
+    entries = cycle_entries(run, dist)
     cache_seconds = time.perf_counter() - started
     model = RefinerNet(RefinerConfig(widths=run.widths)) if run.init is None else start_from(run.init)
     dataset = CycleDataset(
@@ -135,39 +121,10 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
         samples_per_keyframe=run.samples_per_keyframe,
         seed=run.hyper.seed,
     )
-    sampler = MixedSampler.uniform(
-        len(dataset),
-        epoch_size=run.epoch_size,
-        seed=run.hyper.seed,
-        rank=dist.rank,
-        world_size=dist.world_size,
-    )
-    loader = DataLoader(
-        dataset,
-        batch_size=run.batch_size,
-        sampler=sampler,
-        num_workers=run.workers,
-        drop_last=len(sampler) > run.batch_size,
-        pin_memory=dist.device.type == "cuda",
-    )
-    trainer = Trainer(
-        model,
-        name=NAME,
-        out=run.out,
-        spec=run.spec,
-        normalization=IMAGENET,
-        hyper=run.hyper,
-        dist=dist,
-        steps_per_epoch=len(loader),
-        metadata={
-            "trained_by": "train_refiner",
-            "segmentation": Path(run.segmentation).name,
-            "motion": list(settings.motions),
-            "tau": list(settings.taus),
-            "init": None if run.init is None else str(run.init),
-            "arguments": run.arguments,
-        },
-    )
+    shard = {"seed": run.hyper.seed, "rank": dist.rank, "world_size": dist.world_size}
+    sampler = MixedSampler.uniform(len(dataset), epoch_size=run.epoch_size, **shard)
+    loader = data_loader(dataset, sampler, batch_size=run.batch_size, workers=run.workers, dist=dist)
+    trainer = _trainer(model, run, dist, steps_per_epoch=len(loader))
     start_epoch = trainer.resume() if run.resume else 0
     device = dist.device
 
@@ -177,29 +134,26 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
         )
         return cycle_loss(net(labels, trust, segmentation, image), target)  # -log Omega(cycle end)[L_t]
 
+    def validate_epoch(epoch: int) -> tuple[dict[str, float | None] | None, str]:
+        if not run.val or (epoch + 1 != run.hyper.epochs and (epoch + 1) % run.val_every):
+            return None, ""
+        scores = validate(engines, run, model, device)
+        return scores, f"warp-refine {_row(scores)}"
+
     baseline = None
     if run.val and dist.is_main:
         baseline = validate(engines, run, None, device)
         print(f"{NAME}: warp-inpaint on the validation drives: {_row(baseline)}", flush=True)
     train_started = time.perf_counter()
-    for epoch in range(start_epoch, run.hyper.epochs):
-        sampler.set_epoch(epoch)
-        dataset.set_epoch(epoch)
-        record: dict[str, Any] = {"train": trainer.train_epoch(loader, epoch, step, len(loader))}
-        last = epoch + 1 == run.hyper.epochs
-        validation = ""
-        if run.val and dist.is_main and (last or (epoch + 1) % run.val_every == 0):
-            record["val"] = validate(engines, run, model, device)
-            validation = f"warp-refine {_row(record['val'])}"
-        trainer.end_epoch(epoch, record, validation)
+    trainer.fit(loader, step, validate_epoch, start_epoch=start_epoch)
     summary = {
         "network": "refiner",
         "config": asdict(model.config),
         "cycles": {
             "min_length": run.lengths[0],
             "max_length": run.lengths[1],
-            "tau": list(settings.taus),
-            "motion": list(settings.motions),
+            "tau": trainer.metadata["tau"],
+            "motion": trainer.metadata["motion"],
             "segmentation": [str(group.segmentation) for group in run.groups],
         },
         "keyframes": len(dataset.entries),
@@ -215,6 +169,48 @@ def train_refiner(run: RefinerRun, dist: Distributed) -> dict[str, Any]:
     }
     trainer.finish(summary)
     return summary
+
+
+def cycle_entries(run: RefinerRun, dist: Distributed) -> list[CycleEntry]:
+    """Every keyframe's cached cycles, each group's through its own segmentation engine."""
+    if not run.groups:
+        raise DatasetError("no keyframes to train the refiner on")
+    entries = []
+    for group in run.groups:
+        settings = CycleSettings(group.segmentation, run.motions, run.taus, run.lengths[1], run.engine_device)
+        entries += build_cycle_cache(
+            [match_source(source, run.spec) for source in group.sources],
+            settings,
+            run.cache or run.out / "cache",
+            run.spec,
+            dist=dist,
+            workers=run.cache_workers,
+            progress=run.hyper.progress and dist.is_main,
+        )
+    return entries
+
+
+def _trainer(model: RefinerNet, run: RefinerRun, dist: Distributed, *, steps_per_epoch: int) -> Trainer:
+    """The training loop for Omega, its checkpoints recording how the cycles were made."""
+    motions, taus = [canonical_motion(m) for m in run.motions], [float(t) for t in run.taus]
+    return Trainer(
+        model,
+        name=NAME,
+        out=run.out,
+        spec=run.spec,
+        normalization=IMAGENET,
+        hyper=run.hyper,
+        dist=dist,
+        steps_per_epoch=steps_per_epoch,
+        metadata={
+            "trained_by": "train_refiner",
+            "segmentation": Path(run.segmentation).name,
+            "motion": motions,
+            "tau": taus,
+            "init": None if run.init is None else str(run.init),
+            "arguments": run.arguments,
+        },
+    )
 
 
 def start_from(path: Path) -> RefinerNet:

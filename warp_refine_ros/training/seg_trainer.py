@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
 from warp_refine_ros.evaluation.confusion import ConfusionMatrix, Scores
 from warp_refine_ros.labels import LabelSpec, read_label_png
@@ -27,7 +26,7 @@ from warp_refine_ros.propagation.probabilities import argmax_confidence
 from warp_refine_ros.training.augment import Augmentation
 from warp_refine_ros.training.data import SegmentationDataset
 from warp_refine_ros.training.distributed import Distributed
-from warp_refine_ros.training.loop import Hyper, Trainer, seed_everything
+from warp_refine_ros.training.loop import Hyper, Trainer, data_loader, seed_everything
 from warp_refine_ros.training.losses import SegmentationLoss, balanced_weights
 from warp_refine_ros.training.sampler import PROPAGATED_FRACTION, MixedSampler
 from warp_refine_ros.training.sources import LabeledImage, read_rgb
@@ -110,14 +109,7 @@ def train_segmentation(run: SegRun, dist: Distributed) -> dict[str, Any]:
         seed=run.hyper.seed,
     )
     sampler = make_sampler(dataset, run, dist)
-    loader = DataLoader(
-        dataset,
-        batch_size=run.batch_size,
-        sampler=sampler,
-        num_workers=run.workers,
-        drop_last=len(sampler) > run.batch_size,
-        pin_memory=dist.device.type == "cuda",
-    )
+    loader = data_loader(dataset, sampler, batch_size=run.batch_size, workers=run.workers, dist=dist)
     weights = balanced_weights(label_counts(run.train, run.spec)) if run.loss == "balanced" else None
     criterion = SegmentationLoss(run.loss, weights=weights)
     trainer = Trainer(
@@ -141,18 +133,17 @@ def train_segmentation(run: SegRun, dist: Distributed) -> dict[str, Any]:
         logits, _ = net(image)  # (B, C, h, w) at the augmented input's size
         return criterion(logits, target)
 
+    last: list[Scores] = []  # the latest epoch's scores, for the summary
+
+    def validate(epoch: int) -> tuple[dict[str, float] | None, str]:
+        if not run.val:
+            return None, ""
+        scores = evaluate_segmentation(model, run.val, run.spec, device)
+        last[:] = [scores]
+        return {"miou": scores.miou, "pixel_accuracy": scores.pixel_accuracy}, f"val mIoU {_pct(scores.miou)}"
+
     started = time.perf_counter()
-    scores = None
-    for epoch in range(start_epoch, run.hyper.epochs):
-        sampler.set_epoch(epoch)
-        dataset.set_epoch(epoch)
-        record: dict[str, Any] = {"train": trainer.train_epoch(loader, epoch, step, len(loader))}
-        validation = ""
-        if run.val and dist.is_main:
-            scores = evaluate_segmentation(model, run.val, run.spec, device)
-            record["val"] = {"miou": scores.miou, "pixel_accuracy": scores.pixel_accuracy}
-            validation = f"val mIoU {_pct(scores.miou)}"
-        trainer.end_epoch(epoch, record, validation)
+    trainer.fit(loader, step, validate, start_epoch=start_epoch)
     summary: dict[str, Any] = {
         "network": "segmentation",
         "config": asdict(run.config),
@@ -170,7 +161,7 @@ def train_segmentation(run: SegRun, dist: Distributed) -> dict[str, Any]:
         "init": init_record,
     }
     if run.val and dist.is_main:
-        scores = scores or evaluate_segmentation(model, run.val, run.spec, device)
+        scores = last[0] if last else evaluate_segmentation(model, run.val, run.spec, device)
         summary["val"] = scores.to_dict(run.spec.names)
     trainer.finish(summary)
     return summary

@@ -221,3 +221,32 @@ def pair_sources(
     return [
         KeyframeSource(bag, topic, folder, tolerance_ns) for bag, folder in zip(bags, folders, strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class ManualSources:
+    """Human-labeled frames of one role (training or validation): bag keyframes and folder pairs."""
+
+    bags: list[Path]
+    labels: list[Path]
+    images: list[Path]
+    image_labels: list[Path]
+    topic: str | None
+    tolerance_ns: int = 0  # keyframe label stamps match image stamps within this
+    flag: str = "--"  # the command line's prefix for these arguments, for messages
+
+
+def manual_items(sources: ManualSources, spec: LabelSpec, cache: Path) -> list[LabeledImage]:
+    """Keyframes of the bags (decoded once into ``cache``) and the folder pairs."""
+    items: list[LabeledImage] = []
+    for source in pair_sources(
+        sources.bags,
+        sources.labels,
+        sources.topic,
+        tolerance_ns=sources.tolerance_ns,
+        flag=f"{sources.flag}labels",
+    ):
+        items += extract_keyframes(match_source(source, spec), cache, spec)
+    for folder, label_folder in zip(sources.images, sources.image_labels, strict=True):
+        items += folder_pairs(folder, label_folder)
+    return items
