@@ -13,7 +13,7 @@
 # 4. release: slim .pt (weights only), .onnx and model cards into models/.
 # Knobs (environment): PYTHON, WORK, MODELS, TRAIN_DRIVES, REFINER_DRIVES, TRAIN_FRAMES, WIDTH, HEIGHT, SEG_EPOCHS,
 # REFINER_EPOCHS, REFINER_SAMPLES, JOBS, OMP_NUM_THREADS. Defaults take about two hours on two CPU cores,
-# most of it the refiner (1,440 keyframes x 4 samples x 8 epochs). train_refiner resumes where it
+# most of it the refiner (1,440 keyframes x 4 samples x 4 epochs). train_refiner resumes where it
 # stopped when this script is run again (--resume).
 set -euo pipefail
 
@@ -28,7 +28,7 @@ VAL_FRAMES=${VAL_FRAMES:-41}
 WIDTH=${WIDTH:-640}
 HEIGHT=${HEIGHT:-480}
 SEG_EPOCHS=${SEG_EPOCHS:-40}
-REFINER_EPOCHS=${REFINER_EPOCHS:-8}
+REFINER_EPOCHS=${REFINER_EPOCHS:-4}
 REFINER_SAMPLES=${REFINER_SAMPLES:-4}
 JOBS=${JOBS:-2}
 # One math thread per process: on a shared two-core machine OpenMP's spinning threads otherwise stall

@@ -4,7 +4,8 @@ Each method labels one small synthetic drive with the shipped engines; the diges
 manifest record (without timings) and the decoded pixels of every label, confidence and image file.
 The digests were recorded from the release before the labeling core was unified, with its motion
 engine (DIS fast) named explicitly since the default became DIS medium; if a change is meant to alter
-labels, record new ones and say why in the commit.
+labels, record new ones and say why in the commit. warp-refine's was recorded again when the refiner
+became class-agnostic (a new network and new shipped weights).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ DIGESTS = {
     "motion-only": "bb52ebbeaae0b297eace",
     "semantic-only": "e2ed367dcf3a1eafc92a",
     "warp-inpaint": "4694ed84d54a7869a0b1",
-    "warp-refine": "07845f56264938b11431",
+    "warp-refine": "0079f58ee3954119002b",  # the class-agnostic Omega (refiner v2) and its weights
 }
 
 
