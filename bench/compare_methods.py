@@ -1,9 +1,9 @@
 """Compare the labeling methods on held-out synthetic drives: mIoU by distance from the keyframe.
 
 For each seed, render a drive the trainers never saw (640x480, keyframe every 20 frames), run
-bag_label once per method with the shipped engine set and DIS fast (and once per extra refiner, e.g. the
-no-cycle ablation), score every output with the evaluation package, and report the mean over seeds
-and each seed's numbers. Everything is done with the package's own commands.
+bag_label once per method with the shipped engine set and today's default motion, DIS medium (and
+once per extra refiner, e.g. the no-cycle ablation), score every output with the evaluation package,
+and report the mean over seeds and each seed's numbers. Everything is done with the package's own commands.
 
     python bench/compare_methods.py --work build/compare --seeds 1000 1001 1002 1003 1004 \\
         --variant no-cycle=build/weights/refiner-nocycle/refiner.onnx --plot docs/miou_by_offset.png
@@ -22,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from warp_refine_ros.cli import bag_label, synth_drive
+from warp_refine_ros.engines.dis import DEFAULT_PRESET
 from warp_refine_ros.evaluation import evaluate
 from warp_refine_ros.propagation import Method
 from warp_refine_ros.resources import share_path
@@ -41,8 +42,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--engines", type=Path, default=None, help="engine set (default: the shipped one)")
     parser.add_argument(
         "--motion",
-        default="dis:fast",
-        help="motion of every run (default dis:fast: the shipped refiner was trained through it)",
+        default=f"dis:{DEFAULT_PRESET}",
+        help="motion of every run (default %(default)s, today's default)",
     )
     parser.add_argument(
         "--variant",
