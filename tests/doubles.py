@@ -51,8 +51,7 @@ class NoisyTruthSegmentation:
         probs = np.exp(logits)
         probs /= probs.sum(axis=0, keepdims=True)
         probs = np.ascontiguousarray(probs.transpose(1, 2, 0), dtype=np.float32)
-        features = cv2.resize(probs, None, fx=0.25, fy=0.25).transpose(2, 0, 1)
-        return Segmentation(probs, np.ascontiguousarray(features, dtype=np.float32), size=truth.shape)
+        return Segmentation(probs, size=truth.shape)
 
 
 class KnownShiftMotion:

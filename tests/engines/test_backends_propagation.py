@@ -69,8 +69,8 @@ def test_warp_refine_runs_end_to_end_with_network_engines(network_files, spec, p
         labels = item.labeling.labels
         assert labels.shape == panning.truth[0].shape and labels.dtype == np.uint8
         assert set(np.unique(labels)) <= {*spec.ids.tolist(), spec.ignore_id}
-        if item.labeling.offset:  # g ran through the real engine on every propagated frame
-            assert item.frame.segmentation.features.shape[0] == 64
+        if item.labeling.offset:  # g ran through the real engine (its coarse grid) on every propagated frame
+            assert item.frame.segmentation.coarse.shape[0] < labels.shape[0]
     offsets = sorted(item.labeling.offset for item in labeled)
     assert offsets == [-2, -1, 0, 0, 1, 2]
 

@@ -42,7 +42,6 @@ def test_segmentation_engine_outputs(
     np.testing.assert_allclose(result.probabilities.sum(axis=-1), 1.0, atol=1e-5)
     pixels = np.array([0, 7, width, height * width - 1])  # g upsampled at single pixels, on a 1/32 px grid
     np.testing.assert_allclose(result.at(pixels), result.probabilities.reshape(-1, 19)[pixels], atol=1 / 32)
-    assert result.features.shape[0] == 64 and result.features.dtype == np.float32
 
 
 def blocky(height: int, width: int, classes: list[int], block: int, seed: int) -> np.ndarray:
@@ -62,9 +61,7 @@ def g_output(height: int, width: int, classes: list[int], seed: int, num_classes
         (*grid.shape, num_classes)
     )
     coarse = np.exp(logits - logits.max(axis=2, keepdims=True))
-    return Segmentation(
-        (coarse / coarse.sum(axis=2, keepdims=True)).astype(np.float32), None, (height, width)
-    )
+    return Segmentation((coarse / coarse.sum(axis=2, keepdims=True)).astype(np.float32), (height, width))
 
 
 def interior(channels: np.ndarray, reach: int = 3) -> np.ndarray:
@@ -120,7 +117,6 @@ def test_torch_and_onnx_segmentation_engines_agree(network_files, height: int, w
     torch_seg = TorchSegmentation(network_files["segmentation.pt"]).segment(frame)
     onnx_seg = OnnxSegmentation(network_files["segmentation.onnx"]).segment(frame)
     np.testing.assert_allclose(torch_seg.probabilities, onnx_seg.probabilities, atol=1e-4)
-    np.testing.assert_allclose(torch_seg.features, onnx_seg.features, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize(("height", "width"), [*SIZES, (97, 61)])

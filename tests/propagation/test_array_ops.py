@@ -77,7 +77,7 @@ def coarse_segmentation(
     small = cv2.resize(labels, grid[::-1], interpolation=cv2.INTER_NEAREST)
     logits = 4.0 * spec.one_hot(small) + rng.normal(0, 1.5, (*grid, spec.num_classes)).astype(np.float32)
     exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return Segmentation(exp / exp.sum(axis=-1, keepdims=True), None, labels.shape)
+    return Segmentation(exp / exp.sum(axis=-1, keepdims=True), labels.shape)
 
 
 # --- the sampler against OpenCV --------------------------------------------------------------------
@@ -163,7 +163,7 @@ def test_inpainting_takes_gs_upsampled_probabilities_where_untrusted(spec, devic
     warped = rng.random((*size, spec.num_classes)).astype(np.float32)
     trusted = rng.random(size) < 0.7
     coarse = coarse_segmentation(spec, labels, GRIDS[size], seed=3)
-    full = Segmentation(rng.random((*size, spec.num_classes)).astype(np.float32), None, size)  # at image size
+    full = Segmentation(rng.random((*size, spec.num_classes)).astype(np.float32), size)  # at image size
     for segmentation in (coarse, full):
         expected = NUMPY.inpaint(warped.copy(), trusted, segmentation)
         inpainted = ops.inpaint(ops.from_numpy(warped), torch.from_numpy(trusted).to(device), segmentation)

@@ -68,7 +68,6 @@ def test_onnx_matches_pytorch(trained: Path) -> None:
     expected = TorchSegmentation(trained / "seg.pt").segment(image)
     found = OnnxSegmentation(trained / "seg.onnx").segment(image)
     np.testing.assert_allclose(found.probabilities, expected.probabilities, atol=1e-4)
-    np.testing.assert_allclose(found.features, expected.features, atol=1e-4)
 
 
 def test_resume_reaches_the_uninterrupted_weights(

@@ -17,6 +17,7 @@ import torch
 import yaml
 
 from warp_refine_ros.cli.build_engines import main
+from warp_refine_ros.engines.base import Segmentation
 from warp_refine_ros.engines.loading import EngineSet
 from warp_refine_ros.engines.onnx_backend import OnnxMotion, OnnxRefiner, OnnxSegmentation
 from warp_refine_ros.engines.sidecar import read_sidecar, sidecar_path
@@ -95,9 +96,10 @@ def test_engines_load_from_the_yaml_and_match_onnx_runtime(built: Path, spec: La
     got, expected = engines.segmentation.segment(image), onnx.segmentation.segment(image)
     np.testing.assert_allclose(got.probabilities, expected.probabilities, atol=atol)
     channels = expected.probabilities.argmax(axis=-1).astype(np.uint8)
+    trusted = np.indices(channels.shape).sum(axis=0) % 3 > 0  # two of three pixels trusted
     np.testing.assert_allclose(
-        engines.refiner.refine(channels, image, expected.features),
-        onnx.refiner.refine(channels, image, expected.features),
+        engines.refiner.refine(channels, trusted, expected, image),
+        onnx.refiner.refine(channels, trusted, expected, image),
         atol=atol,
     )
     flow = engines.motion.flow(image, previous)
@@ -120,17 +122,16 @@ def test_tensor_api_chains_segmentation_into_the_refiner_on_the_gpu(built: Path)
     image = frame(3)
     pixels = torch.from_numpy(image).cuda()
     small = (SIZE[0] // 2, SIZE[1] // 2)
-    probabilities, features = segmentation.segment_tensor(
+    probabilities, _ = segmentation.segment_tensor(
         image_batch(pixels, segmentation.normalization, size=small)
     )
-    assert probabilities.is_cuda and features.is_cuda and features.shape == (1, 64, 8, 10)
+    assert probabilities.is_cuda and probabilities.shape == (1, 19, small[0] // 4, small[1] // 4)
     labels = torch.nn.functional.one_hot(torch.zeros(SIZE, dtype=torch.long, device="cuda"), 19)
     labels = labels.permute(2, 0, 1)[None].float()
-    refined = refiner.refine_tensor(labels, image_batch(pixels, refiner.normalization), features)
+    trust = torch.ones((1, 1, *SIZE), device="cuda")
+    refined = refiner.refine_tensor(labels, trust, probabilities, image_batch(pixels, refiner.normalization))
     assert refined.is_cuda and refined.shape == (1, 19, *SIZE)
-    numpy_path = refiner.refine(np.zeros(SIZE, np.uint8), image, features[0].cpu().numpy())
-    same = refined[0].permute(1, 2, 0).cpu().numpy()  # same engine, same inputs, channels-last
-    np.testing.assert_allclose(same, numpy_path, atol=1e-4)
+    torch.testing.assert_close(refined.sum(dim=1), torch.ones((1, *SIZE), device="cuda"), atol=1e-3, rtol=0)
 
 
 def test_an_engine_from_another_machine_is_refused(built: Path, tmp_path: Path) -> None:
@@ -145,8 +146,8 @@ def test_an_engine_from_another_machine_is_refused(built: Path, tmp_path: Path) 
 def test_images_outside_the_profile_are_refused(built: Path) -> None:
     refiner = TensorRTRefiner(built / "refiner.engine")
     large = np.zeros((480, 640, 3), dtype=np.uint8)  # the profile stops at 320x240
-    features = np.zeros((64, 30, 40), dtype=np.float32)
+    g = Segmentation(np.full((60, 80, 19), 1 / 19, dtype=np.float32), (480, 640))
     with pytest.raises(
-        EngineError, match=r"input 'labels' of shape \(1, 19, 480, 640\) is outside the engine's"
+        EngineError, match=r"input 'labels' of shape \(1, \d+, 480, 640\) is outside the engine's"
     ):
-        refiner.refine(np.zeros((480, 640), np.uint8), large, features)
+        refiner.refine(np.zeros((480, 640), np.uint8), np.ones((480, 640), bool), g, large)

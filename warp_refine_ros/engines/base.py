@@ -32,7 +32,6 @@ class Segmentation:
     """
 
     coarse: np.ndarray  # (h, w, C) float32 softmax over classes on the network's output grid
-    features: np.ndarray | None  # (D, h', w') float32 features for the refiner, or None
     size: tuple[int, int]  # (H, W) of the image
 
     @cached_property

@@ -37,20 +37,16 @@ class NetworkSegmentation(ABC):
     input_scale: float
 
     def segment(self, image: np.ndarray) -> Segmentation:
-        """Class probabilities (at the network's resolution, upsampled on use) and features (D, h, w)."""
+        """Class probabilities at the network's resolution, upsampled on use (its features go unused)."""
         height, width = check_image(image).shape[:2]
         batch = image_tensor(image, self.normalization, size=scaled_size(height, width, self.input_scale))
-        probabilities, features = self._infer(batch)  # (1, C, h', w'), (1, D, h'', w'')
+        probabilities, _ = self._infer(batch)  # (1, C, h', w') and features (1, D, h'', w'')
         if probabilities.shape[1] != self.spec.num_classes:
             raise EngineError(
                 f"{self.name}: the network gives {probabilities.shape[1]} classes "
                 f"but its spec has {self.spec.num_classes}"
             )
-        return Segmentation(
-            channels_last(probabilities[0]),
-            np.ascontiguousarray(features[0], dtype=np.float32),
-            (height, width),
-        )
+        return Segmentation(channels_last(probabilities[0]), (height, width))
 
     @abstractmethod
     def _infer(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
