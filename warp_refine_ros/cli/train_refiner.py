@@ -37,6 +37,16 @@ def get_parser() -> argparse.ArgumentParser:
         "labels are read. Motion and segmentation outputs are computed once into a cache. Omega is "
         "class-agnostic: --init may be a refiner trained for any class spec (e.g. models/refiner.pt).",
     )
+    _add_data_arguments(parser)
+    _add_engine_arguments(parser)
+    _add_cycle_arguments(parser)
+    _add_validation_arguments(parser)
+    add_training_arguments(parser, epochs=20, lr=2e-3, batch_size=8)
+    return parser
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Bags and their keyframe labels."""
     data = parser.add_argument_group("training data")
     data.add_argument("--bag", action="append", type=Path, required=True, help="bag; repeatable")
     data.add_argument("--image-topic", required=True, metavar="TOPIC", help="camera topic of the bags")
@@ -48,6 +58,10 @@ def get_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=f"{KEYFRAME_LABELS}; once for all bags or once per --bag",
     )
+
+
+def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """The labeler's engines the cycles go through, and the class spec."""
     engines = parser.add_argument_group("the labeler's engines (cycles go through them)")
     engines.add_argument("--seg", required=True, metavar="FILE", help="segmentation engine (.onnx, .pt)")
     engines.add_argument(
@@ -70,6 +84,10 @@ def get_parser() -> argparse.ArgumentParser:
     engines.add_argument(
         "--classes", type=Path, metavar="YAML", help="class spec (default: the segmentation engine's)"
     )
+
+
+def _add_cycle_arguments(parser: argparse.ArgumentParser) -> None:
+    """Cycle lengths, crops, the network and its cache."""
     cycles = parser.add_argument_group("cycles and crops")
     cycles.add_argument(
         "--min-length", type=non_negative_int, default=1, help="shortest cycle l (default 1; 0 = no cycle)"
@@ -101,6 +119,10 @@ def get_parser() -> argparse.ArgumentParser:
     )
     cycles.add_argument("--cache", type=Path, metavar="DIR", help="cycle cache (default OUT/cache)")
     cycles.add_argument("--cache-workers", type=positive_int, default=1, help="processes building the cache")
+
+
+def _add_validation_arguments(parser: argparse.ArgumentParser) -> None:
+    """Held-out drives scored by offset during training."""
     val = parser.add_argument_group("validation: propagated mIoU by offset on held-out drives")
     val.add_argument("--val-bag", action="append", type=Path, default=[], help="held-out bag; repeatable")
     val.add_argument(
@@ -115,8 +137,6 @@ def get_parser() -> argparse.ArgumentParser:
     val.add_argument(
         "--val-every", type=positive_int, default=1, help="validate every N epochs and after the last"
     )
-    add_training_arguments(parser, epochs=20, lr=2e-3, batch_size=8)
-    return parser
 
 
 def validation_drives(args: argparse.Namespace) -> list[ValidationDrive]:

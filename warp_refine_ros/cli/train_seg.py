@@ -39,9 +39,19 @@ def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="train_seg",
         description="Train the teacher segmentation network g (the engine that inpaints untrusted pixels "
-        "and gives the refiner its features) on human-labeled frames: keyframes of bags and/or folders of "
-        "image/label pairs, optionally with bag_label output mixed in 70/30 (--dataset).",
+        "and whose probabilities the refiner takes) on human-labeled frames: keyframes of bags and/or "
+        "folders of image/label pairs, optionally with bag_label output mixed in 70/30 (--dataset).",
     )
+    _add_data_arguments(parser)
+    _add_dataset_arguments(parser)
+    _add_validation_arguments(parser)
+    _add_model_arguments(parser)
+    add_training_arguments(parser, epochs=30, lr=2e-3, batch_size=8)
+    return parser
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Human-labeled sources: bag keyframes, image folders, bag_label output."""
     data = parser.add_argument_group("training data (at least one source)")
     data.add_argument("--bag", action="append", type=Path, default=[], help="bag with keyframes; repeatable")
     data.add_argument("--image-topic", metavar="TOPIC", help="camera topic of the bags")
@@ -65,6 +75,10 @@ def get_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--dataset", action="append", type=Path, default=[], metavar="OUT", help="bag_label output"
     )
+
+
+def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which of bag_label's propagated frames are used, and how they are mixed in."""
     auto = parser.add_argument_group("bag_label output (--dataset)")
     auto.add_argument("--methods", nargs="+", metavar="METHOD", help="use frames of these methods only")
     auto.add_argument(
@@ -87,6 +101,10 @@ def get_parser() -> argparse.ArgumentParser:
         type=positive_int,
         help="frames per epoch (default: all frames; 3x the manual frames when --dataset is mixed in)",
     )
+
+
+def _add_validation_arguments(parser: argparse.ArgumentParser) -> None:
+    """Held-out frames scored each epoch."""
     val = parser.add_argument_group("validation (mIoU each epoch)")
     val.add_argument("--val-bag", action="append", type=Path, default=[], help="held-out bag; repeatable")
     val.add_argument("--val-labels", action="append", type=Path, default=[], metavar="DIR")
@@ -97,6 +115,10 @@ def get_parser() -> argparse.ArgumentParser:
         type=number(float, above=0, below=1),
         help="hold out this fraction of the training frames instead",
     )
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The network, its loss and the augmentation."""
     model = parser.add_argument_group("network, loss and augmentation")
     model.add_argument("--classes", type=Path, required=True, metavar="YAML", help="class spec")
     model.add_argument(
@@ -106,7 +128,10 @@ def get_parser() -> argparse.ArgumentParser:
         help="encoder width multiplier (default 1.0)",
     )
     model.add_argument(
-        "--feature-channels", type=positive_int, default=64, help="features for the refiner (default 64)"
+        "--feature-channels",
+        type=positive_int,
+        default=64,
+        help="channels of g's 1/8 features, its decoder's input (default 64)",
     )
     model.add_argument(
         "--input-scale",
@@ -143,8 +168,6 @@ def get_parser() -> argparse.ArgumentParser:
         "--color", type=non_negative_float, default=0.25, help="colour jitter amplitude (default 0.25)"
     )
     model.add_argument("--no-flip", action="store_true", help="no horizontal flips")
-    add_training_arguments(parser, epochs=30, lr=2e-3, batch_size=8)
-    return parser
 
 
 def manual_sources(args: argparse.Namespace, *, prefix: str = "") -> ManualSources:
