@@ -42,7 +42,7 @@ def scene(spec: LabelSpec, height: int, width: int) -> dict:
         "flow": flow,
         "image": texture,
         "source": np.roll(texture, 2, axis=1),
-        "segmentation": Segmentation(coarse / coarse.sum(axis=-1, keepdims=True), None, (height, width)),
+        "segmentation": Segmentation(coarse / coarse.sum(axis=-1, keepdims=True), (height, width)),
         "refined": refined,
     }
 

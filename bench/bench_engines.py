@@ -110,7 +110,7 @@ def main(args: argparse.Namespace) -> None:
         ),
         (
             "  upsample to full size (semantic-only)",
-            lambda: Segmentation(segmentation.coarse, None, (height, width)).probabilities,
+            lambda: Segmentation(segmentation.coarse, (height, width)).probabilities,
         ),
         ("segmentation  torch        end to end", lambda: seg_torch.segment(image)),
         (

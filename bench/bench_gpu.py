@@ -9,7 +9,7 @@ ONNX Runtime at the smallest size (reported, not enforced), then every size is t
 
   network  the engine alone on inputs already on the GPU (tensor API), synchronised
   call     the protocol call the propagation makes: numpy in, pre-processing, engine, numpy out
-  chained  motion, g and Omega through the tensor API on one uploaded frame pair, g's features
+  chained  motion, g and Omega through the tensor API on one uploaded frame pair, g's probabilities
            handed to Omega on the GPU, the labels downloaded (warp and inpaint not included)
   step     a whole warp-refine propagation step as bag_label runs it (engines + numpy warp/inpaint)
   bag      bag_label end to end (a synthetic mcap drive in, a dataset out) with the TensorRT set and the
