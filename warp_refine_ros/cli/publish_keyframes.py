@@ -11,6 +11,7 @@ from pathlib import Path
 from warp_refine_ros.cli.common import EXIT_USAGE, run_cli
 
 PROG = "publish_keyframes"
+SPIN_S = 0.1  # longest wait in DDS before Ctrl-C is noticed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _publish(options: argparse.Namespace, ros_args: list[str]) -> int:
     import rclpy
     from rclpy.executors import ExternalShutdownException
+    from rclpy.signals import SignalHandlerOptions
 
     from warp_refine_ros.bags.keyframes import keyframes_from_directory
     from warp_refine_ros.errors import DatasetError, UsageError
@@ -63,7 +65,9 @@ def _publish(options: argparse.Namespace, ros_args: list[str]) -> int:
     (keyframes,) = keyframes_from_directory(options.labels, ["camera"], None).values()
     if not len(keyframes):
         raise DatasetError(f"{options.labels} holds no <stamp_ns>.png keyframe labels")
-    rclpy.init(args=ros_args)
+    # Ctrl-C as a KeyboardInterrupt between short spins: rclpy's own SIGINT handling can leave a process
+    # that has published everything waiting in DDS instead of exiting.
+    rclpy.init(args=ros_args, signal_handler_options=SignalHandlerOptions.NO)
     node = KeyframePublisher(
         keyframes,
         compressed=options.compressed,
@@ -71,7 +75,8 @@ def _publish(options: argparse.Namespace, ros_args: list[str]) -> int:
         depth=options.depth,
     )
     try:
-        rclpy.spin(node)
+        while rclpy.ok():
+            rclpy.spin_once(node, timeout_sec=SPIN_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
