@@ -12,6 +12,7 @@ from warp_refine_ros.cli.common import EXIT_USAGE, run_cli
 
 PROG = "publish_keyframes"
 SPIN_S = 0.1  # longest wait in DDS before Ctrl-C is noticed
+ACK_S = 10.0  # how long the last labels may take to reach the subscribers before it exits
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Publish keyframe labels (<stamp_ns>.png, class ids, as for bag_label --labels) on "
         "label_node's keyframe topic, each when an image with its stamp is published: with "
         "`ros2 bag play` the node labels the bag live. Topics: 'image' in, 'keyframe_labels' out "
-        "(reliable, transient local); remap them with --ros-args -r.",
+        "(reliable, transient local); remap them with --ros-args -r. It exits once every label has been "
+        "sent and acknowledged (Ctrl-C stops it earlier).",
         epilog="example:\n  ros2 bag play drive.mcap &\n  publish_keyframes --labels keyframes/ --ros-args "
         "-r image:=/front/image_raw -r keyframe_labels:=/front/keyframe_labels",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -31,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--stamp-tolerance", type=float, default=1.0, metavar="MS", help="ms between label and image stamps"
     )
     parser.add_argument(
-        "--depth", type=int, default=100, help="labels kept for a node that starts later (default 100)"
+        "--depth", type=int, default=100, help="labels kept for a subscriber that joins late (default 100)"
     )
     return parser
 
@@ -75,8 +77,14 @@ def _publish(options: argparse.Namespace, ros_args: list[str]) -> int:
         depth=options.depth,
     )
     try:
-        while rclpy.ok():
+        while rclpy.ok() and not node.done:
             rclpy.spin_once(node, timeout_sec=SPIN_S)
+        if node.done:
+            acked = node.wait_delivered(ACK_S)
+            heard = (
+                "acknowledged by every subscriber" if acked else f"not all acknowledged within {ACK_S:g} s"
+            )
+            node.get_logger().info(f"every keyframe label sent, {heard}; exiting")
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
@@ -47,6 +48,15 @@ class KeyframePublisher(Node):
             f"{len(self._stamps)} keyframe labels from {keyframes.origin}; waiting for their images on "
             f"{self.resolve_topic_name('image')}, publishing on {self.resolve_topic_name('keyframe_labels')}"
         )
+
+    @property
+    def done(self) -> bool:
+        """Every keyframe label has been sent (or refused with an error)."""
+        return len(self.sent) == len(self._stamps)
+
+    def wait_delivered(self, timeout_s: float) -> bool:
+        """Whether every subscriber acknowledged every label sent within ``timeout_s`` seconds."""
+        return self._labels.wait_for_all_acked(Duration(seconds=timeout_s))
 
     def match(self, stamp_ns: int) -> int | None:
         """The keyframe stamp within the tolerance of an image's stamp, if any."""
