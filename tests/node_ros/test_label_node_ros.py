@@ -133,3 +133,4 @@ def test_a_keyframe_folder_published_with_publish_keyframes_labels_the_stream(dr
     assert_same_labels(run, drive)
     publisher = run.record["publisher"]
     assert publisher["code"] == 0 and "published" in publisher["log"] and "(4 of 4)" in publisher["log"]
+    assert "every keyframe label sent, acknowledged by every subscriber; exiting" in publisher["log"]
