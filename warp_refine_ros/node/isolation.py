@@ -46,15 +46,23 @@ def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**(os.environ if base is None else base), **ENVIRONMENT, "FASTDDS_DEFAULT_PROFILES_FILE": profile}
 
 
-def check_isolated() -> None:
-    """Refuse to go on unless this process sees loopback alone: DDS must not reach the host's network."""
+def isolation_problem() -> str | None:
+    """Why this process may not start a DDS participant (it sees more than loopback, or discovery is not
+    kept on this host); None when it may."""
     lines = Path("/proc/self/net/dev").read_text(encoding="ascii").splitlines()[2:]  # this netns's
     interfaces = sorted(line.split(":", 1)[0].strip() for line in lines)
     if interfaces != ["lo"]:
-        raise SystemExit(
-            f"error: network interfaces {', '.join(interfaces)} are visible; run this only inside "
-            "a loopback-only network namespace (unshare -n), so DDS stays on this machine"
+        return (
+            f"network interfaces {', '.join(interfaces)} are visible; run this only inside a loopback-only "
+            "network namespace (unshare -n), so DDS stays on this machine"
         )
     for name, value in ENVIRONMENT.items():
         if os.environ.get(name) != value:
-            raise SystemExit(f"error: {name} must be {value!r} here, got {os.environ.get(name)!r}")
+            return f"{name} must be {value!r} here, got {os.environ.get(name)!r}"
+    return None
+
+
+def check_isolated() -> None:
+    """Refuse to go on unless this process sees loopback alone: DDS must not reach the host's network."""
+    if (problem := isolation_problem()) is not None:
+        raise SystemExit(f"error: {problem}")
