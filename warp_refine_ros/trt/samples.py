@@ -37,19 +37,27 @@ def sample_feeds(
     metadata: ModelMetadata, size: Size, *, segmentation_scale: float | None = None, seed: int = 0
 ) -> dict[str, np.ndarray]:
     """Float32 inputs by tensor name for one camera image of ``size`` (H, W)."""
-    image, reference, regions = sample_frames(size, seed=seed)
     norm = metadata.normalization
+    if metadata.arch == "refiner":
+        return _refiner_feeds(metadata, size, segmentation_scale or 1.0, seed)
+    image, reference, _ = sample_frames(size, seed=seed)
     if metadata.arch == "segmentation":
         return {"image": image_tensor(image, norm, size=scaled_size(*size, metadata.input_scale))}
-    if metadata.arch == "motion":
-        height, width = padded_size(size, int(metadata.config.get("pad_multiple", 8)))
-        pad = ((0, 0), (0, 0), (0, height - size[0]), (0, width - size[1]))
-        return {
-            "image": np.pad(image_tensor(image, norm), pad, mode="edge"),
-            "reference": np.pad(image_tensor(reference, norm), pad, mode="edge"),
-        }
-    grid = probability_size(size, segmentation_scale or 1.0)
-    size = working_size(*size, int(metadata.config["max_pixels"]))  # Omega's inputs but g's
+    height, width = padded_size(size, int(metadata.config.get("pad_multiple", 8)))  # motion
+    pad = ((0, 0), (0, 0), (0, height - size[0]), (0, width - size[1]))
+    return {
+        "image": np.pad(image_tensor(image, norm), pad, mode="edge"),
+        "reference": np.pad(image_tensor(reference, norm), pad, mode="edge"),
+    }
+
+
+def _refiner_feeds(
+    metadata: ModelMetadata, size: Size, segmentation_scale: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Omega's inputs at its working size for a camera image of ``size``, beside g's probabilities on
+    g's grid for that image."""
+    grid = probability_size(size, segmentation_scale)
+    size = working_size(*size, int(metadata.config["max_pixels"]))
     image, _, regions = sample_frames(size, seed=seed)
     classes = metadata.spec.num_classes
     one_hot = np.eye(classes, dtype=np.float32)[regions % classes]  # (H, W, C): one class per region
@@ -60,5 +68,5 @@ def sample_feeds(
         "labels": np.ascontiguousarray(one_hot.transpose(2, 0, 1)[None]),
         "trust": (rng.random((1, 1, *size)) < 0.9).astype(np.float32),
         "segmentation": probabilities.astype(np.float32),
-        "image": image_tensor(image, norm),
+        "image": image_tensor(image, metadata.normalization),
     }
