@@ -86,8 +86,8 @@ def refiner_seconds(refiner: Any, size: tuple[int, int], classes: int) -> float:
     they run."""
     rng = np.random.default_rng(0)
     height, width = size
-    grid = (-(-height // 8), -(-width // 8), classes)
-    segmentation = Segmentation(rng.dirichlet(np.ones(classes), grid[:2]).astype(np.float32), size)
+    grid = (-(-height // 8), -(-width // 8))  # g's output grid: 1/4 of its half-size input
+    segmentation = Segmentation(rng.dirichlet(np.ones(classes), grid).astype(np.float32), size)
     channels = rng.integers(0, classes, size).astype(np.uint8)
     trusted = rng.random(size) < 0.9
     image = rng.integers(0, 256, (height, width, 3)).astype(np.uint8)
