@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from warp_refine_ros.adaptation.choice import MARGIN, choose, describe, improves
+from warp_refine_ros.adaptation.choice import COST_TOLERANCE, MARGIN, choose, describe, improves
 
 
 def record(method: str, estimate: float | None, ms: float | None, motion: str = "dis:medium") -> dict:
@@ -19,6 +19,12 @@ def test_within_the_margin_the_cheaper_setting_is_chosen_and_said() -> None:
     chosen, note = choose([slow, fast])
     assert chosen is fast
     assert "within 0.5 points" in note and "dis:fine" in note and "dis:medium" in note
+
+
+def test_costs_within_the_tolerance_are_equal_and_the_best_estimate_among_them_wins() -> None:
+    best = record("warp-inpaint", 60.0, 33.0)
+    noisy = record("warp-inpaint", 59.8, 33.0 / (1 + COST_TOLERANCE / 2))  # same engines, timing noise
+    assert choose([noisy, best]) == (best, None) and choose([best, noisy]) == (best, None)
 
 
 def test_a_speed_floor_rules_out_slow_settings_while_any_is_fast_enough() -> None:

@@ -1,9 +1,11 @@
 """How adapt_labeler chooses among cross-validated settings: by estimate, then by what they cost.
 
 Estimates within ``MARGIN`` points of the best are a tie the keyframes cannot break, so the cheapest of
-them (milliseconds a frame, adaptation/cost.py) is taken; a stage that adds work (self-training, Omega)
-must beat the setting it would replace by ``IMPROVEMENT``; and with ``--min-fps`` only settings that
-label at least that fast on this machine are chosen, while any is.
+them (milliseconds a frame, adaptation/cost.py) is taken, costs within ``COST_TOLERANCE`` of it
+counting as equal (settings that share engines differ by timing noise, and a choice must not follow
+it); a stage that adds work (self-training, Omega) must beat the setting it would replace by
+``IMPROVEMENT``; and with ``--min-fps`` only settings that label at least that fast on this machine are
+chosen, while any is.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 MARGIN = 0.5  # estimated mIoU points: within this of the best, the cheaper setting is chosen
+COST_TOLERANCE = 0.2  # costs within 20 % of the cheapest are equal: the best estimate among them wins
 IMPROVEMENT = 0.5  # estimated mIoU points a self-training round or Omega must add to be kept
 
 
@@ -43,14 +46,20 @@ def choose(records: Sequence[dict], min_fps: float | None = None) -> tuple[dict,
         )
     best = max(allowed, key=score)  # ties go to the earlier (simpler) record
     close = [r for r in allowed if score(r) >= score(best) - MARGIN]
-    cheapest = min(close, key=lambda r: r.get("ms_per_frame") or float("inf"))
-    if cheapest is not best and (cheapest.get("ms_per_frame") or 0) < (best.get("ms_per_frame") or 0):
+    lowest = min(_cost(r) for r in close)
+    cheapest = max((r for r in close if _cost(r) <= lowest * (1 + COST_TOLERANCE)), key=score)
+    if cheapest is not best:
         note = (
             f"chose {describe(cheapest)} over {describe(best)}: within {MARGIN:g} points of the best "
             "estimate and cheaper"
         )
         return cheapest, note
     return best, None
+
+
+def _cost(record: dict) -> float:
+    """Milliseconds a frame; an unmeasured setting costs more than any measured one."""
+    return record.get("ms_per_frame") or float("inf")
 
 
 def improves(challenger: dict, current: dict, min_fps: float | None) -> bool:
