@@ -4,6 +4,7 @@ no label but the keyframes'."""
 from __future__ import annotations
 
 import builtins
+import time
 from pathlib import Path
 
 import cv2
@@ -13,6 +14,7 @@ from conftest import make_panning_sequence
 from doubles import NoisyTruthSegmentation, image_key
 
 from warp_refine_ros.adaptation.crossval import Candidate, Models, best, cross_validate
+from warp_refine_ros.adaptation.flow_cache import FlowCache
 from warp_refine_ros.adaptation.streams import LabeledStream, held_out_keyframes
 from warp_refine_ros.bags.keyframes import keyframes_from_directory
 from warp_refine_ros.bags.reader import BagReader
@@ -22,6 +24,7 @@ from warp_refine_ros.propagation import Frame, Method, Propagator, StreamLabeler
 
 TOPIC = "/cam/image_raw"
 EVERY = 8
+SLOW_S = 0.02  # what a slow motion engine adds to each flow
 
 
 class StillMotion:
@@ -152,3 +155,44 @@ def test_cross_validation_reads_no_label_but_the_keyframes(spec, noisy_pan, monk
     keyframes = {str(p) for p in stream.labels._files.values()}
     assert labels_read and labels_read <= keyframes
     assert not [f for f in opened if f.startswith(str(truth))]
+
+
+class CountingMotion:
+    """A motion engine that counts its calls and takes SLOW_S longer than ``engine`` for each."""
+
+    name = "counting"
+
+    def __init__(self, engine) -> None:
+        self.engine, self.calls = engine, 0
+
+    def flow(self, image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        time.sleep(SLOW_S)
+        return self.engine.flow(image, reference)
+
+
+def test_a_stage_that_reads_every_flow_from_the_flow_cache_gives_the_same_estimates_at_the_computed_cost(
+    spec, noisy_pan, tmp_path: Path
+):
+    stream, sequence, segmentation, _, _ = noisy_pan
+    windows = held_out_keyframes([stream], radius=EVERY)
+    engine = CountingMotion(sequence.motion)
+    motions = {"exact": FlowCache(engine, tmp_path, "exact")}
+    candidates = [c for c in CANDIDATES if c.motion == "exact"]
+
+    def stage():
+        found = cross_validate(
+            windows, candidates, spec, motions, lambda w: Models(segmentation), progress=False
+        )
+        return [e.to_dict() for e in found]
+
+    first = stage()
+    computed = engine.calls
+    assert computed == sum(sum(w.distances) for w in windows)  # one flow a step of propagation
+    second = stage()
+    assert engine.calls == computed  # nothing computed again
+    timed = "ms_per_frame"  # measured again each stage: the array work around the flows varies
+    assert [{k: v for k, v in e.items() if k != timed} for e in second] == [
+        {k: v for k, v in e.items() if k != timed} for e in first
+    ]
+    assert all(e[timed] >= 2 * 1000 * SLOW_S for e in second)  # the flows cost what computing them took

@@ -8,9 +8,11 @@ and compression make correct warps differ by tens of grey levels), and the three
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from warp_refine_ros.adaptation.crossval import Candidate, Estimate, Models, cross_validate
 from warp_refine_ros.adaptation.data import Keyframes
+from warp_refine_ros.adaptation.flow_cache import FlowCache
 from warp_refine_ros.adaptation.streams import held_out_keyframes
 from warp_refine_ros.engines.base import MotionEngine
 from warp_refine_ros.engines.loading import load_motion
@@ -39,9 +41,9 @@ def neighbours(tau: float, taus: Sequence[float] = TAUS) -> list[float]:
     return list(taus[max(0, position - 1) : position + 2])
 
 
-def load_motions(names: Iterable[str], device: str) -> dict[str, MotionEngine]:
-    """One motion engine per candidate motion name."""
-    return {name: load_motion(name, device=device) for name in dict.fromkeys(names)}
+def load_motions(names: Iterable[str], device: str, flows: Path) -> dict[str, MotionEngine]:
+    """One motion engine per candidate motion name, each computing a flow once: in ``flows``."""
+    return {name: FlowCache(load_motion(name, device=device), flows, name) for name in dict.fromkeys(names)}
 
 
 def estimate(

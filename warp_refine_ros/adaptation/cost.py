@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from statistics import median
 from typing import Any
 
 import numpy as np
 
+from warp_refine_ros.adaptation.streams import LabeledStream, held_out_keyframes
 from warp_refine_ros.engines.base import Segmentation
 from warp_refine_ros.propagation import Method
 
@@ -97,3 +99,16 @@ def refiner_seconds(refiner: Any, size: tuple[int, int], classes: int) -> float:
         refiner.refine(channels, trusted, segmentation, image)
         times.append(time.perf_counter() - start)
     return median(times[1:])
+
+
+def refiner_check_seconds(
+    streams: Sequence[LabeledStream], refiner: Any, radius: int, ignore_id: int
+) -> float:
+    """What cross-validating one warp-refine setting takes: Omega at every step of every held-out
+    keyframe, and as much again for the rest of each step. Omega runs on the classes present, so it is
+    priced at this camera's size with as many classes as its keyframes hold (the median keyframe's)."""
+    labels = [stream.labels.load(stamp) for stream in streams for stamp in stream.keyframes.values()]
+    classes = int(np.median([np.unique(label[label != ignore_id]).size for label in labels]))
+    per_step = refiner_seconds(refiner, labels[0].shape, max(classes, 1))
+    steps = sum(sum(k.distances) for k in held_out_keyframes(streams, radius))
+    return 2 * steps * per_step

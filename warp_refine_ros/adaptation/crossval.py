@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from warp_refine_ros.adaptation.cost import EngineClock
+from warp_refine_ros.adaptation.flow_cache import FlowCache
 from warp_refine_ros.adaptation.streams import (
     HeldOutKeyframe,
     LabeledStream,
@@ -150,6 +151,9 @@ def cross_validate(
                 if (fused := held.fused) is not None:
                     estimate.fused.update(truth, fused.labels)
             shared = frames
+    for name in by_motion:  # a cached flow costs what computing it took, not what reading it did
+        if isinstance(motions[name], FlowCache):
+            clock.calls[f"motion {name}"] = motions[name].compute_seconds()
     distance = median_distance(windows)
     for candidate, estimate in estimates.items():
         estimate.distance = distance

@@ -9,25 +9,26 @@
    trained g, then fine-tuned by cycle consistency through the calibrated engines, each keyframe's
    cycles through the g that never saw it; warp-refine is kept only where it beats the best so far.
 5. The chosen recipe is replayed on all keyframes: those are the models that ship in ``OUT``.
-Every estimate labels a keyframe with models that never saw it. Within each stage, settings whose
-estimates are within a margin go to the cheaper one, and ``--min-fps`` rules out slow ones (choice.py).
+Every estimate labels a keyframe with models that never saw it; every flow is computed once
+(flow_cache.py). Within a stage, settings estimated within a margin go to the cheaper (choice.py).
 """
 
 from __future__ import annotations
 
+import functools
+import shutil
 from pathlib import Path
 from typing import Any
 
 from warp_refine_ros.adaptation import calibrate
 from warp_refine_ros.adaptation.budget import Budget
 from warp_refine_ros.adaptation.choice import choose, describe, improves, score
-from warp_refine_ros.adaptation.cost import refiner_seconds
+from warp_refine_ros.adaptation.cost import refiner_check_seconds
 from warp_refine_ros.adaptation.crossval import Candidate, Models
 from warp_refine_ros.adaptation.data import FOLDS, Inputs, Keyframes, fingerprint, match
 from warp_refine_ros.adaptation.models import label_drives, train_g, train_omega
 from warp_refine_ros.adaptation.options import Options, Outcome, shipped_checkpoint, shipped_seg_fitting
 from warp_refine_ros.adaptation.state import State
-from warp_refine_ros.adaptation.streams import held_out_keyframes
 from warp_refine_ros.engines.loading import (
     EngineSet,
     canonical_motion,
@@ -79,7 +80,8 @@ class Adaptation:
             else SegmentationConfig(inputs.spec.num_classes)
         )
         names = [*calibrate.DIS_PRESETS, *([str(options.motion)] if options.motion else [])]
-        self.motions = calibrate.load_motions(names, options.device)
+        self.flows = self.work / "flows"  # every stage's flows, freed when the run ends (flow_cache.py)
+        self.motions = calibrate.load_motions(names, options.device, self.flows)
         self.records: list[dict] = []
         self.notes: list[str] = []
         seg_lr = 2e-3 if self.init is None else 5e-4 if self.shipped_seg else 1e-3
@@ -116,6 +118,7 @@ class Adaptation:
             segs = {part: self.shipped_seg for part in FOLDS}
         refiner_source = self._refiner(segs, g_source) or refiner_source
         segmentation, refiner = self._final(g_source, rounds, refiner_source, segs)
+        shutil.rmtree(self.flows, ignore_errors=True)  # no estimate is made after this
         return Outcome(
             self.chosen,
             today,
@@ -158,7 +161,7 @@ class Adaptation:
         rounds = 0
         while rounds < self.options.rounds and self.chosen["method"] == str(Method.WARP_INPAINT):
             cost = 3.5 * self.budget.g_seconds() + 0.5 * self.state.seconds("calibration")
-            omega = 2 * self._refiner_check_seconds() + self.budget.refiner_trainings()  # kept for Omega
+            omega = 2 * self._refiner_check_seconds + self.budget.refiner_trainings()  # kept for Omega
             if not self.budget.affordable(cost + omega, f"self-training round {rounds + 1}"):
                 break
             label = (self.chosen["motion"], self.chosen["tau"])
@@ -189,7 +192,7 @@ class Adaptation:
             self.chosen["tau"] if self.chosen["method"] != str(Method.MOTION_ONLY) else calibrate.DEFAULT_TAU
         )
         grid = [Candidate(Method.WARP_REFINE, tau, motion)]
-        if not self.budget.affordable(self._refiner_check_seconds(), "cross-validating the refiner"):
+        if not self.budget.affordable(self._refiner_check_seconds, "cross-validating the refiner"):
             return None
         pretrained = {part: self.pretrained for part in FOLDS}
         best = self._choose(
@@ -214,15 +217,13 @@ class Adaptation:
         self.chosen = best
         return source
 
+    @functools.cached_property
     def _refiner_check_seconds(self) -> float:
-        """What cross-validating one warp-refine setting takes: Omega at every step of every held-out
-        keyframe (timed once at this camera's size), and as much again for the rest of each step."""
-        stream = self.keyframes.streams[0]
-        size = stream.labels.load(next(iter(stream.keyframes.values()))).shape
+        """What cross-validating one warp-refine setting takes on this camera (cost.py)."""
         refiner = load_refiner(_onnx(self.pretrained), device=self.options.device)
-        per_step = refiner_seconds(refiner, size, self.inputs.spec.num_classes)
-        steps = sum(sum(k.distances) for k in held_out_keyframes(self.keyframes.streams, self.options.radius))
-        return 2 * steps * per_step
+        return refiner_check_seconds(
+            self.keyframes.streams, refiner, self.options.radius, self.inputs.spec.ignore_id
+        )
 
     def _choose(self, records: list[dict]) -> dict:
         """The setting to take among a stage's records (choice.py), saying so when its cost decided."""

@@ -1,0 +1,53 @@
+"""adapt_labeler's flow cache: each pair's flow computed once, read back exactly, priced at what
+computing it took."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from warp_refine_ros.adaptation.flow_cache import FlowCache
+
+SLOW_S = 0.02
+
+
+class CountingMotion:
+    """A motion engine that counts its calls and takes SLOW_S for each."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def flow(self, image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        time.sleep(SLOW_S)
+        return np.random.default_rng(self.calls).normal(0, 3, (*image.shape[:2], 2)).astype(np.float32)
+
+
+def test_a_pair_is_computed_once_and_read_back_exactly_also_by_a_resumed_run(tmp_path: Path):
+    rng = np.random.default_rng(0)
+    a, b = (rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for _ in range(2))
+    engine = CountingMotion()
+    cache = FlowCache(engine, tmp_path / "flows", "dis:fine")
+    first = cache.flow(a, b)
+    assert np.array_equal(cache.flow(a, b), first) and engine.calls == 1
+    reverse = cache.flow(b, a)  # the other direction is another flow
+    assert engine.calls == 2 and not np.array_equal(reverse, first)
+    assert [p.name for p in (tmp_path / "flows").iterdir()] == ["dis_fine"]
+
+    resumed_engine = CountingMotion()
+    resumed = FlowCache(resumed_engine, tmp_path / "flows", "dis:fine")
+    assert np.array_equal(resumed.flow(a, b), first) and resumed_engine.calls == 0
+    assert len(resumed.compute_seconds()) == 2 and min(resumed.compute_seconds()) >= SLOW_S
+
+
+def test_images_of_other_shapes_with_the_same_bytes_are_different_pairs(tmp_path: Path):
+    engine = CountingMotion()
+    cache = FlowCache(engine, tmp_path, "m")
+    pixels = np.arange(24 * 32 * 3, dtype=np.uint8)
+    cache.flow(pixels.reshape(24, 32, 3), pixels.reshape(24, 32, 3))
+    cache.flow(pixels.reshape(32, 24, 3), pixels.reshape(32, 24, 3))
+    assert engine.calls == 2
