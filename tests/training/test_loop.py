@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -12,7 +13,6 @@ import torch
 from warp_refine_ros.engines.dis import DEFAULT_PRESET
 from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.modelspec import IMAGENET
 from warp_refine_ros.networks.refiner import RefinerConfig, RefinerNet
 from warp_refine_ros.networks.segmentation import SegmentationConfig, SegmentationNet
 from warp_refine_ros.synth import DriveFiles
@@ -28,15 +28,17 @@ from warp_refine_ros.training.sources import KeyframeSource, extract_keyframes, 
 from .conftest import TOPIC
 
 
+def training_run(out: Path, spec: LabelSpec, hyper: Hyper, arguments: dict | None = None) -> SimpleNamespace:
+    """What the Trainer reads of a trainer's run."""
+    return SimpleNamespace(out=out, spec=spec, hyper=hyper, arguments=arguments or {})
+
+
 def fit(model: torch.nn.Module, batch: tuple, step, tmp_path: Path, spec: LabelSpec) -> tuple[float, float]:
     """(loss before, loss after) eight steps on the same batch."""
     trainer = Trainer(
         model,
+        training_run(tmp_path, spec, Hyper(epochs=1, lr=1e-2, warmup=0.0, progress=False, tensorboard=False)),
         name=model.arch,
-        out=tmp_path,
-        spec=spec,
-        normalization=IMAGENET,
-        hyper=Hyper(epochs=1, lr=1e-2, warmup=0.0, progress=False, tensorboard=False),
         dist=Distributed(),
         steps_per_epoch=8,
     )
@@ -90,14 +92,15 @@ def test_resume_refuses_settings_it_would_ignore(tmp_path: Path, spec: LabelSpec
     def trainer(arguments: dict) -> Trainer:
         return Trainer(
             SegmentationNet(SegmentationConfig(width=0.5, feature_channels=16)),
+            training_run(
+                tmp_path,
+                spec,
+                Hyper(epochs=2, lr=arguments["lr"], progress=False, tensorboard=False),
+                arguments,
+            ),
             name="seg",
-            out=tmp_path,
-            spec=spec,
-            normalization=IMAGENET,
-            hyper=Hyper(epochs=2, lr=arguments["lr"], progress=False, tensorboard=False),
             dist=Distributed(),
             steps_per_epoch=1,
-            metadata={"arguments": arguments},
         )
 
     started = {"lr": 2e-3, "epochs": 2, "no_progress": False, "command": "train_seg ..."}
@@ -148,11 +151,8 @@ def test_a_log_gets_two_lines_of_an_epochs_bar(tmp_path: Path, spec: LabelSpec, 
     model = torch.nn.Linear(2, 1)
     trainer = Trainer(
         model,
+        training_run(tmp_path, spec, Hyper(epochs=1, lr=1e-2, tensorboard=False)),
         name="tiny",
-        out=tmp_path,
-        spec=spec,
-        normalization=IMAGENET,
-        hyper=Hyper(epochs=1, lr=1e-2, tensorboard=False),
         dist=Distributed(),
         steps_per_epoch=200,
     )

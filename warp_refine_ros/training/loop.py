@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from warp_refine_ros.errors import DatasetError, EngineError, UsageError
 from warp_refine_ros.fileio import write_json
 from warp_refine_ros.labels import LabelSpec
-from warp_refine_ros.modelspec import Normalization
+from warp_refine_ros.modelspec import IMAGENET, Normalization
 from warp_refine_ros.networks.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from warp_refine_ros.networks.export import export_onnx
 from warp_refine_ros.progress import progress_bar
@@ -86,30 +86,37 @@ def seed_everything(seed: int) -> None:
     torch.backends.cudnn.benchmark = False
 
 
+class TrainingRun(Protocol):
+    """What the loop reads of a trainer's run (SegRun, RefinerRun): where it writes, the classes, the
+    hyper-parameters and the arguments it was started with."""
+
+    out: Path
+    spec: LabelSpec
+    hyper: Hyper
+    arguments: dict[str, Any]
+
+
 class Trainer:
     """Runs epochs of one network; rank 0 writes ``OUT/<name>.pt``, ``metrics.json`` and TensorBoard logs."""
 
     def __init__(
         self,
         model: nn.Module,
+        run: TrainingRun,
         *,
         name: str,
-        out: Path,
-        spec: LabelSpec,
-        normalization: Normalization,
-        hyper: Hyper,
         dist: Distributed,
         steps_per_epoch: int,
         metadata: dict[str, Any] | None = None,
+        normalization: Normalization = IMAGENET,
     ) -> None:
+        """``model`` trained as ``run`` says; ``metadata`` goes into every checkpoint beside the
+        arguments the run was started with (a resume compares them)."""
         self.model = model.to(dist.device)
-        self.name = name
-        self.out = out
-        self.spec = spec
-        self.normalization = normalization
-        self.hyper = hyper
-        self.dist = dist
-        self.metadata = metadata or {}
+        self.name, self.out, self.spec, self.hyper = name, run.out, run.spec, run.hyper
+        self.normalization, self.dist = normalization, dist
+        hyper = run.hyper
+        self.metadata = {"arguments": run.arguments, **(metadata or {})}
         self.net: nn.Module = model
         if dist.enabled:
             ids = [dist.device.index] if dist.device.type == "cuda" else None

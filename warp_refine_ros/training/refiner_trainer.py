@@ -195,11 +195,8 @@ def _trainer(model: RefinerNet, run: RefinerRun, dist: Distributed, *, steps_per
     motions, taus = [canonical_motion(m) for m in run.motions], [float(t) for t in run.taus]
     return Trainer(
         model,
+        run,
         name=NAME,
-        out=run.out,
-        spec=run.spec,
-        normalization=IMAGENET,
-        hyper=run.hyper,
         dist=dist,
         steps_per_epoch=steps_per_epoch,
         metadata={
@@ -208,7 +205,6 @@ def _trainer(model: RefinerNet, run: RefinerRun, dist: Distributed, *, steps_per
             "motion": motions,
             "tau": taus,
             "init": None if run.init is None else str(run.init),
-            "arguments": run.arguments,
         },
     )
 

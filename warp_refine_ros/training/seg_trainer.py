@@ -114,14 +114,11 @@ def train_segmentation(run: SegRun, dist: Distributed) -> dict[str, Any]:
     criterion = SegmentationLoss(run.loss, weights=weights)
     trainer = Trainer(
         model,
+        run,
         name=NAME,
-        out=run.out,
-        spec=run.spec,
-        normalization=IMAGENET,
-        hyper=run.hyper,
         dist=dist,
         steps_per_epoch=len(loader),
-        metadata={"trained_by": "train_seg", "arguments": run.arguments, "init": init_record},
+        metadata={"trained_by": "train_seg", "init": init_record},
     )
     start_epoch = trainer.resume() if run.resume else 0
     device = dist.device
