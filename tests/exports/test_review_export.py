@@ -116,8 +116,10 @@ def test_a_corrected_task_fed_back_relabels_exactly_its_windows(tmp_path, labele
 
 
 def test_bad_requests_are_named(tmp_path, labeled, capsys):
-    status, _, err = export(capsys, labeled.dataset, tmp_path / "r", "--count", "0")
-    assert status == 2 and "error: --count must be 1 or more" in err
+    with pytest.raises(SystemExit) as refused:  # argparse's own exit, before any work
+        export(capsys, labeled.dataset, tmp_path / "r", "--count", "0")
+    err = capsys.readouterr().err
+    assert refused.value.code == 2 and "argument --count/-k: need a whole number of 1 or more, got 0" in err
     status, _, err = export(capsys, tmp_path, tmp_path / "r", "--count", "2")
     assert status == 2 and f"error: {tmp_path} holds no dataset.json" in err
     (tmp_path / "full").mkdir()

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from warp_refine_ros.cli.arguments import non_negative_int, positive_int
 from warp_refine_ros.cli.common import run_cli
 from warp_refine_ros.errors import UsageError
 from warp_refine_ros.exports.source import open_dataset
@@ -23,13 +24,13 @@ def get_parser() -> argparse.ArgumentParser:
         "the corrected frames are labeled again.",
     )
     parser.add_argument("dataset", type=Path, metavar="DATASET", help="the --out folder of a bag_label run")
-    parser.add_argument("--count", "-k", type=int, required=True, help="how many frames to export")
+    parser.add_argument("--count", "-k", type=positive_int, required=True, help="how many frames to export")
     parser.add_argument(
         "--out", type=Path, required=True, help="new folder for the task (one sub-folder a camera)"
     )
     parser.add_argument(
         "--spacing",
-        type=int,
+        type=non_negative_int,
         metavar="FRAMES",
         help="no two exported frames of a stream within this many frames (default: the dataset's radius)",
     )
@@ -43,10 +44,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = get_parser().parse_args(argv)
-    if args.count < 1:
-        raise UsageError(f"--count must be 1 or more, got {args.count}")
-    if args.spacing is not None and args.spacing < 0:
-        raise UsageError(f"--spacing must be 0 or more frames, got {args.spacing}")
     source = open_dataset(args.dataset)
     spacing = source.radius if args.spacing is None else args.spacing
     picked = pick_weak_frames(source.records, args.count, spacing)
