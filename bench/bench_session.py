@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> dict:
         session = LabelingSession(
             spec,
             timed(engines, times),
-            SessionConfig(method=args.method, radius=total, buffer_size=30),
+            SessionConfig().with_changes(method=args.method, radius=total, buffer_size=30),
             warn=lambda message: None,  # forward only: the buffer need not cover the radius here
         )
         key, *frames = drive.frames

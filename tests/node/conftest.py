@@ -67,7 +67,7 @@ class DriveKit:
         return LabelingSession(
             self.spec,
             engines or self.engines(method),
-            SessionConfig(method=method, **config),
+            SessionConfig().with_changes(method=method, **config),
             warn=self.warnings.append,
         )
 

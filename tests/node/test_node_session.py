@@ -16,6 +16,7 @@ from warp_refine_ros.bags.stream_index import match_keyframes
 from warp_refine_ros.errors import EngineError, LabelError
 from warp_refine_ros.node import LabelingSession, SessionError, Source
 from warp_refine_ros.propagation import Frame, Method, Propagator
+from warp_refine_ros.propagation.config import PropagationConfig
 from warp_refine_ros.synth import SynthFrame
 
 KEYS = (3, 12, 26)  # 3 and 12 overlap at 7-8 with radius 5; 18-20 and 32-39 are beyond reach
@@ -301,7 +302,7 @@ def test_method_radius_and_tau_change_at_run_time(kit):
         session.reconfigure(tau=0.0)
     with pytest.raises(SessionError, match="unknown method"):
         session.reconfigure(method="optical-magic")
-    assert (session.config.method, session.config.radius, session.config.tau) == (Method.MOTION_ONLY, 2, 25.0)
+    assert session.config.propagation == PropagationConfig(Method.MOTION_ONLY, 2, 25.0)
 
 
 def test_invalid_keyframe_labels_are_refused(kit):

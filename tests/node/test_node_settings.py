@@ -18,6 +18,7 @@ from warp_refine_ros.node.settings import (
     settings,
 )
 from warp_refine_ros.propagation import Method
+from warp_refine_ros.propagation.config import PropagationConfig
 from warp_refine_ros.resources import share_path
 
 
@@ -49,8 +50,8 @@ def test_values_become_session_settings_in_nanoseconds():
             "beyond_radius": "semantic",
         }
     )
-    assert node.session.method is Method.MOTION_ONLY
-    assert (node.session.radius, node.session.tau, node.session.stamp_tolerance_ns) == (4, 30.0, 2_000_000)
+    assert node.session.propagation == PropagationConfig(Method.MOTION_ONLY, 4, 30.0)
+    assert node.session.stamp_tolerance_ns == 2_000_000
     assert node.session.beyond_radius is BeyondRadius.SEMANTIC
     assert session_changes({"radius": 2, "max_gap": 0.5}) == {"radius": 2, "max_gap_ns": 500_000_000}
 
@@ -96,9 +97,9 @@ def test_the_engine_sets_calibrated_settings_are_the_defaults(tmp_path):
     engine_set = tmp_path / "engines.yaml"
     engine_set.write_text("motion: dis:medium\nmethod: motion-only\ntau: 80\nradius: 6\n", encoding="utf-8")
     node = settings({"engines": str(engine_set)})
-    assert (node.session.method, node.session.radius, node.session.tau) == (Method.MOTION_ONLY, 6, 80.0)
+    assert node.session.propagation == PropagationConfig(Method.MOTION_ONLY, 6, 80.0)
     node = settings({"engines": str(engine_set), "radius": 3})
-    assert node.session.radius == 3  # a parameter that is set wins
+    assert node.session.propagation.radius == 3  # a parameter that is set wins
     assert session_changes({"tau": 0.0}, node.defaults) == {"tau": 80}  # back to the calibrated value
     engine_set.write_text("motion: dis\ntau: -5\n", encoding="utf-8")
     with pytest.raises(SessionError, match=f"engine set {engine_set}: tau must be a positive"):

@@ -49,6 +49,11 @@ class Candidate:
     def __str__(self) -> str:
         return f"{self.method} tau {self.tau:g} {self.motion}"
 
+    @classmethod
+    def of(cls, record: dict) -> Candidate:
+        """The candidate a record of report.json (Estimate.to_dict) was made for."""
+        return cls(Method(record["method"]), record["tau"], record["motion"])
+
 
 @dataclass(frozen=True)
 class Models:

@@ -107,9 +107,10 @@ class Adaptation:
         if score(baseline_best) >= score(self.chosen):  # the shipped engines, or motion alone, did better
             self.chosen = baseline_best
             g_source = "shipped" if self.shipped_seg is not None else "trained"
-            refiner_source = "pretrained" if baseline_best["method"] == str(Method.WARP_REFINE) else None
+            kept = Candidate.of(baseline_best).method
+            refiner_source = "pretrained" if kept is Method.WARP_REFINE else None
             self.notes.append(
-                f"warp-inpaint with g trained on the keyframes did not beat {baseline_best['method']} with "
+                f"warp-inpaint with g trained on the keyframes did not beat {kept} with "
                 f"{'the shipped engines' if self.shipped_seg else 'motion alone'} in cross-validation: "
                 "kept that"
             )
@@ -138,40 +139,41 @@ class Adaptation:
         if self.shipped_seg is None:
             grid = [Candidate(Method.MOTION_ONLY, calibrate.MOTION_ONLY_TAU, motion) for motion in motions]
             found = self.estimate("baseline", grid, {part: Models() for part in FOLDS})
-            return next(r for r in found if r["motion"] == self.today.motion), self._choose(found)
+            return next(r for r in found if Candidate.of(r).motion == self.today.motion), self._choose(found)
         shipped = {
             part: Models(load_segmentation(_onnx(self.shipped_seg)), load_refiner(_onnx(self.pretrained)))
             for part in FOLDS
         }
         found = self.estimate("baseline", calibrate.warp_inpaint_grid(motions), shipped)
         best = self._choose(found)
+        best_setting = Candidate.of(best)
         refine = (
-            [Candidate(Method.WARP_REFINE, best["tau"], best["motion"])]
-            if best["method"] != "motion-only"
+            [Candidate(Method.WARP_REFINE, best_setting.tau, best_setting.motion)]
+            if best_setting.method is not Method.MOTION_ONLY
             else []
         )
-        missing = [c for c in [self.today, *refine] if all(_candidate(r) != c for r in found)]
+        missing = [c for c in [self.today, *refine] if all(Candidate.of(r) != c for r in found)]
         if missing:
             found = [*found, *self.estimate("baseline refiner", missing, shipped)]
-        today = next(r for r in found if _candidate(r) == self.today)
+        today = next(r for r in found if Candidate.of(r) == self.today)
         return today, self._choose(found)
 
     def _self_training(self, segs: dict[str, Path]) -> int:
         """Rounds of labeling the drives and training g on the result, while cross-validation improves."""
         rounds = 0
-        while rounds < self.options.rounds and self.chosen["method"] == str(Method.WARP_INPAINT):
+        while rounds < self.options.rounds and Candidate.of(self.chosen).method is Method.WARP_INPAINT:
             cost = 3.5 * self.budget.g_seconds() + 0.5 * self.state.seconds("calibration")
             omega = 2 * self._refiner_check_seconds + self.budget.refiner_trainings()  # kept for Omega
             if not self.budget.affordable(cost + omega, f"self-training round {rounds + 1}"):
                 break
-            label = (self.chosen["motion"], self.chosen["tau"])
+            chosen = Candidate.of(self.chosen)
+            label = (chosen.motion, chosen.tau)
             new = {
                 part: self._g(part, rounds + 1, segs[part].with_suffix(".pt"), segs[part], label)
                 for part in FOLDS
             }
             grid = [
-                Candidate(Method.WARP_INPAINT, tau, self.chosen["motion"])
-                for tau in calibrate.neighbours(self.chosen["tau"])
+                Candidate(Method.WARP_INPAINT, tau, chosen.motion) for tau in calibrate.neighbours(chosen.tau)
             ]
             found = self._choose(self.estimate(f"calibration round {rounds + 1}", grid, self._models(new)))
             if not improves(found, self.chosen, self.options.min_fps):
@@ -187,11 +189,9 @@ class Adaptation:
     def _refiner(self, segs: dict[str, Path], g_source: str) -> str | None:
         """Omega with the calibrated engines and tau: the pretrained one, then fine-tuned on the keyframes'
         cycles if the budget allows; which ("pretrained", "trained") beats the best so far, or None."""
-        motion = self.chosen["motion"]
-        tau = (
-            self.chosen["tau"] if self.chosen["method"] != str(Method.MOTION_ONLY) else calibrate.DEFAULT_TAU
-        )
-        grid = [Candidate(Method.WARP_REFINE, tau, motion)]
+        chosen = Candidate.of(self.chosen)
+        tau = chosen.tau if chosen.method is not Method.MOTION_ONLY else calibrate.DEFAULT_TAU
+        grid = [Candidate(Method.WARP_REFINE, tau, chosen.motion)]
         if not self.budget.affordable(self._refiner_check_seconds, "cross-validating the refiner"):
             return None
         pretrained = {part: self.pretrained for part in FOLDS}
@@ -204,7 +204,7 @@ class Adaptation:
         if self.budget.affordable(
             self.budget.refiner_trainings() + check + final_g, "fine-tuning the refiner"
         ):
-            tuned = {part: self._omega(part, best, segs) for part in FOLDS}
+            tuned = {part: self._omega(part, Candidate.of(best), segs) for part in FOLDS}
             found = self._choose(self.estimate("calibration refiner", grid, self._models(segs, tuned)))
             if score(found) > score(best):
                 best, source = found, "trained"
@@ -245,7 +245,7 @@ class Adaptation:
                 label = tuple(self.state.data["stages"][f"labels for round {number}"])
                 segmentation = self._g("all", number, segmentation, segmentation, label)
         if refiner_source == "trained":
-            return segmentation, self._omega("all", self.chosen, segs)
+            return segmentation, self._omega("all", Candidate.of(self.chosen), segs)
         return segmentation, self.pretrained if refiner_source == "pretrained" else None
 
     # --- pieces ------------------------------------------------------------------------------------
@@ -294,7 +294,7 @@ class Adaptation:
 
         return Path(self.state.stage(f"g {part} round {round_}", run))
 
-    def _omega(self, part: str, setting: dict, segs: dict[str, Path]) -> Path:
+    def _omega(self, part: str, setting: Candidate, segs: dict[str, Path]) -> Path:
         """Omega of a part fine-tuned from the pretrained one on its keyframes' cycles, each through the
         g that never saw it (the other fold's), with the setting's motion and tau."""
 
@@ -307,7 +307,7 @@ class Adaptation:
             return str(
                 train_omega(
                     self.work / "refiner" / part, groups=groups, spec=self.inputs.spec,
-                    motion=setting["motion"], tau=setting["tau"], init=self.pretrained,
+                    motion=setting.motion, tau=setting.tau, init=self.pretrained,
                     schedule=self.budget.schedule,
                     cache=self.work / "cycles", progress=self.options.progress,
                 ).with_suffix(".pt")
@@ -331,10 +331,6 @@ def _start(seg_init: Path | str | None) -> Path | None:
     if seg_init == SCRATCH:
         return None
     return Path(seg_init) if seg_init is not None else shipped_checkpoint("seg")
-
-
-def _candidate(record: dict) -> Candidate:
-    return Candidate(Method(record["method"]), record["tau"], record["motion"])
 
 
 def _other(fold: str) -> str:

@@ -63,9 +63,7 @@ def dataset_settings(job: LabelJob, spec: LabelSpec) -> DatasetSettings:
     method = job.config.method
     named = job.engines.named()
     return DatasetSettings(
-        method=str(method),
-        radius=job.config.radius,
-        tau=job.config.tau,
+        **job.config.to_dict(),  # method, radius and tau: the run's one propagation value
         engines=job.engines.identity(method.roles),
         classes=spec.to_dict(),
         image_format=job.image_format,

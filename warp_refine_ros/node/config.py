@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
 
 from warp_refine_ros.errors import WarpRefineError
-from warp_refine_ros.propagation import DEFAULT_TAU, Method, Source
-from warp_refine_ros.propagation.config import DEFAULT_RADIUS, PropagationConfig
+from warp_refine_ros.propagation import Source
+from warp_refine_ros.propagation.config import ConfigError, PropagationConfig
 
 
 class SessionError(WarpRefineError):
@@ -28,11 +28,10 @@ class BeyondRadius(str, Enum):
 
 @dataclass(frozen=True)
 class SessionConfig:
-    """Settings of a labeling session; every one is checked on creation."""
+    """Settings of a labeling session: the propagation's, as bag_label takes them, and the live
+    stream's; every one is checked on creation."""
 
-    method: Method = field(default_factory=Method.default)  # bag_label's; warp-refine wants GPU engines
-    radius: int = DEFAULT_RADIUS  # K: frames reached from each keyframe in each direction
-    tau: float = DEFAULT_TAU
+    propagation: PropagationConfig = field(default_factory=PropagationConfig)
     buffer_size: int = 30  # frames kept for late keyframes and backward passes
     beyond_radius: BeyondRadius = BeyondRadius.NONE
     stamp_tolerance_ns: int = 1_000_000  # a keyframe label matches a frame stamped this close
@@ -41,12 +40,9 @@ class SessionConfig:
 
     def __post_init__(self) -> None:
         try:
-            propagation = PropagationConfig(self.method, self.radius, self.tau)  # the one check of these
             object.__setattr__(self, "beyond_radius", BeyondRadius(self.beyond_radius))
         except ValueError as err:
             raise SessionError(str(err)) from err
-        object.__setattr__(self, "method", propagation.method)
-        object.__setattr__(self, "tau", propagation.tau)
         checks = (
             ("buffer_size", self.buffer_size >= 1, "at least 1 frame"),
             ("stamp_tolerance_ns", self.stamp_tolerance_ns >= 0, "0 or more nanoseconds"),
@@ -56,6 +52,22 @@ class SessionConfig:
         for name, ok, expected in checks:
             if not ok:
                 raise SessionError(f"{name} = {getattr(self, name)!r} is invalid; use {expected}")
+
+    def with_changes(self, **changes: object) -> SessionConfig:
+        """A copy with settings changed by name, the propagation's (method, radius, tau) among them;
+        each is checked, and nothing changes if one is invalid."""
+        propagating = set(PropagationConfig.__dataclass_fields__)
+        own = set(SessionConfig.__dataclass_fields__) - {"propagation"}
+        if unknown := set(changes) - propagating - own:
+            raise SessionError(f"unknown session settings {sorted(unknown)}")
+        try:
+            propagation = self.propagation.with_changes(
+                **{name: value for name, value in changes.items() if name in propagating}
+            )
+        except ConfigError as err:
+            raise SessionError(str(err)) from err
+        own = {name: value for name, value in changes.items() if name not in propagating}
+        return replace(self, propagation=propagation, **own)
 
 
 @dataclass(frozen=True)

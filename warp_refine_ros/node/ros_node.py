@@ -106,8 +106,8 @@ class LabelNode(Node):
             ops=backend(None, self.settings.device),  # torch on the GPU with device cuda, else numpy
         )
         self.get_logger().info(
-            f"engines {engines.describe()}, method {self.session.config.method}, "
-            f"radius {self.session.config.radius}, {spec.num_classes} classes"
+            f"engines {engines.describe()}, method {self.session.config.propagation.method}, "
+            f"radius {self.session.config.propagation.radius}, {spec.num_classes} classes"
         )
         self._decode = ImageDecoder()
         self._lock = threading.Lock()  # the session: labeling thread vs. parameter changes
@@ -200,7 +200,8 @@ class LabelNode(Node):
         except WarpRefineError as err:
             return SetParametersResult(successful=False, reason=str(err))
         if changes:
-            self.get_logger().info(f"now {config.method}, radius {config.radius}, tau {config.tau:g}")
+            now = config.propagation
+            self.get_logger().info(f"now {now.method}, radius {now.radius}, tau {now.tau:g}")
         return SetParametersResult(successful=True)
 
     def _on_time_jump(self, jump: TimeJump) -> None:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
@@ -76,7 +75,9 @@ class LabelingSession:
         self.config = config or SessionConfig()
         self.propagator = self._propagator(self.config)
         self.stats = SessionStats()
-        self._core = KeyframePropagation(self.propagator, self.config.radius, deferred_backward=True)
+        self._core = KeyframePropagation(
+            self.propagator, self.config.propagation.radius, deferred_backward=True
+        )
         self._frame_ids: dict[int, str] = {}  # stamp -> header frame_id of each buffered frame
         self._published: set[int] = set()  # stamps of buffered frames published at least once
         self._keyframes = KeyframeMemory()
@@ -85,29 +86,29 @@ class LabelingSession:
 
     def reconfigure(self, **changes: object) -> SessionConfig:
         """Change settings at run time (method, radius, tau, ...); nothing changes if one is invalid."""
-        unknown = set(changes) - set(SessionConfig.__dataclass_fields__)
-        if unknown:
-            raise SessionError(f"unknown session settings {sorted(unknown)}")
-        config = replace(self.config, **changes)
+        config = self.config.with_changes(**changes)
         propagator = self._propagator(config)
         while len(self._core.slots) > config.buffer_size:
             self._evict()
         self.config, self.propagator = config, propagator
-        self._core.propagator, self._core.radius = propagator, config.radius
+        self._core.propagator, self._core.radius = propagator, config.propagation.radius
         return config
 
     def _propagator(self, config: SessionConfig) -> Propagator:
-        if config.buffer_size <= config.radius:
+        propagation = config.propagation
+        if config.buffer_size <= propagation.radius:
             self._warn(
-                f"buffer_size {config.buffer_size} <= radius {config.radius}: backward labels reach only "
-                f"{config.buffer_size - 1} frames before a keyframe"
+                f"buffer_size {config.buffer_size} <= radius {propagation.radius}: backward labels reach "
+                f"only {config.buffer_size - 1} frames before a keyframe"
             )
         if config.beyond_radius is BeyondRadius.SEMANTIC and self.engines.segmentation is None:
             raise SessionError(
                 "beyond_radius 'semantic' needs a segmentation engine; add one to the engine set "
                 "or use beyond_radius 'none'"
             )
-        return Propagator.from_engines(config.method, self.spec, self.engines, tau=config.tau, ops=self.ops)
+        return Propagator.from_engines(
+            propagation.method, self.spec, self.engines, tau=propagation.tau, ops=self.ops
+        )
 
     # --- input -----------------------------------------------------------------------------------
 
@@ -118,7 +119,7 @@ class LabelingSession:
                 f"frame at {stamp_ns} ns: expected an (H, W, 3) uint8 RGB image, "
                 f"got shape {image.shape} {image.dtype}"
             )
-        motion = self.propagator.motion if self.config.method.needs_motion else None
+        motion = self.propagator.motion if self.config.propagation.method.needs_motion else None
         if problem := too_small_for(motion, *image.shape[:2]):
             raise SessionError(f"frame at {stamp_ns} ns: {problem}")
         if self._core.slots and not self._accepts(image, stamp_ns):

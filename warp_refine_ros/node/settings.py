@@ -67,7 +67,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "method",
         FROM_ENGINE_SET["method"],
         f"Propagation step between frames. Empty: the engine set's (as adapt_labeler calibrated it), else "
-        f"{_DEFAULTS.method}.",
+        f"{_DEFAULTS.propagation.method}.",
         dynamic=True,
         choices=("", *(m.value for m in Method)),
     ),
@@ -75,7 +75,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "radius",
         FROM_ENGINE_SET["radius"],
         f"K: frames labeled after (forward) and before (backward) each keyframe. -1: the engine set's, else "
-        f"{_DEFAULTS.radius}.",
+        f"{_DEFAULTS.propagation.radius}.",
         dynamic=True,
         minimum=-1,
     ),
@@ -183,7 +183,7 @@ def session_changes(
     for name, value in values.items():
         value = check(name, value)
         if name in FROM_ENGINE_SET and value == FROM_ENGINE_SET[name]:
-            value = (defaults or {}).get(name, getattr(_DEFAULTS, name))
+            value = (defaults or {}).get(name, getattr(_DEFAULTS.propagation, name))
         if name in ("method", "radius", "tau", "beyond_radius", "buffer_size", "keyframe_memory"):
             changes[name] = value
         elif name == "stamp_tolerance":
@@ -198,7 +198,7 @@ def settings(values: Mapping[str, object]) -> NodeSettings:
     merged = {parameter.name: parameter.default for parameter in PARAMETERS} | dict(values)
     checked = {name: check(name, value) for name, value in merged.items()}
     defaults = engine_set_defaults(_engine_set(checked["engines"]))
-    session = SessionConfig(**session_changes(checked, defaults))
+    session = SessionConfig().with_changes(**session_changes(checked, defaults))
     return NodeSettings(
         engines=checked["engines"],
         device=checked["device"],
