@@ -51,3 +51,18 @@ def test_images_of_other_shapes_with_the_same_bytes_are_different_pairs(tmp_path
     cache.flow(pixels.reshape(24, 32, 3), pixels.reshape(24, 32, 3))
     cache.flow(pixels.reshape(32, 24, 3), pixels.reshape(32, 24, 3))
     assert engine.calls == 2
+
+
+def test_a_full_disk_costs_time_not_the_run(tmp_path: Path, monkeypatch, caplog):
+    from warp_refine_ros.adaptation import flow_cache
+
+    def full(path, data):
+        raise flow_cache.WriteError(f"cannot write {path}: No space left on device")
+
+    monkeypatch.setattr(flow_cache, "atomic_write", full)
+    engine = CountingMotion()
+    cache = FlowCache(engine, tmp_path, "m")
+    image = np.zeros((24, 32, 3), np.uint8)
+    assert cache.flow(image, image).shape == cache.flow(image, image).shape == (24, 32, 2)
+    assert engine.calls == 2 and len(cache.compute_seconds()) == 2  # computed again, and still priced
+    assert caplog.text.count("No space left on device: later stages compute their flows again") == 1

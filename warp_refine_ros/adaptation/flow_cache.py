@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import time
 from pathlib import Path
@@ -19,7 +20,9 @@ from typing import Any
 import numpy as np
 
 from warp_refine_ros.engines.base import MotionEngine
-from warp_refine_ros.fileio import atomic_write
+from warp_refine_ros.fileio import WriteError, atomic_write
+
+_LOG = logging.getLogger(__name__)
 
 
 class FlowCache:
@@ -30,6 +33,8 @@ class FlowCache:
         engine's file), in a folder of their own under ``root``."""
         self.engine, self.name = engine, engine.name
         self.folder = root / re.sub(r"[^A-Za-z0-9_.-]", "_", motion)
+        self.seconds: list[float] = []  # compute times of this process's flows
+        self.full: str | None = None  # why flows are no longer stored (a full disk), if so
 
     def flow(self, image: np.ndarray, reference: np.ndarray) -> np.ndarray:
         """The engine's backward flow of ``image`` into ``reference``, computed now unless stored."""
@@ -39,15 +44,23 @@ class FlowCache:
         start = time.perf_counter()
         flow = self.engine.flow(image, reference)
         seconds = time.perf_counter() - start
-        buffer = io.BytesIO()
-        np.save(buffer, flow)
-        atomic_write(path, buffer.getvalue())
-        atomic_write(path.with_suffix(".seconds"), f"{seconds!r}\n".encode())
+        self.seconds.append(seconds)
+        if self.full is None:
+            buffer = io.BytesIO()
+            np.save(buffer, flow)
+            try:
+                atomic_write(path, buffer.getvalue())
+                atomic_write(path.with_suffix(".seconds"), f"{seconds!r}\n".encode())
+            except WriteError as err:  # a full disk costs time, not the run
+                self.full = str(err)
+                _LOG.warning("%s: later stages compute their flows again", err)
         return flow
 
     def compute_seconds(self) -> list[float]:
-        """How long each stored flow took the engine to compute (this run and any it resumed)."""
-        return [float(path.read_text()) for path in sorted(self.folder.glob("*.seconds"))]
+        """How long each flow took the engine to compute: those stored (by this run or one it resumed)
+        and, once the disk is full, those computed since."""
+        stored = [float(path.read_text()) for path in sorted(self.folder.glob("*.seconds"))]
+        return stored + (self.seconds if self.full else [])
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.engine, name)
