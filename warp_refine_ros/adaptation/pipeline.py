@@ -49,7 +49,7 @@ SCRATCH = "scratch"  # --seg-init value: g from random weights
 def today() -> Candidate:
     """What bag_label runs without adaptation: the shipped engine set's motion with the default settings."""
     shipped = default_engines()
-    config = PropagationConfig(**EngineSet.settings_in_yaml(shipped))
+    config = PropagationConfig.found_in(EngineSet.settings_in_yaml(shipped), f"engine set {shipped}")
     return Candidate(config.method, config.tau, canonical_motion(EngineSet.names_in_yaml(shipped)["motion"]))
 
 

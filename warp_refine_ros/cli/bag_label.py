@@ -13,10 +13,9 @@ from warp_refine_ros.cli import labeling_report as report
 from warp_refine_ros.cli.common import EXIT_PARTIAL, EXIT_USAGE, KEYFRAME_LABELS, add_bag_arguments, run_cli
 from warp_refine_ros.engines.dis import DEFAULT_PRESET
 from warp_refine_ros.engines.loading import EngineSet, EngineSources, default_engines
-from warp_refine_ros.errors import EngineError
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import DEFAULT_TAU, Method
-from warp_refine_ros.propagation.config import DEFAULT_RADIUS, ConfigError, PropagationConfig
+from warp_refine_ros.propagation.config import DEFAULT_RADIUS, PropagationConfig
 from warp_refine_ros.propagation.ops import BACKENDS
 from warp_refine_ros.runners import LOCAL
 
@@ -187,11 +186,11 @@ def engine_sources(args: argparse.Namespace) -> EngineSources:
 
 def propagation_config(args: argparse.Namespace, sources: EngineSources) -> PropagationConfig:
     """--method, --radius and --tau where given, else the engine set's calibrated values, else defaults."""
-    defaults = EngineSet.settings_in_yaml(sources.yaml) if sources.yaml else {}
-    try:
-        base = PropagationConfig(**defaults)
-    except ConfigError as err:
-        raise EngineError(f"engine set {sources.yaml}: {err}") from err
+    base = (
+        PropagationConfig.found_in(EngineSet.settings_in_yaml(sources.yaml), f"engine set {sources.yaml}")
+        if sources.yaml
+        else PropagationConfig()
+    )
     return base.with_changes(method=args.method, radius=args.radius, tau=args.tau)
 
 

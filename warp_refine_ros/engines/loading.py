@@ -59,8 +59,8 @@ class EngineSet:
 
     @staticmethod
     def settings_in_yaml(path: str | Path) -> dict[str, object]:
-        """The propagation settings an engine set carries (``method``, ``radius``, ``tau``, as
-        ``adapt_labeler`` calibrated them): the defaults of the runs that use it."""
+        """The propagation settings an engine set names (``method``, ``radius``, ``tau``, as
+        ``adapt_labeler`` calibrated them), as written."""
         return {key: value for key, value in _read_engine_set(Path(path)).items() if key in SETTINGS}
 
     @classmethod

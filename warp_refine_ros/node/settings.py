@@ -153,7 +153,7 @@ class NodeSettings:
     publish_confidence: bool
     diagnostics_period: float
     session: SessionConfig
-    defaults: Mapping[str, object]  # the engine set's method, radius and tau, for run-time changes
+    defaults: PropagationConfig  # the engine set's method, radius and tau, for run-time changes
 
 
 def check(name: str, value: object) -> object:
@@ -175,7 +175,7 @@ def check(name: str, value: object) -> object:
 
 
 def session_changes(
-    values: Mapping[str, object], defaults: Mapping[str, object] | None = None
+    values: Mapping[str, object], defaults: PropagationConfig | None = None
 ) -> dict[str, object]:
     """SessionConfig fields for the given parameter values (checked), e.g. after a run-time change;
     a propagation parameter at its 'from the engine set' value takes ``defaults``' value."""
@@ -183,7 +183,7 @@ def session_changes(
     for name, value in values.items():
         value = check(name, value)
         if name in FROM_ENGINE_SET and value == FROM_ENGINE_SET[name]:
-            value = (defaults or {}).get(name, getattr(_DEFAULTS.propagation, name))
+            value = getattr(defaults or _DEFAULTS.propagation, name)
         if name in ("method", "radius", "tau", "beyond_radius", "buffer_size", "keyframe_memory"):
             changes[name] = value
         elif name == "stamp_tolerance":
@@ -215,14 +215,12 @@ def settings(values: Mapping[str, object]) -> NodeSettings:
     )
 
 
-def engine_set_defaults(path: Path) -> dict[str, object]:
-    """The method, radius and tau an engine set carries (adapt_labeler's calibration), checked."""
-    found = EngineSet.settings_in_yaml(path)
+def engine_set_defaults(path: Path) -> PropagationConfig:
+    """The method, radius and tau of runs with an engine set (adapt_labeler's calibration), checked."""
     try:
-        PropagationConfig(**found)
+        return PropagationConfig.found_in(EngineSet.settings_in_yaml(path), f"engine set {path}")
     except ConfigError as err:
-        raise SessionError(f"engine set {path}: {err}") from err
-    return found
+        raise SessionError(str(err)) from err
 
 
 def describe() -> str:

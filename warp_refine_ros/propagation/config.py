@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -39,6 +40,15 @@ class PropagationConfig:
         ):
             raise ConfigError(f"tau must be a positive RGB distance (e.g. {DEFAULT_TAU:g}), got {self.tau!r}")
         object.__setattr__(self, "tau", float(self.tau))
+
+    @classmethod
+    def found_in(cls, settings: Mapping[str, Any], source: str) -> PropagationConfig:
+        """The settings named in ``source`` (an engine set's calibrated method, radius and tau), the
+        defaults for the rest; a ConfigError names the source."""
+        try:
+            return cls(**settings)
+        except (ConfigError, TypeError) as err:
+            raise ConfigError(f"{source}: {err}") from err
 
     def with_changes(self, **changes: Any) -> PropagationConfig:
         """A copy with some settings changed (and checked); None leaves a setting as it is."""
