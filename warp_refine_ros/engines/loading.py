@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,36 +183,38 @@ def load_motion(name: str, *, device: str = "cpu") -> MotionEngine:
     raise EngineError(f"motion engine {path}: use 'dis', 'dis:<preset>', an .onnx or a TensorRT .engine file")
 
 
+NETWORK_BACKENDS = {  # role -> file kind -> (module of engines/, class): imported only when used
+    "segmentation": {
+        ".pt": ("torch_backend", "TorchSegmentation"),
+        ".onnx": ("onnx_backend", "OnnxSegmentation"),
+        "tensorrt": ("tensorrt", "TensorRTSegmentation"),
+    },
+    "refiner": {
+        ".pt": ("torch_backend", "TorchRefiner"),
+        ".onnx": ("onnx_backend", "OnnxRefiner"),
+        "tensorrt": ("tensorrt", "TensorRTRefiner"),
+    },
+}
+
+
 def load_segmentation(name: str, *, device: str = "cpu") -> SegmentationEngine:
     """A segmentation engine from a .pt checkpoint, an .onnx file or a TensorRT .engine/.plan."""
-    path = _existing(name, "segmentation")
-    if path.suffix == ".pt":
-        from warp_refine_ros.engines.torch_backend import TorchSegmentation
-
-        return TorchSegmentation(path, device=device)
-    if path.suffix == ".onnx":
-        from warp_refine_ros.engines.onnx_backend import OnnxSegmentation
-
-        return OnnxSegmentation(path, device=device)
-    from warp_refine_ros.engines.tensorrt import TensorRTSegmentation
-
-    return TensorRTSegmentation(path, device=_gpu(device))
+    return _load_network(name, "segmentation", device)
 
 
 def load_refiner(name: str, *, device: str = "cpu") -> RefinerEngine:
     """A refiner engine from a .pt checkpoint, an .onnx file or a TensorRT .engine/.plan."""
-    path = _existing(name, "refiner")
-    if path.suffix == ".pt":
-        from warp_refine_ros.engines.torch_backend import TorchRefiner
+    return _load_network(name, "refiner", device)
 
-        return TorchRefiner(path, device=device)
-    if path.suffix == ".onnx":
-        from warp_refine_ros.engines.onnx_backend import OnnxRefiner
 
-        return OnnxRefiner(path, device=device)
-    from warp_refine_ros.engines.tensorrt import TensorRTRefiner
-
-    return TensorRTRefiner(path, device=_gpu(device))
+def _load_network(name: str, role: str, device: str) -> SegmentationEngine | RefinerEngine:
+    """A network engine of ``role`` run by the backend its file's kind calls for (any other suffix is
+    a TensorRT engine, which runs on a GPU only)."""
+    path = _existing(name, role)
+    kind = path.suffix if path.suffix in (".pt", ".onnx") else "tensorrt"
+    module, engine = NETWORK_BACKENDS[role][kind]
+    backend = importlib.import_module(f"warp_refine_ros.engines.{module}")
+    return getattr(backend, engine)(path, device=_gpu(device) if kind == "tensorrt" else device)
 
 
 def _existing(name: str, role: str) -> Path:
