@@ -50,3 +50,9 @@ def test_failed_estimates_lose_and_descriptions_name_the_setting() -> None:
         describe(record("warp-refine", 61.25, 120.0))
         == "warp-refine tau 40 dis:medium (61.2, 120 ms a frame)"
     )
+
+
+def test_an_unmeasured_best_is_kept_and_an_unmeasured_other_is_never_the_cheaper() -> None:
+    unmeasured, measured = record("warp-refine", 60.0, None), record("warp-inpaint", 59.8, 30.0)
+    assert choose([measured, unmeasured]) == (unmeasured, None)
+    assert choose([record("warp-inpaint", 60.0, 30.0), record("warp-refine", 59.9, None)])[1] is None

@@ -51,3 +51,16 @@ def test_omega_is_timed_at_the_camera_size() -> None:
 
     assert refiner_seconds(Refiner(), (61, 97), 5) >= 0
     assert len(seen) == 4 and seen[0] == ((61, 97), (61, 97), (61, 97), (8, 13, 5), (61, 97, 3))
+
+
+def test_omega_is_priced_on_the_classes_present_within_the_whole_spec() -> None:
+    seen = []
+
+    class Refiner:
+        def refine(self, channels, trusted, segmentation: Segmentation, image) -> None:
+            seen.append((channels, segmentation.coarse))
+
+    refiner_seconds(Refiner(), (61, 97), 19, present=5)
+    channels, coarse = seen[0]
+    assert coarse.shape == (8, 13, 19) and np.allclose(coarse.sum(axis=2), 1, atol=1e-5)
+    assert channels.max() < 5 and coarse.argmax(axis=2).max() < 5  # the other 14 hold no label, no arg-max

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -36,7 +37,9 @@ def test_a_pair_is_computed_once_and_read_back_exactly_also_by_a_resumed_run(tmp
     assert np.array_equal(cache.flow(a, b), first) and engine.calls == 1
     reverse = cache.flow(b, a)  # the other direction is another flow
     assert engine.calls == 2 and not np.array_equal(reverse, first)
-    assert [p.name for p in (tmp_path / "flows").iterdir()] == ["dis_fine"]
+    (folder,) = (tmp_path / "flows").iterdir()
+    assert folder.name.startswith("dis_fine-")
+    assert FlowCache(engine, tmp_path / "flows", "dis_fine").folder != folder  # names that read alike
 
     resumed_engine = CountingMotion()
     resumed = FlowCache(resumed_engine, tmp_path / "flows", "dis:fine")
@@ -53,16 +56,46 @@ def test_images_of_other_shapes_with_the_same_bytes_are_different_pairs(tmp_path
     assert engine.calls == 2
 
 
-def test_a_full_disk_costs_time_not_the_run(tmp_path: Path, monkeypatch, caplog):
+def test_a_full_disk_costs_time_not_the_run_and_each_flow_is_priced_once(tmp_path: Path, monkeypatch, caplog):
     from warp_refine_ros.adaptation import flow_cache
 
-    def full(path, data):
-        raise flow_cache.WriteError(f"cannot write {path}: No space left on device")
+    writes = []
 
-    monkeypatch.setattr(flow_cache, "atomic_write", full)
+    def fills_up(path, data):
+        if len(writes) >= 3:  # the first flow and its time fit, and the second's time
+            raise flow_cache.WriteError(f"cannot write {path}: No space left on device")
+        writes.append(path)
+        path.write_bytes(data)
+
+    monkeypatch.setattr(flow_cache, "atomic_write", fills_up)
+    engine = CountingMotion()
+    cache = FlowCache(engine, tmp_path, "m")
+    images = [np.full((24, 32, 3), value, np.uint8) for value in range(3)]
+    for image in images:
+        assert cache.flow(image, image).shape == (24, 32, 2)
+    assert cache.flow(images[0], images[0]) is not None and engine.calls == 3  # the stored one is read
+    assert cache.flow(images[1], images[1]) is not None and engine.calls == 4  # the others computed again
+    assert len(cache.compute_seconds()) == 4  # one stored, three computed without storing
+    assert caplog.text.count("No space left on device: flows are no longer stored") == 1
+
+
+def test_flows_are_not_stored_where_the_disk_would_run_low(tmp_path: Path, monkeypatch):
+    from warp_refine_ros.adaptation import flow_cache
+
+    monkeypatch.setattr(flow_cache.shutil, "disk_usage", lambda path: SimpleNamespace(free=1 << 30))
+    cache = FlowCache(CountingMotion(), tmp_path, "m")
+    image = np.zeros((24, 32, 3), np.uint8)
+    cache.flow(image, image)
+    assert not list(cache.folder.iterdir()) and "GiB would be left free" in cache.stopped
+
+
+def test_a_damaged_flow_file_is_computed_again(tmp_path: Path):
     engine = CountingMotion()
     cache = FlowCache(engine, tmp_path, "m")
     image = np.zeros((24, 32, 3), np.uint8)
-    assert cache.flow(image, image).shape == cache.flow(image, image).shape == (24, 32, 2)
-    assert engine.calls == 2 and len(cache.compute_seconds()) == 2  # computed again, and still priced
-    assert caplog.text.count("No space left on device: later stages compute their flows again") == 1
+    first = cache.flow(image, image)
+    (stored,) = cache.folder.glob("*.npy")
+    stored.write_bytes(b"\x93NUMPY truncated")
+    again = cache.flow(image, image)
+    assert engine.calls == 2 and again.shape == first.shape
+    assert np.array_equal(np.load(stored), again)  # and stored whole again

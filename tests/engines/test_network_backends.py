@@ -242,3 +242,16 @@ def test_onnx_engines_run_without_torch(network_files) -> None:
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_backend_the_loader_names_exists_and_takes_a_file_and_a_device() -> None:
+    import importlib
+    import inspect
+
+    from warp_refine_ros.engines.loading import NETWORK_BACKENDS
+
+    for role, kinds in NETWORK_BACKENDS.items():
+        assert set(kinds) == {".pt", ".onnx", "tensorrt"}, role
+        for module, name in kinds.values():  # TensorRT's module imports tensorrt only when one is built
+            engine = getattr(importlib.import_module(f"warp_refine_ros.engines.{module}"), name)
+            assert list(inspect.signature(engine).parameters)[:2] == ["path", "device"], (role, name)

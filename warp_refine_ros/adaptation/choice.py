@@ -45,6 +45,8 @@ def choose(records: Sequence[dict], min_fps: float | None = None) -> tuple[dict,
             f"no setting labels at {min_fps:g} frames/s here; took the fastest: {describe(fastest)}",
         )
     best = max(allowed, key=score)  # ties go to the earlier (simpler) record
+    if best.get("ms_per_frame") is None:  # its cost unknown, no other can be called cheaper
+        return best, None
     close = [r for r in allowed if score(r) >= score(best) - MARGIN]
     lowest = min(_cost(r) for r in close)
     cheapest = max((r for r in close if _cost(r) <= lowest * (1 + COST_TOLERANCE)), key=score)
@@ -59,7 +61,8 @@ def choose(records: Sequence[dict], min_fps: float | None = None) -> tuple[dict,
 
 def _cost(record: dict) -> float:
     """Milliseconds a frame; an unmeasured setting costs more than any measured one."""
-    return record.get("ms_per_frame") or float("inf")
+    cost = record.get("ms_per_frame")
+    return float("inf") if cost is None else cost
 
 
 def improves(challenger: dict, current: dict, min_fps: float | None) -> bool:

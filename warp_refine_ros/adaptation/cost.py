@@ -2,9 +2,9 @@
 
 bag_label labels a frame between two keyframes from both sides: two flows (one per direction) and two
 propagation steps, g once for the methods that use it, and Omega on both steps for warp-refine. The
-clock times every engine call of the cross-validation (the median call of each engine) and the array
-work of the steps around them, and prices a setting by those counts, so settings that share engines
-are priced by the same calls.
+clock times every engine call of the cross-validation (the median call of each engine; a cached flow
+by what computing it took, adaptation/flow_cache.py) and the array work of the steps around them, and
+prices a setting by those counts, so settings that share engines are priced by the same calls.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 
 from warp_refine_ros.adaptation.streams import LabeledStream, held_out_keyframes
 from warp_refine_ros.engines.base import Segmentation
+from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Method
 
 STEPS_PER_FRAME = 2  # forward from the keyframe before, backward from the keyframe after
@@ -82,15 +83,19 @@ class EngineClock:
         return round(1000 * sum(count * median(times) for count, times in parts), 1)
 
 
-def refiner_seconds(refiner: Any, size: tuple[int, int], classes: int) -> float:
-    """Seconds of one Omega call on a frame of ``size`` (H, W) with ``classes`` classes: the median of
-    three calls on a synthetic frame, after one that warms the engine up. Prices Omega's stages before
-    they run."""
+def refiner_seconds(refiner: Any, size: tuple[int, int], classes: int, present: int | None = None) -> float:
+    """Seconds of one Omega call on a frame of ``size`` (H, W) of a spec of ``classes`` classes, of which
+    ``present`` (default: all) hold the labels and g's most likely class: the median of three calls on
+    a synthetic frame, after one that warms the engine up. Prices Omega's stages before they run."""
     rng = np.random.default_rng(0)
     height, width = size
     grid = (-(-height // 8), -(-width // 8))  # g's output grid: 1/4 of its half-size input
-    segmentation = Segmentation(rng.dirichlet(np.ones(classes), grid).astype(np.float32), size)
-    channels = rng.integers(0, classes, size).astype(np.uint8)
+    present = classes if present is None else min(present, classes)
+    spare = 0.01 if classes > present else 0.0  # the absent classes' mass: never the arg-max
+    absent = np.full((*grid, classes - present), spare / max(classes - present, 1))
+    probabilities = np.concatenate([(1 - spare) * rng.dirichlet(np.ones(present), grid), absent], axis=2)
+    segmentation = Segmentation(probabilities.astype(np.float32), size)
+    channels = rng.integers(0, present, size).astype(np.uint8)
     trusted = rng.random(size) < 0.9
     image = rng.integers(0, 256, (height, width, 3)).astype(np.uint8)
     times = []
@@ -102,13 +107,13 @@ def refiner_seconds(refiner: Any, size: tuple[int, int], classes: int) -> float:
 
 
 def refiner_check_seconds(
-    streams: Sequence[LabeledStream], refiner: Any, radius: int, ignore_id: int
+    streams: Sequence[LabeledStream], refiner: Any, radius: int, spec: LabelSpec
 ) -> float:
     """What cross-validating one warp-refine setting takes: Omega at every step of every held-out
     keyframe, and as much again for the rest of each step. Omega runs on the classes present, so it is
     priced at this camera's size with as many classes as its keyframes hold (the median keyframe's)."""
     labels = [stream.labels.load(stamp) for stream in streams for stamp in stream.keyframes.values()]
-    classes = int(np.median([np.unique(label[label != ignore_id]).size for label in labels]))
-    per_step = refiner_seconds(refiner, labels[0].shape, max(classes, 1))
+    present = int(np.median([np.unique(label[label != spec.ignore_id]).size for label in labels]))
+    per_step = refiner_seconds(refiner, labels[0].shape, spec.num_classes, max(present, 1))
     steps = sum(sum(k.distances) for k in held_out_keyframes(streams, radius))
     return 2 * steps * per_step

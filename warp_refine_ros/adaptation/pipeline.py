@@ -221,9 +221,7 @@ class Adaptation:
     def _refiner_check_seconds(self) -> float:
         """What cross-validating one warp-refine setting takes on this camera (cost.py)."""
         refiner = load_refiner(_onnx(self.pretrained), device=self.options.device)
-        return refiner_check_seconds(
-            self.keyframes.streams, refiner, self.options.radius, self.inputs.spec.ignore_id
-        )
+        return refiner_check_seconds(self.keyframes.streams, refiner, self.options.radius, self.inputs.spec)
 
     def _choose(self, records: list[dict]) -> dict:
         """The setting to take among a stage's records (choice.py), saying so when its cost decided."""

@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import yaml
 
@@ -199,12 +200,12 @@ NETWORK_BACKENDS = {  # role -> file kind -> (module of engines/, class): import
 
 def load_segmentation(name: str, *, device: str = "cpu") -> SegmentationEngine:
     """A segmentation engine from a .pt checkpoint, an .onnx file or a TensorRT .engine/.plan."""
-    return _load_network(name, "segmentation", device)
+    return cast(SegmentationEngine, _load_network(name, "segmentation", device))
 
 
 def load_refiner(name: str, *, device: str = "cpu") -> RefinerEngine:
     """A refiner engine from a .pt checkpoint, an .onnx file or a TensorRT .engine/.plan."""
-    return _load_network(name, "refiner", device)
+    return cast(RefinerEngine, _load_network(name, "refiner", device))
 
 
 def _load_network(name: str, role: str, device: str) -> SegmentationEngine | RefinerEngine:

@@ -39,6 +39,8 @@ class SessionConfig:
     keyframe_memory: int = 64  # keyframe labels remembered by stamp (early ones, bag loops)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.propagation, PropagationConfig):
+            raise SessionError(f"propagation must be a PropagationConfig, got {self.propagation!r}")
         try:
             object.__setattr__(self, "beyond_radius", BeyondRadius(self.beyond_radius))
         except ValueError as err:
@@ -57,8 +59,8 @@ class SessionConfig:
         """A copy with settings changed by name, the propagation's (method, radius, tau) among them;
         each is checked, and nothing changes if one is invalid."""
         propagating = set(PropagationConfig.__dataclass_fields__)
-        own = set(SessionConfig.__dataclass_fields__) - {"propagation"}
-        if unknown := set(changes) - propagating - own:
+        session_fields = set(SessionConfig.__dataclass_fields__) - {"propagation"}
+        if unknown := set(changes) - propagating - session_fields:
             raise SessionError(f"unknown session settings {sorted(unknown)}")
         try:
             propagation = self.propagation.with_changes(
