@@ -2,12 +2,14 @@
 
 1. Today's defaults and the shipped engines are cross-validated on the keyframes (the baseline).
 2. g is trained on each fold's complement (from the shipped g when the class spec matches, from
-   ``--seg-init`` when given, else from scratch) and motion x tau x method calibrated with it.
+   ``--seg-init`` when given, else from scratch) and motion x tau calibrated with it; it is kept where
+   it beats the shipped g, both without Omega.
 3. Self-training rounds: the drives are labeled from each fold's complement with its g, and g is
    trained again on those propagated frames mixed 70/30 with the manual ones, while the estimate rises.
 4. Omega: the shipped, pretrained Omega (class-agnostic: it fits any spec) is cross-validated with the
    trained g, then fine-tuned by cycle consistency through the calibrated engines, each keyframe's
-   cycles through the g that never saw it; warp-refine is kept only where it beats the best so far.
+   cycles through the g that never saw it; warp-refine is kept only where it beats the best so far,
+   and the shipped g with the pretrained Omega (the baseline's) where it beats all of that.
 5. The chosen recipe is replayed on all keyframes: those are the models that ship in ``OUT``.
 Every estimate labels a keyframe with models that never saw it; every flow is computed once
 (flow_cache.py). Within a stage, settings estimated within a margin go to the cheaper (choice.py).
@@ -99,25 +101,29 @@ class Adaptation:
 
     def run(self) -> Outcome:
         """Every stage in order (finished ones are read back); the models and settings to ship."""
-        today, baseline_best = self._baseline()
+        today, baseline = self._baseline()
         segs = {part: self._g(part, 0, self.init, None) for part in FOLDS}
         grid = calibrate.warp_inpaint_grid(list(self.motions), methods=(Method.WARP_INPAINT,))
         self.chosen = self._choose(self.estimate("calibration", grid, self._models(segs)))
-        g_source, refiner_source = "trained", None
-        if score(baseline_best) >= score(self.chosen):  # the shipped engines, or motion alone, did better
-            self.chosen = baseline_best
-            g_source = "shipped" if self.shipped_seg is not None else "trained"
-            kept = Candidate.of(baseline_best).method
-            refiner_source = "pretrained" if kept is Method.WARP_REFINE else None
+        g_source = "trained"
+        shipped_best = choose([r for r in baseline if Candidate.of(r).method is not Method.WARP_REFINE])[0]
+        if score(shipped_best) >= score(self.chosen):  # g against g, both without Omega
+            self.chosen, g_source = shipped_best, "shipped" if self.shipped_seg is not None else "trained"
             self.notes.append(
-                f"warp-inpaint with g trained on the keyframes did not beat {kept} with "
-                f"{'the shipped engines' if self.shipped_seg else 'motion alone'} in cross-validation: "
-                "kept that"
+                f"warp-inpaint with g trained on the keyframes did not beat {describe(shipped_best)} with "
+                f"{'the shipped g' if self.shipped_seg else 'motion alone'} in cross-validation: kept that"
             )
         rounds = self._self_training(segs) if g_source == "trained" else 0
         if g_source == "shipped":
             segs = {part: self.shipped_seg for part in FOLDS}
-        refiner_source = self._refiner(segs, g_source) or refiner_source
+        refiner_source = self._refiner(segs, g_source)
+        shipped_refiner = [r for r in baseline if Candidate.of(r).method is Method.WARP_REFINE]
+        if shipped_refiner and improves(shipped_refiner[0], self.chosen, self.options.min_fps):
+            self.notes.append(
+                f"the shipped g and pretrained Omega ({describe(shipped_refiner[0])}) beat "
+                f"{describe(self.chosen)}: kept them"
+            )
+            self.chosen, g_source, rounds, refiner_source = shipped_refiner[0], "shipped", 0, "pretrained"
         segmentation, refiner = self._final(g_source, rounds, refiner_source, segs)
         shutil.rmtree(self.flows, ignore_errors=True)  # no estimate is made after this
         return Outcome(
@@ -132,31 +138,26 @@ class Adaptation:
             self.notes,
         )
 
-    def _baseline(self) -> tuple[dict, dict]:
-        """Today's defaults, and the best of the shipped engines at every motion and tau (of motion-only
-        when they do not fit the class spec)."""
+    def _baseline(self) -> tuple[dict, list[dict]]:
+        """Today's defaults, and the estimates of the shipped engines at every motion and tau with
+        warp-refine at the best of them (of motion-only when they do not fit the class spec)."""
         motions = list(calibrate.DIS_PRESETS)
         if self.shipped_seg is None:
             grid = [Candidate(Method.MOTION_ONLY, calibrate.MOTION_ONLY_TAU, motion) for motion in motions]
             found = self.estimate("baseline", grid, {part: Models() for part in FOLDS})
-            return next(r for r in found if Candidate.of(r).motion == self.today.motion), self._choose(found)
+            return next(r for r in found if Candidate.of(r).motion == self.today.motion), found
         shipped = {
             part: Models(load_segmentation(_onnx(self.shipped_seg)), load_refiner(_onnx(self.pretrained)))
             for part in FOLDS
         }
         found = self.estimate("baseline", calibrate.warp_inpaint_grid(motions), shipped)
-        best = self._choose(found)
-        best_setting = Candidate.of(best)
-        refine = (
-            [Candidate(Method.WARP_REFINE, best_setting.tau, best_setting.motion)]
-            if best_setting.method is not Method.MOTION_ONLY
-            else []
-        )
+        best = Candidate.of(self._choose(found))
+        with_omega = Candidate(Method.WARP_REFINE, best.tau, best.motion)
+        refine = [with_omega] if best.method is not Method.MOTION_ONLY else []
         missing = [c for c in [self.today, *refine] if all(Candidate.of(r) != c for r in found)]
         if missing:
             found = [*found, *self.estimate("baseline refiner", missing, shipped)]
-        today = next(r for r in found if Candidate.of(r) == self.today)
-        return today, self._choose(found)
+        return next(r for r in found if Candidate.of(r) == self.today), found
 
     def _self_training(self, segs: dict[str, Path]) -> int:
         """Rounds of labeling the drives and training g on the result, while cross-validation improves."""
