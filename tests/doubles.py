@@ -7,6 +7,7 @@ is confidently wrong in blobs and unsure at boundaries, like a real network. It 
 from __future__ import annotations
 
 import hashlib
+import time
 
 import cv2
 import numpy as np
@@ -106,3 +107,21 @@ class ProcessWorker:
         import os
 
         return os.getpid(), type(self).built, task + self.offset
+
+
+class CountingMotion:
+    """A motion engine that counts its calls and takes DELAY_S for each: ``engine``'s flow, or a random
+    one (a new one each call) when none is given."""
+
+    name = "counting"
+    DELAY_S = 0.02
+
+    def __init__(self, engine=None) -> None:
+        self.engine, self.calls = engine, 0
+
+    def flow(self, image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        time.sleep(self.DELAY_S)
+        if self.engine is not None:
+            return self.engine.flow(image, reference)
+        return np.random.default_rng(self.calls).normal(0, 3, (*image.shape[:2], 2)).astype(np.float32)

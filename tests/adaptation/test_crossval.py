@@ -4,14 +4,13 @@ no label but the keyframes'."""
 from __future__ import annotations
 
 import builtins
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from conftest import make_panning_sequence
-from doubles import NoisyTruthSegmentation, image_key
+from doubles import CountingMotion, NoisyTruthSegmentation, image_key
 
 from warp_refine_ros.adaptation.crossval import Candidate, Models, best, cross_validate
 from warp_refine_ros.adaptation.flow_cache import FlowCache
@@ -24,7 +23,7 @@ from warp_refine_ros.propagation import Frame, Method, Propagator, StreamLabeler
 
 TOPIC = "/cam/image_raw"
 EVERY = 8
-SLOW_S = 0.02  # what a slow motion engine adds to each flow
+SLOW_S = CountingMotion.DELAY_S  # what a slow motion engine adds to each flow
 
 
 class StillMotion:
@@ -155,20 +154,6 @@ def test_cross_validation_reads_no_label_but_the_keyframes(spec, noisy_pan, monk
     keyframes = {str(p) for p in stream.labels._files.values()}
     assert labels_read and labels_read <= keyframes
     assert not [f for f in opened if f.startswith(str(truth))]
-
-
-class CountingMotion:
-    """A motion engine that counts its calls and takes SLOW_S longer than ``engine`` for each."""
-
-    name = "counting"
-
-    def __init__(self, engine) -> None:
-        self.engine, self.calls = engine, 0
-
-    def flow(self, image: np.ndarray, reference: np.ndarray) -> np.ndarray:
-        self.calls += 1
-        time.sleep(SLOW_S)
-        return self.engine.flow(image, reference)
 
 
 def test_a_stage_that_reads_every_flow_from_the_flow_cache_gives_the_same_estimates_at_the_computed_cost(

@@ -3,29 +3,15 @@ computing it took."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+from doubles import CountingMotion
 
 from warp_refine_ros.adaptation.flow_cache import FlowCache
 
-SLOW_S = 0.02
-
-
-class CountingMotion:
-    """A motion engine that counts its calls and takes SLOW_S for each."""
-
-    name = "counting"
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def flow(self, image: np.ndarray, reference: np.ndarray) -> np.ndarray:
-        self.calls += 1
-        time.sleep(SLOW_S)
-        return np.random.default_rng(self.calls).normal(0, 3, (*image.shape[:2], 2)).astype(np.float32)
+SLOW_S = CountingMotion.DELAY_S
 
 
 def test_a_pair_is_computed_once_and_read_back_exactly_also_by_a_resumed_run(tmp_path: Path):
