@@ -181,3 +181,38 @@ def test_a_stage_that_reads_every_flow_from_the_flow_cache_gives_the_same_estima
         {k: v for k, v in e.items() if k != timed} for e in first
     ]
     assert all(e[timed] >= 2 * 1000 * SLOW_S for e in second)  # the flows cost what computing them took
+
+
+def test_the_estimate_scores_what_bag_label_writes_fused_inside_one_side_at_the_ends(spec, noisy_pan):
+    stream, _, segmentation, _, _ = noisy_pan
+    from warp_refine_ros.evaluation.confusion import ConfusionMatrix
+    from warp_refine_ros.propagation.holdout import label_held_out
+
+    windows = held_out_keyframes([stream], radius=EVERY)
+    candidate = Candidate(Method.WARP_INPAINT, 300.0, "still")  # no motion seen: the two sides differ
+    (estimate,) = cross_validate(
+        windows, [candidate], spec, {"still": StillMotion()}, lambda w: Models(segmentation), progress=False
+    )
+    propagator = Propagator(
+        candidate.method, spec, motion=StillMotion(), segmentation=segmentation, tau=candidate.tau
+    )
+    written, one_sided, fused_count = ConfusionMatrix.for_spec(spec), ConfusionMatrix.for_spec(spec), 0
+    for window in windows:  # labeled here independently of cross_validate, from the same windows
+        label = stream.labels.load
+        before = label(stream.keyframes[window.first]) if window.first < window.position else None
+        after = label(stream.keyframes[window.last]) if window.last > window.position else None
+        images = stream.read(window.first, window.last)
+        held = label_held_out(propagator, images, window.position - window.first, before, after)
+        truth = label(window.keyframe)
+        fused_count += held.fused is not None
+        expected = held.fused if held.fused is not None else held.forward or held.backward
+        written.update(truth, expected.labels)
+        for side in (held.forward, held.backward):
+            if side is not None:
+                one_sided.update(truth, side.labels)
+    assert 0 < fused_count < len(windows)  # both kinds of window occur: inner keyframes and the ends
+    assert estimate.miou == pytest.approx(written.compute().miou)
+    assert estimate.to_dict()["estimated_one_sided_miou"] == pytest.approx(
+        100 * one_sided.compute().miou, abs=0.01
+    )
+    assert estimate.miou != pytest.approx(estimate.scores["one_sided"].miou)

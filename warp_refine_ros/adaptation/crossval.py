@@ -2,11 +2,12 @@
 
 Each keyframe is held out in turn and labeled from its neighbouring keyframes exactly as bag_label
 labels a frame between two keyframes (:mod:`warp_refine_ros.propagation.holdout`), then scored
-against its own label. What it measures is the mIoU of labels carried over the keyframe spacing (S
-frames, typically twice the radius K), pooled over every held-out keyframe and both directions; the
-fused estimate is for a frame both neighbours reach. Absolute values are lower than bag_label's
-mean over |k| = 1..K, which travel at most K frames; what the estimate is for is ranking methods and
-settings on the user's own camera without any per-frame truth.
+against its own label. The estimate scores what bag_label would write there: the two recursions fused
+where both neighbours reach the keyframe, the one side where only one does (the ends of a stream).
+Labels there travel the keyframe spacing (S frames, typically twice the radius K), so absolute values
+are lower than bag_label's mean over |k| = 1..K; what the estimate is for is ranking methods and
+settings on the user's own camera without any per-frame truth. Each side alone is scored too (the
+one-sided figure): it travels as far, but misses what fusing the two directions repairs.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ class Estimate:
     """A candidate's cross-validated scores."""
 
     candidate: Candidate
-    one_sided: ConfusionMatrix
-    fused: ConfusionMatrix
+    written: ConfusionMatrix  # what bag_label writes: fused where both sides reach, else the one side
+    one_sided: ConfusionMatrix  # each side alone
     held_out: int = 0
     distance: float | None = None  # median frames travelled
     ms_per_frame: float | None = (
@@ -79,23 +80,23 @@ class Estimate:
 
     @property
     def miou(self) -> float | None:
-        """The estimate: mIoU of held-out keyframes labeled from one neighbour S frames away."""
-        return self.scores["one_sided"].miou
+        """The estimate: mIoU of held-out keyframes labeled as bag_label labels a frame between keyframes."""
+        return self.scores["written"].miou
 
     def finish(self) -> Estimate:
-        self.scores = {"one_sided": self.one_sided.compute(), "fused": self.fused.compute()}
+        self.scores = {"written": self.written.compute(), "one_sided": self.one_sided.compute()}
         return self
 
     def to_dict(self) -> dict:
         """For report.json and run.json."""
-        one_sided, fused = self.scores["one_sided"], self.scores["fused"]
+        written, one_sided = self.scores["written"], self.scores["one_sided"]
         return {
             "method": str(self.candidate.method),
             "tau": self.candidate.tau,
             "motion": self.candidate.motion,
-            "estimated_miou": _rounded_percent(one_sided.miou),
-            "estimated_fused_miou": _rounded_percent(fused.miou),
-            "estimated_pixel_accuracy": _rounded_percent(one_sided.pixel_accuracy),
+            "estimated_miou": _rounded_percent(written.miou),
+            "estimated_one_sided_miou": _rounded_percent(one_sided.miou),
+            "estimated_pixel_accuracy": _rounded_percent(written.pixel_accuracy),
             "held_out_keyframes": self.held_out,
             "median_frames_travelled": self.distance,
             "ms_per_frame": self.ms_per_frame,
@@ -153,8 +154,7 @@ def cross_validate(
                 for side in (held.forward, held.backward):
                     if side is not None:
                         estimate.one_sided.update(truth, side.labels)
-                if (fused := held.fused) is not None:
-                    estimate.fused.update(truth, fused.labels)
+                estimate.written.update(truth, held.written.labels)
             shared = frames
     for name in by_motion:  # a cached flow costs what computing it took, not what reading it did
         if isinstance(motions[name], FlowCache):

@@ -15,8 +15,9 @@ from warp_refine_ros.adaptation.streams import held_out_keyframes, median_distan
 from warp_refine_ros.fileio import atomic_write, write_json
 
 MEASURES = (
-    "mIoU (%) of each keyframe held out and labeled from one neighbouring keyframe (forward from the one "
-    "before, backward from the one after), pooled over keyframes, by models trained without it (two-fold "
+    "mIoU (%) of each keyframe held out and labeled from its neighbouring keyframes as bag_label labels a "
+    "frame between two keyframes (forward from the one before, backward from the one after, fused; one "
+    "side at a stream's ends), pooled over keyframes, by models trained without it (two-fold "
     "cross-fitting). Labels there travel the keyframe spacing, about twice as far as bag_label's within "
     "--radius, so absolute values are lower than bag_label's mean over |k| = 1..K: it ranks settings."
 )
@@ -86,13 +87,13 @@ def markdown(report: dict) -> str:
         "",
         *[f"- {note}" for note in report["notes"]],
         "",
-        "| stage | method | motion | tau | estimated mIoU % | fused % | ms a frame |",
+        "| stage | method | motion | tau | estimated mIoU % | one side % | ms a frame |",
         "|---|---|---|---:|---:|---:|---:|",
     ]
     for record in report["candidates"]:
         lines.append(
             f"| {record['stage']} | {record['method']} | {record['motion']} | {_tau(record)} | "
-            f"{record['estimated_miou']} | {record['estimated_fused_miou']} | "
+            f"{record['estimated_miou']} | {record.get('estimated_one_sided_miou', '')} | "
             f"{record.get('ms_per_frame') or ''} |"
         )
     return "\n".join(lines) + "\n"

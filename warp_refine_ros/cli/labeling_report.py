@@ -126,7 +126,7 @@ def describe_validation(estimate: dict) -> str:
     """The cross-validation estimate in words: what was measured and over how many frames."""
     return (
         f"keyframe cross-validation: estimated mIoU {estimate['estimated_miou']} % "
-        f"(fused from both sides: {estimate['estimated_fused_miou']} %) over "
+        f"(one side alone: {estimate['estimated_one_sided_miou']} %) over "
         f"{estimate['held_out_keyframes']} held-out keyframes, each labeled from its neighbouring keyframes "
         f"a median {estimate['median_frames_travelled']:g} frames away; labels within --radius travel less "
         "far and score higher"

@@ -42,6 +42,14 @@ class HeldOut:
             return None
         return fuse(self.forward, self.backward)
 
+    @property
+    def written(self) -> Labeling:
+        """What bag_label writes for the frame: fused where both keyframes reach it, else the one side."""
+        found = self.fused or self.forward or self.backward
+        if found is None:
+            raise ValueError("a held-out frame needs a keyframe on at least one side")
+        return found
+
 
 def label_held_out(
     propagator: Propagator,
