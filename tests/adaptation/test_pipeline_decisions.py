@@ -42,7 +42,7 @@ def adaptation(monkeypatch, baseline: list[dict], calibration: list[dict], omega
     monkeypatch.setattr(run, "_self_training", lambda segs: 0)
     seen = {}
 
-    def refiner(segs: dict, g_source: str) -> str | None:
+    def refiner(segs: dict, g_source: str, estimated: list[dict]) -> str | None:
         seen["omega_with"] = set(segs.values())
         if omega is not None and omega["estimated_miou"] >= run.chosen["estimated_miou"] + 0.5:
             run.chosen = omega
@@ -94,3 +94,20 @@ def test_a_trained_g_no_better_than_the_shipped_g_without_omega_is_dropped(monke
     assert run.seen["omega_with"] == {SHIPPED_G}
     assert outcome.g_source == "shipped" and outcome.chosen is BASELINE[1]  # then the shipped pair
     assert any("did not beat warp-inpaint tau 40 dis:fine" in note for note in outcome.notes)
+
+
+def test_with_the_shipped_g_the_baselines_pretrained_omega_estimate_is_reused_not_made_again(
+    monkeypatch,
+) -> None:
+    run = adaptation(monkeypatch, BASELINE, [], omega=None)
+    monkeypatch.undo()  # the real _refiner, with the stages below given
+    made, asked = [], []
+    monkeypatch.setattr(run, "estimate", lambda name, grid, models: made.append(name) or [])
+    run.budget = SimpleNamespace(
+        refiner_trainings=lambda: 600.0, affordable=lambda seconds, what: asked.append(what) or False
+    )
+    run.__dict__["_refiner_check_seconds"] = 60.0  # priced, not timed
+    run.chosen = record(Method.WARP_INPAINT, 36.0, "baseline")  # the shipped g's best, as in BASELINE[1]
+    source = run._refiner({"fold0": SHIPPED_G, "fold1": SHIPPED_G}, "shipped", [BASELINE[1]])
+    assert made == [] and asked == ["fine-tuning the refiner"]  # nothing estimated again
+    assert source is None and run.chosen["estimated_miou"] == 36.0  # 35.8 does not beat 36.0

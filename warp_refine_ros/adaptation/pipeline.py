@@ -116,8 +116,8 @@ class Adaptation:
         rounds = self._self_training(segs) if g_source == "trained" else 0
         if g_source == "shipped":
             segs = {part: self.shipped_seg for part in FOLDS}
-        refiner_source = self._refiner(segs, g_source)
         shipped_refiner = [r for r in baseline if Candidate.of(r).method is Method.WARP_REFINE]
+        refiner_source = self._refiner(segs, g_source, shipped_refiner if g_source == "shipped" else [])
         if shipped_refiner and improves(shipped_refiner[0], self.chosen, self.options.min_fps):
             self.notes.append(
                 f"the shipped g and pretrained Omega ({describe(shipped_refiner[0])}) beat "
@@ -187,21 +187,26 @@ class Adaptation:
             self.state.stage(f"labels for round {rounds}", lambda used=label: list(used))
         return rounds
 
-    def _refiner(self, segs: dict[str, Path], g_source: str) -> str | None:
-        """Omega with the calibrated engines and tau: the pretrained one, then fine-tuned on the keyframes'
-        cycles if the budget allows; which ("pretrained", "trained") beats the best so far, or None."""
+    def _refiner(self, segs: dict[str, Path], g_source: str, estimated: list[dict]) -> str | None:
+        """Omega with the calibrated engines and tau: the pretrained one (its record in ``estimated``
+        when made already: the baseline's, with the shipped g), then fine-tuned on the keyframes' cycles
+        if the budget allows; which ("pretrained", "trained") beats the best so far, or None."""
         chosen = Candidate.of(self.chosen)
         tau = chosen.tau if chosen.method is not Method.MOTION_ONLY else calibrate.DEFAULT_TAU
         grid = [Candidate(Method.WARP_REFINE, tau, chosen.motion)]
-        if not self.budget.affordable(self._refiner_check_seconds, "cross-validating the refiner"):
+        known = [r for r in estimated if Candidate.of(r) == grid[0]]
+        if known:
+            best, check = known[0], self._refiner_check_seconds
+        elif self.budget.affordable(self._refiner_check_seconds, "cross-validating the refiner"):
+            pretrained = {part: self.pretrained for part in FOLDS}
+            best = self._choose(
+                self.estimate("calibration pretrained refiner", grid, self._models(segs, pretrained))
+            )
+            check = self.state.seconds("calibration pretrained refiner")
+        else:
             return None
-        pretrained = {part: self.pretrained for part in FOLDS}
-        best = self._choose(
-            self.estimate("calibration pretrained refiner", grid, self._models(segs, pretrained))
-        )
         source = "pretrained"
         final_g = 0.0 if g_source == "shipped" else self.budget.g_seconds() * (1 + self.budget.rounds_kept())
-        check = self.state.seconds("calibration pretrained refiner")
         if self.budget.affordable(
             self.budget.refiner_trainings() + check + final_g, "fine-tuning the refiner"
         ):
