@@ -56,3 +56,23 @@ def test_an_unmeasured_best_is_kept_and_an_unmeasured_other_is_never_the_cheaper
     unmeasured, measured = record("warp-refine", 60.0, None), record("warp-inpaint", 59.8, 30.0)
     assert choose([measured, unmeasured]) == (unmeasured, None)
     assert choose([record("warp-inpaint", 60.0, 30.0), record("warp-refine", 59.9, None)])[1] is None
+
+
+def grid(motion: str, ms: float, by_tau: dict[float, float]) -> list[dict]:
+    return [{**record("warp-inpaint", e, ms, motion), "tau": tau} for tau, e in by_tau.items()]
+
+
+def test_over_a_grid_the_motion_is_chosen_by_its_mean_then_tau_among_its_records() -> None:
+    """fast-20mps's calibration: at tau 20 every motion estimates alike, the lenient taus tell them apart."""
+    fast = grid("dis:fast", 50.0, {20.0: 38.6, 40.0: 34.2, 80.0: 27.0, 150.0: 23.9})
+    fine = grid("dis:fine", 340.0, {20.0: 39.0, 40.0: 34.9, 80.0: 29.0, 150.0: 26.7})
+    assert choose([fast[0], fine[0]])[0] is fast[0]  # one setting a motion: the cheaper within the margin
+    chosen, note = choose(fast + fine)
+    assert chosen is fine[0] and "dis:fine by each motion's mean estimate" in note
+
+
+def test_motions_alike_over_the_whole_grid_go_to_the_cheaper() -> None:
+    fast = grid("dis:fast", 50.0, {20.0: 38.6, 80.0: 29.0})
+    fine = grid("dis:fine", 340.0, {20.0: 38.9, 80.0: 29.1})
+    chosen, note = choose(fine + fast)
+    assert chosen is fast[0] and "dis:fast" in note
