@@ -1,5 +1,6 @@
 """Keyframe cross-validation: picks the known best setting, scores what bag_label would write, reads
-no label but the keyframes'."""
+no label but the keyframes'; Omega's check on the held-out keyframes' short cycles sees an Omega that
+loses what warp-inpaint keeps."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ import cv2
 import numpy as np
 import pytest
 from conftest import make_panning_sequence
-from doubles import CountingMotion, NoisyTruthSegmentation, image_key
+from doubles import CountingMotion, NoisyTruthSegmentation, RecordingRefiner, image_key
 
 from warp_refine_ros.adaptation.crossval import Candidate, Models, best, cross_validate
 from warp_refine_ros.adaptation.flow_cache import FlowCache
+from warp_refine_ros.adaptation.short_cycles import CycleCheck, short_cycles
 from warp_refine_ros.adaptation.streams import LabeledStream, held_out_keyframes
 from warp_refine_ros.bags.keyframes import keyframes_from_directory
 from warp_refine_ros.bags.reader import BagReader
 from warp_refine_ros.bags.stream_index import index_stream, match_keyframes
 from warp_refine_ros.bags.writer import ImageBagWriter
+from warp_refine_ros.engines.base import Segmentation
 from warp_refine_ros.propagation import Frame, Method, Propagator, StreamLabeler
 
 TOPIC = "/cam/image_raw"
@@ -216,3 +219,40 @@ def test_the_estimate_scores_what_bag_label_writes_fused_inside_one_side_at_the_
         100 * one_sided.compute().miou, abs=0.01
     )
     assert estimate.miou != pytest.approx(estimate.scores["one_sided"].miou)
+
+
+class ForgetfulRefiner:
+    """Omega double that drops the warped labels and answers with g's probabilities everywhere."""
+
+    name = "forgetful-refiner"
+
+    def refine(
+        self, channels: np.ndarray, trusted: np.ndarray, segmentation: Segmentation, image: np.ndarray
+    ) -> np.ndarray:
+        return segmentation.probabilities
+
+
+def check(noisy_pan, refiner, tau: float) -> CycleCheck:
+    stream, sequence, segmentation, _, _ = noisy_pan
+    return short_cycles(
+        held_out_keyframes([stream], radius=EVERY),
+        Candidate(Method.WARP_REFINE, tau, "exact"),
+        segmentation.spec,
+        sequence.motion,
+        lambda window: Models(segmentation, refiner),
+        radius=EVERY,
+        progress=False,
+    )
+
+
+def test_an_omega_that_drops_the_warp_loses_to_warp_inpaint_on_short_cycles(noisy_pan) -> None:
+    found = check(noisy_pan, ForgetfulRefiner(), tau=300.0)
+    assert found.longest == EVERY // 2
+    assert 0 < found.cycles <= 5 * 2 * found.longest  # five held-out keyframes, both ways, l = 1..4
+    assert found.warp_inpaint > 70.0  # exact motion: the label comes back but where the pan left the image
+    assert found.gain < -20.0  # g knows nothing here
+
+
+def test_an_omega_that_keeps_the_warp_ties_warp_inpaint_where_the_warp_is_trusted(noisy_pan) -> None:
+    found = check(noisy_pan, RecordingRefiner(), tau=300.0)  # the same labels but where motion left
+    assert found.cycles > 0 and found.gain == pytest.approx(0.0, abs=0.01)

@@ -94,9 +94,9 @@ class Estimate:
             "method": str(self.candidate.method),
             "tau": self.candidate.tau,
             "motion": self.candidate.motion,
-            "estimated_miou": _rounded_percent(written.miou),
-            "estimated_one_sided_miou": _rounded_percent(one_sided.miou),
-            "estimated_pixel_accuracy": _rounded_percent(written.pixel_accuracy),
+            "estimated_miou": rounded_percent(written.miou),
+            "estimated_one_sided_miou": rounded_percent(one_sided.miou),
+            "estimated_pixel_accuracy": rounded_percent(written.pixel_accuracy),
             "held_out_keyframes": self.held_out,
             "median_frames_travelled": self.distance,
             "ms_per_frame": self.ms_per_frame,
@@ -144,7 +144,7 @@ def cross_validate(
         for motion_name, group in by_motion.items():
             frames = _fresh(images, shared)  # flows belong to one motion engine; g's output is shared
             for candidate in group:
-                propagator = _propagator(candidate, spec, timed_motions[motion_name], chosen)
+                propagator = propagator_for(candidate, spec, timed_motions[motion_name], chosen)
                 started, engines = time.perf_counter(), clock.engine_seconds()
                 held = label_held_out(propagator, frames, position, before, after)
                 elapsed = time.perf_counter() - started - (clock.engine_seconds() - engines)
@@ -200,7 +200,8 @@ def _fresh(images: Sequence[Frame], shared: Sequence[Frame] | None) -> list[Fram
     ]
 
 
-def _propagator(candidate: Candidate, spec: LabelSpec, motion: MotionEngine, models: Models) -> Propagator:
+def propagator_for(candidate: Candidate, spec: LabelSpec, motion: MotionEngine, models: Models) -> Propagator:
+    """Psi of a candidate with the given motion and models (only the engines its method runs)."""
     method = candidate.method
     engines = EngineSet(
         motion=motion if method.needs_motion else None,
@@ -210,5 +211,6 @@ def _propagator(candidate: Candidate, spec: LabelSpec, motion: MotionEngine, mod
     return Propagator.from_engines(method, spec, engines, tau=candidate.tau)
 
 
-def _rounded_percent(value: float | None) -> float | None:
+def rounded_percent(value: float | None) -> float | None:
+    """A score in [0, 1] as percent with two decimals, as report.json keeps them."""
     return None if value is None else round(100 * value, 2)

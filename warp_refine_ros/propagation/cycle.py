@@ -15,7 +15,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from warp_refine_ros.propagation.propagator import Frame, Propagator, Track
+from warp_refine_ros.propagation.propagator import Arrival, Frame, Propagator, Track
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,24 @@ class CycleEnd:
 def cycles(propagator: Propagator, frames: Sequence[Frame], labels: np.ndarray) -> list[CycleEnd]:
     """The cycle ends at the keyframe ``frames[0]`` for l = 1..len(frames) - 1; ``frames`` runs away from
     it in one direction (t, t+1, ... for a forward cycle, t, t-1, ... for a backward one)."""
+    ops = propagator.ops
+    return [
+        CycleEnd(ops.channels(arrival.warped), ops.mask(arrival.trusted))
+        for arrival in cycle_arrivals(propagator, frames, labels)
+    ]
+
+
+def cycle_arrivals(propagator: Propagator, frames: Sequence[Frame], labels: np.ndarray) -> list[Arrival]:
+    """What each cycle (l = 1..len(frames) - 1) brings back to the keyframe ``frames[0]`` on its last
+    step, before eq. 11, on the propagator's array backend."""
     state = propagator.keyframe(labels)  # eq. 2
     away = []
     for source, target in pairwise(frames):  # forward stage, eq. 3-5
         state = propagator.warp_inpaint(state, source, target)
         away.append(state)
-    ends = []
+    arrivals = []
     for length, state in enumerate(away, start=1):
         for source, target in pairwise(frames[length:0:-1]):  # backward stage to t + 1, eq. 9-11
             state = propagator.warp_inpaint(state, source, target)
-        arrival = propagator.arrive(Track(state, None), frames[1], frames[0])  # the last step, before eq. 11
-        ends.append(CycleEnd(propagator.ops.channels(arrival.warped), propagator.ops.mask(arrival.trusted)))
-    return ends
+        arrivals.append(propagator.arrive(Track(state, None), frames[1], frames[0]))
+    return arrivals
