@@ -1,4 +1,5 @@
-"""adapt_labeler's decisions between its stages: which g, which Omega, and when the shipped pair wins.
+"""adapt_labeler's decisions between its stages: which g, which Omega, when the shipped pair wins, and
+when Omega's loss on the keyframes' short cycles drops it.
 
 The stages themselves (training, cross-validation) are exercised end to end in test_adapt_labeler.py;
 here their estimates are given, so each decision is checked on its own.
@@ -11,7 +12,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from warp_refine_ros.adaptation import pipeline
+from warp_refine_ros.adaptation.choice import MARGIN
 from warp_refine_ros.adaptation.pipeline import Adaptation
+from warp_refine_ros.adaptation.short_cycles import CycleCheck
 from warp_refine_ros.propagation import Method
 
 SHIPPED_G, TRAINED_G = Path("shipped/seg.pt"), Path("trained/seg.pt")
@@ -40,6 +44,7 @@ def adaptation(monkeypatch, baseline: list[dict], calibration: list[dict], omega
     monkeypatch.setattr(run, "_models", lambda segs, refiners=None: {})
     monkeypatch.setattr(run, "estimate", lambda name, grid, models: calibration)
     monkeypatch.setattr(run, "_self_training", lambda segs: 0)
+    monkeypatch.setattr(run, "_holds_near", lambda record, named, models: True)  # short cycles: below
     seen = {}
 
     def refiner(segs: dict, g_source: str, estimated: list[dict]) -> str | None:
@@ -111,3 +116,41 @@ def test_with_the_shipped_g_the_baselines_pretrained_omega_estimate_is_reused_no
     source = run._refiner({"fold0": SHIPPED_G, "fold1": SHIPPED_G}, "shipped", [BASELINE[1]])
     assert made == [] and asked == ["fine-tuning the refiner"]  # nothing estimated again
     assert source is None and run.chosen["estimated_miou"] == 36.0  # 35.8 does not beat 36.0
+
+
+@pytest.mark.parametrize(("gain", "kept"), [(-2.0, False), (-MARGIN / 2, True), (1.0, True)])
+def test_adapt_labeler_keeps_omega_only_where_it_holds_on_short_cycles(monkeypatch, gain, kept) -> None:
+    run = adaptation(monkeypatch, BASELINE, [], omega=None)
+    monkeypatch.undo()  # the real _refiner, with the stages below given
+    omega = record(Method.WARP_REFINE, 40.0, "calibration refiner")
+    made = []
+
+    def estimate(name, grid, models):
+        made.append(name)
+        return [omega]
+
+    run.estimate = estimate
+    run._models = lambda segs, refiners=None: {}
+    run._omega = lambda part, setting, segs: Path(f"{part}/refiner.pt")
+    run.keyframes = SimpleNamespace(streams=[], model_for=lambda window: "fold0")
+    run.inputs = SimpleNamespace(spec=None)
+    run.options = SimpleNamespace(min_fps=None, radius=10, progress=False)
+    run.state = SimpleNamespace(stage=lambda name, make: make(), seconds=lambda name: 60.0)
+    run.budget = SimpleNamespace(
+        refiner_trainings=lambda: 600.0,
+        affordable=lambda seconds, what: True,
+        g_seconds=lambda: 60.0,
+        rounds_kept=lambda: 0,
+    )
+    run.__dict__["_refiner_check_seconds"] = 60.0
+    checked = CycleCheck(70.0, 70.0 + gain, 40, 5)
+    monkeypatch.setattr(pipeline, "short_cycles", lambda *args, **kwargs: checked)
+    run.chosen = record(Method.WARP_INPAINT, 36.0, "calibration")
+    source = run._refiner({"fold0": TRAINED_G, "fold1": TRAINED_G}, "trained", [])
+    assert made == ["calibration pretrained refiner", "calibration refiner"]
+    assert omega["short_cycles"]["warp_refine_miou"] == 70.0 + gain  # in report.json beside its estimate
+    if kept:
+        assert source == "pretrained" and run.chosen is omega
+    else:
+        assert source is None and run.chosen["method"] == "warp-inpaint"
+        assert any("lost 2.0 points to warp-inpaint on the keyframes' own cycles" in n for n in run.notes)

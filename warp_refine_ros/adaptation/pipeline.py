@@ -8,8 +8,10 @@
    trained again on those propagated frames mixed 70/30 with the manual ones, while the estimate rises.
 4. Omega: the shipped, pretrained Omega (class-agnostic: it fits any spec) is cross-validated with the
    trained g, then fine-tuned by cycle consistency through the calibrated engines, each keyframe's
-   cycles through the g that never saw it; warp-refine is kept only where it beats the best so far,
-   and the shipped g with the pretrained Omega (the baseline's) where it beats all of that.
+   cycles through the g that never saw it; warp-refine is kept only where it beats the best so far and
+   holds against warp-inpaint on the keyframes' own short cycles, the distances bag_label's frames
+   travel (short_cycles.py); the shipped g with the pretrained Omega (the baseline's) where it beats
+   all of that and holds there too.
 5. The chosen recipe is replayed on all keyframes: those are the models that ship in ``OUT``.
 Every estimate labels a keyframe with models that never saw it; every flow is computed once
 (flow_cache.py). Within a stage, settings estimated within a margin go to the cheaper (choice.py).
@@ -19,18 +21,21 @@ from __future__ import annotations
 
 import functools
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from warp_refine_ros.adaptation import calibrate
 from warp_refine_ros.adaptation.budget import Budget
-from warp_refine_ros.adaptation.choice import choose, describe, improves, score
+from warp_refine_ros.adaptation.choice import MARGIN, choose, describe, improves, score
 from warp_refine_ros.adaptation.cost import refiner_check_seconds
 from warp_refine_ros.adaptation.crossval import Candidate, Models
 from warp_refine_ros.adaptation.data import FOLDS, Inputs, Keyframes, fingerprint, match
 from warp_refine_ros.adaptation.models import label_drives, train_g, train_omega
 from warp_refine_ros.adaptation.options import Options, Outcome, shipped_checkpoint, shipped_seg_fitting
+from warp_refine_ros.adaptation.short_cycles import CycleCheck, short_cycles
 from warp_refine_ros.adaptation.state import State
+from warp_refine_ros.adaptation.streams import held_out_keyframes
 from warp_refine_ros.engines.loading import (
     EngineSet,
     canonical_motion,
@@ -118,7 +123,11 @@ class Adaptation:
             segs = {part: self.shipped_seg for part in FOLDS}
         shipped_refiner = [r for r in baseline if Candidate.of(r).method is Method.WARP_REFINE]
         refiner_source = self._refiner(segs, g_source, shipped_refiner if g_source == "shipped" else [])
-        if shipped_refiner and improves(shipped_refiner[0], self.chosen, self.options.min_fps):
+        if (
+            shipped_refiner
+            and improves(shipped_refiner[0], self.chosen, self.options.min_fps)
+            and self._holds_near(shipped_refiner[0], "shipped g and pretrained Omega", self._shipped_models)
+        ):
             self.notes.append(
                 f"the shipped g and pretrained Omega ({describe(shipped_refiner[0])}) beat "
                 f"{describe(self.chosen)}: kept them"
@@ -146,10 +155,7 @@ class Adaptation:
             grid = [Candidate(Method.MOTION_ONLY, calibrate.MOTION_ONLY_TAU, motion) for motion in motions]
             found = self.estimate("baseline", grid, {part: Models() for part in FOLDS})
             return next(r for r in found if Candidate.of(r).motion == self.today.motion), found
-        shipped = {
-            part: Models(load_segmentation(_onnx(self.shipped_seg)), load_refiner(_onnx(self.pretrained)))
-            for part in FOLDS
-        }
+        shipped = self._shipped_models()
         found = self.estimate("baseline", calibrate.warp_inpaint_grid(motions), shipped)
         best = Candidate.of(self._choose(found))
         with_omega = Candidate(Method.WARP_REFINE, best.tau, best.motion)
@@ -195,17 +201,16 @@ class Adaptation:
         tau = chosen.tau if chosen.method is not Method.MOTION_ONLY else calibrate.DEFAULT_TAU
         grid = [Candidate(Method.WARP_REFINE, tau, chosen.motion)]
         known = [r for r in estimated if Candidate.of(r) == grid[0]]
+        source, refiners = "pretrained", {part: self.pretrained for part in FOLDS}
         if known:
             best, check = known[0], self._refiner_check_seconds
         elif self.budget.affordable(self._refiner_check_seconds, "cross-validating the refiner"):
-            pretrained = {part: self.pretrained for part in FOLDS}
             best = self._choose(
-                self.estimate("calibration pretrained refiner", grid, self._models(segs, pretrained))
+                self.estimate("calibration pretrained refiner", grid, self._models(segs, refiners))
             )
             check = self.state.seconds("calibration pretrained refiner")
         else:
             return None
-        source = "pretrained"
         final_g = 0.0 if g_source == "shipped" else self.budget.g_seconds() * (1 + self.budget.rounds_kept())
         if self.budget.affordable(
             self.budget.refiner_trainings() + check + final_g, "fine-tuning the refiner"
@@ -213,15 +218,47 @@ class Adaptation:
             tuned = {part: self._omega(part, Candidate.of(best), segs) for part in FOLDS}
             found = self._choose(self.estimate("calibration refiner", grid, self._models(segs, tuned)))
             if score(found) > score(best):
-                best, source = found, "trained"
+                best, source, refiners = found, "trained", tuned
         if not improves(best, self.chosen, self.options.min_fps):
             self.notes.append(
                 f"warp-refine with the {source} Omega reached {describe(best)} against "
                 f"{describe(self.chosen)}: not kept"
             )
             return None
+        named = f"{g_source} g and {source} Omega"
+        if not self._holds_near(best, named, lambda: self._models(segs, refiners)):
+            return None
         self.chosen = best
         return source
+
+    def _holds_near(self, record: dict, models_named: str, models: Callable[[], dict[str, Models]]) -> bool:
+        """Whether warp-refine (``record``, made with ``models``) also holds against warp-inpaint where
+        bag_label's frames travel: on the keyframes' short cycles (short_cycles.py), within MARGIN.
+        Unchecked, with the budget's note, when the check does not fit."""
+        if not self.budget.affordable(self._refiner_check_seconds, f"short cycles with the {models_named}"):
+            return True
+        setting = Candidate.of(record)
+
+        def run() -> dict:
+            found = models()
+            check = short_cycles(
+                held_out_keyframes(self.keyframes.streams, self.options.radius), setting, self.inputs.spec,
+                self.motions[setting.motion], lambda window: found[self.keyframes.model_for(window)],
+                radius=self.options.radius, progress=self.options.progress,
+            )  # fmt: skip
+            return check.to_dict()
+
+        check = CycleCheck.from_dict(self.state.stage(f"short cycles with the {models_named}", run))
+        record["short_cycles"] = check.to_dict()
+        if check.gain is None or check.gain >= -MARGIN:
+            return True
+        self.notes.append(
+            f"warp-refine with the {models_named} reached {describe(record)} across the keyframe spacing "
+            f"but lost {-check.gain:.1f} points to warp-inpaint on the keyframes' own cycles of "
+            f"1..{check.longest} frames ({check.warp_refine:.1f} against {check.warp_inpaint:.1f}), the "
+            "distances bag_label's frames travel: not kept"
+        )
+        return False
 
     @functools.cached_property
     def _refiner_check_seconds(self) -> float:
@@ -318,6 +355,11 @@ class Adaptation:
             )  # fmt: skip
 
         return Path(self.state.stage(f"refiner {part}", run))
+
+    def _shipped_models(self) -> dict[str, Models]:
+        """The shipped g and the pretrained Omega for every part (they saw none of the keyframes)."""
+        models = Models(load_segmentation(_onnx(self.shipped_seg)), load_refiner(_onnx(self.pretrained)))
+        return {part: models for part in FOLDS}
 
     def _models(self, segs: dict[str, Path], refiners: dict[str, Path] | None = None) -> dict[str, Models]:
         device = self.options.device
