@@ -36,16 +36,18 @@ SCORES = ("written", "one_sided")
 CLEAR = 1.0  # truth points: closer pairs are not counted
 
 
-def estimates(drive: Path, segmentation, refiner) -> dict[Candidate, dict[str, float]]:
-    """Every score of every candidate from the drive's keyframes, with the shipped engines."""
+def estimates(
+    drive: Path, segmentation, refiner, candidates: list[Candidate] = CANDIDATES
+) -> dict[Candidate, dict[str, float]]:
+    """Every score of every candidate from the drive's keyframes, with the given engines."""
     spec = LabelSpec.from_yaml(drive / "classes.yaml")
     inputs = Inputs((drive / "drive",), TOPIC, drive / "keyframes", spec)
     with tempfile.TemporaryDirectory() as work:
         keyframes = match(inputs, Path(work), RADIUS)
-        motions = calibrate.load_motions({c.motion for c in CANDIDATES}, "cpu", Path(work) / "flows")
+        motions = calibrate.load_motions({c.motion for c in candidates}, "cpu", Path(work) / "flows")
         models = {part: Models(segmentation, refiner) for part in FOLDS}
         found = calibrate.estimate(
-            keyframes, CANDIDATES, spec, motions, models, radius=RADIUS, progress=False, description=""
+            keyframes, candidates, spec, motions, models, radius=RADIUS, progress=False, description=""
         )
     scores = {}
     for estimate in found:
@@ -53,10 +55,12 @@ def estimates(drive: Path, segmentation, refiner) -> dict[Candidate, dict[str, f
     return scores
 
 
-def truths(drive: Path, segmentation, refiner) -> dict[Candidate, float]:
+def truths(
+    drive: Path, segmentation, refiner, candidates: list[Candidate] = CANDIDATES
+) -> dict[Candidate, float]:
     """Mean mIoU over |k| = 1..10 of every candidate labeling the whole drive."""
     found = {}
-    for candidate in CANDIDATES:
+    for candidate in candidates:
         method = candidate.method
         propagator = Propagator(
             method,
