@@ -79,13 +79,14 @@ def short_cycles(
         stream, truth = window.stream, window.stream.labels.load(window.keyframe)
         propagator = propagator_for(refine, spec, motion, models(window))
         ops = propagator.ops
-        after = stream.read(window.position, min(window.position + longest, window.last))
-        before = stream.read(max(window.position - longest, window.first), window.position)[::-1]
-        for frames in (after, before):
-            if len(frames) < 2:
+        first = max(window.position - longest, window.first)
+        around = stream.read(first, min(window.position + longest, window.last))
+        at = window.position - first  # the keyframe's place in them
+        for away in (around[at:], around[at::-1]):  # forward, backward
+            if len(away) < 2:
                 continue
-            keyframe = frames[0]
-            for arrival in cycle_arrivals(propagator, frames, truth):
+            keyframe = away[0]
+            for arrival in cycle_arrivals(propagator, away, truth):
                 inpainted = ops.inpaint(arrival.warped, arrival.trusted, propagator.segment(keyframe))
                 scores[Method.WARP_INPAINT].update(truth, propagator.labels(inpainted)[0])
                 refined = propagator.refine(arrival, keyframe)
