@@ -22,6 +22,7 @@ from trust_probe import RADIUS, TOPIC, mean_miou
 from warp_refine_ros.adaptation import calibrate
 from warp_refine_ros.adaptation.crossval import Candidate, Models
 from warp_refine_ros.adaptation.data import FOLDS, Inputs, match
+from warp_refine_ros.engines.base import RefinerEngine, SegmentationEngine
 from warp_refine_ros.engines.loading import load_motion, load_refiner, load_segmentation
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Method, Propagator
@@ -92,16 +93,21 @@ def agreement(rows: list[tuple[dict[Candidate, float], dict[Candidate, dict[str,
         )
 
 
-def main() -> None:
+def drives_and_shipped_engines(description: str) -> tuple[list[Path], SegmentationEngine, RefinerEngine]:
+    """The drive folders given on the command line, and the shipped g and pretrained Omega."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("drives", type=Path, nargs="+", help="drive folders (drive/, keyframes/, truth/)")
-    args = parser.parse_args()
+    drives = parser.parse_args().drives
     segmentation = load_segmentation(str(share_path("models/seg.onnx")))
-    refiner = load_refiner(str(share_path("models/refiner.onnx")))
+    return drives, segmentation, load_refiner(str(share_path("models/refiner.onnx")))
+
+
+def main() -> None:
+    drives, segmentation, refiner = drives_and_shipped_engines(__doc__)
     rows = []
-    for drive in args.drives:
+    for drive in drives:
         truth, scores = truths(drive, segmentation, refiner), estimates(drive, segmentation, refiner)
         print(f"\n{drive.parent.parent.name}/{drive.parent.name}  truth | " + " | ".join(SCORES))
         for candidate in CANDIDATES:

@@ -12,11 +12,10 @@ against what the estimate alone decides.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from estimate_ranking import estimates, truths
+from estimate_ranking import drives_and_shipped_engines, estimates, truths
 from trust_probe import RADIUS, TOPIC
 
 from warp_refine_ros.adaptation import calibrate
@@ -25,10 +24,8 @@ from warp_refine_ros.adaptation.crossval import Candidate, Models
 from warp_refine_ros.adaptation.data import Inputs, match
 from warp_refine_ros.adaptation.short_cycles import CycleCheck, short_cycles
 from warp_refine_ros.adaptation.streams import held_out_keyframes
-from warp_refine_ros.engines.loading import load_refiner, load_segmentation
 from warp_refine_ros.labels import LabelSpec
 from warp_refine_ros.propagation import Method
-from warp_refine_ros.resources import share_path
 
 MOTION, TAU = "dis:medium", 40.0
 PAIR = [Candidate(Method.WARP_INPAINT, TAU, MOTION), Candidate(Method.WARP_REFINE, TAU, MOTION)]
@@ -48,19 +45,13 @@ def cycle_check(drive: Path, models: Models) -> CycleCheck:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("drives", type=Path, nargs="+", help="drive folders (drive/, keyframes/, truth/)")
-    args = parser.parse_args()
-    segmentation = load_segmentation(str(share_path("models/seg.onnx")))
-    refiner = load_refiner(str(share_path("models/refiner.onnx")))
+    drives, segmentation, refiner = drives_and_shipped_engines(__doc__)
     print(
         "drive: Omega's gain over warp-inpaint in truth | estimate | short cycles -> "
         "kept by the estimate alone, by the rule"
     )
     right = {"estimate alone": 0, "with short cycles": 0}
-    for drive in args.drives:
+    for drive in drives:
         truth = truths(drive, segmentation, refiner, PAIR)
         scores = estimates(drive, segmentation, refiner, PAIR)
         check = cycle_check(drive, Models(segmentation, refiner))
@@ -76,7 +67,7 @@ def main() -> None:
             flush=True,
         )
     for name, count in right.items():
-        print(f"{name}: kept where Omega wins in truth, dropped where it loses: {count}/{len(args.drives)}")
+        print(f"{name}: kept where Omega wins in truth, dropped where it loses: {count}/{len(drives)}")
 
 
 if __name__ == "__main__":
