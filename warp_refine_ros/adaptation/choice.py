@@ -72,13 +72,13 @@ def choose(records: Sequence[dict], min_fps: float | None = None) -> tuple[dict,
 
 def _summary(motion: str, records: list[dict]) -> dict:
     """A motion's records as one: their mean estimate and median cost."""
-    costs = sorted(_cost(r) for r in records)
+    median = sorted(_cost(r) for r in records)[len(records) // 2]
     return {
         "method": "mean over the grid",
         "tau": float("nan"),
         "motion": motion,
         "estimated_miou": sum(score(r) for r in records) / len(records),
-        "ms_per_frame": costs[len(costs) // 2] if costs[len(costs) // 2] != float("inf") else None,
+        "ms_per_frame": median if median != float("inf") else None,
     }
 
 

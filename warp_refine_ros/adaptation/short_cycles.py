@@ -78,7 +78,6 @@ def short_cycles(
     for window in progress_bar(windows, desc="Omega on short cycles", unit="keyframe", enabled=progress):
         stream, truth = window.stream, window.stream.labels.load(window.keyframe)
         propagator = propagator_for(refine, spec, motion, models(window))
-        ops = propagator.ops
         first = max(window.position - longest, window.first)
         around = stream.read(first, min(window.position + longest, window.last))
         at = window.position - first  # the keyframe's place in them
@@ -87,7 +86,7 @@ def short_cycles(
                 continue
             keyframe = away[0]
             for arrival in cycle_arrivals(propagator, away, truth):
-                inpainted = ops.inpaint(arrival.warped, arrival.trusted, propagator.segment(keyframe))
+                inpainted = propagator.inpaint(arrival, keyframe)
                 scores[Method.WARP_INPAINT].update(truth, propagator.labels(inpainted)[0])
                 refined = propagator.refine(arrival, keyframe)
                 scores[Method.WARP_REFINE].update(truth, propagator.labels(refined)[0])

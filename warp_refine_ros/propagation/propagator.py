@@ -177,9 +177,7 @@ class Propagator:
             return Track(self.ops.warp(track.probabilities, sampling), support)
         arrival = self.arrive(track, source, target)
         if self.method is Method.WARP_INPAINT:
-            return Track(
-                self.ops.inpaint(arrival.warped, arrival.trusted, self.segment(target)), arrival.support
-            )
+            return Track(self.inpaint(arrival, target), arrival.support)
         return Track(self.refine(arrival, target), arrival.support)
 
     def step(self, state: Any, source: Frame, target: Frame) -> Any:
@@ -188,8 +186,7 @@ class Propagator:
 
     def warp_inpaint(self, state: Any, source: Frame, target: Frame) -> Any:
         """Psi^W (eq. 3-6): warp, trust the warp where the images agree, inpaint the rest with g."""
-        arrival = self.arrive(Track(state, None), source, target)
-        return self.ops.inpaint(arrival.warped, arrival.trusted, self.segment(target))
+        return self.inpaint(self.arrive(Track(state, None), source, target), target)
 
     def arrive(self, track: Track, source: Frame, target: Frame) -> Arrival:
         """What motion brings to the target: Lm (eq. 3), the trust mask M (eq. 6) and the support."""
@@ -199,6 +196,10 @@ class Propagator:
         trusted = ops.trust(self._image(target), self._image(source), sampling, self.tau)
         support = None if track.support is None else ops.support(track.support, sampling, trusted)
         return Arrival(warped, trusted, support)
+
+    def inpaint(self, arrival: Arrival, target: Frame) -> Any:
+        """Eq. 5: the warped labels where the warp is trusted, g's probabilities of the target elsewhere."""
+        return self.ops.inpaint(arrival.warped, arrival.trusted, self.segment(target))
 
     def refine(self, arrival: Arrival, target: Frame) -> Any:
         """Psi^R (eq. 8): Omega on the warped labels (one-hot of their arg-max), M, g's probabilities and
