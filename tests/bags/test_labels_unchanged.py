@@ -5,7 +5,9 @@ manifest record (without timings) and the decoded pixels of every label, confide
 The digests were recorded from the release before the labeling core was unified, with its motion
 engine (DIS fast) named explicitly since the default became DIS medium; if a change is meant to alter
 labels, record new ones and say why in the commit. warp-refine's was recorded again when the refiner
-became class-agnostic (a new network and new shipped weights).
+became class-agnostic (a new network and new shipped weights). All but semantic-only's were recorded
+again when keyframes at most 2K apart began to bridge: this drive's keyframes are 10 apart at K = 6,
+and the new digests equal those the release before wrote at K = 10, where each keyframe reached across.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from warp_refine_ros.synth import DriveConfig, write_drive
 
 TOPIC = "/camera/image_raw"
 DIGESTS = {
-    "motion-only": "bb52ebbeaae0b297eace",
+    "motion-only": "7aa532f510d9fb22e212",
     "semantic-only": "e2ed367dcf3a1eafc92a",
-    "warp-inpaint": "4694ed84d54a7869a0b1",
-    "warp-refine": "0079f58ee3954119002b",  # the class-agnostic Omega (refiner v2) and its weights
+    "warp-inpaint": "7492c798b060205e9a2a",
+    "warp-refine": "1343e727c467a6ba410d",  # the class-agnostic Omega (refiner v2) and its weights
 }
 
 

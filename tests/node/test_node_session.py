@@ -19,7 +19,7 @@ from warp_refine_ros.propagation import Frame, Method, Propagator
 from warp_refine_ros.propagation.config import PropagationConfig
 from warp_refine_ros.synth import SynthFrame
 
-KEYS = (3, 12, 26)  # 3 and 12 overlap at 7-8 with radius 5; 18-20 and 32-39 are beyond reach
+KEYS = (3, 12, 26)  # 3 and 12 bridge (9 <= 2K apart) with radius 5; 18-20 and 32-39 are beyond reach
 RADIUS = 5
 
 
@@ -77,7 +77,7 @@ def test_each_frame_is_published_on_arrival_with_its_forward_label(kit):
         if offset == 1:  # real flow on real frames: one step from a human label is mostly right
             assert (output.labels == frame.labels).mean() > 0.8
         next_keys = [key for key in KEYS if key > frame.index]
-        if not next_keys or next_keys[0] - frame.index > RADIUS:  # bag_label labels it forward only too
+        if not next_keys or next_keys[0] - previous_keys[-1] > 2 * RADIUS:  # bag_label: forward only too
             reference = expected[frame.stamp_ns]
             np.testing.assert_array_equal(output.labels, reference.labels)
             np.testing.assert_array_equal(output.confidence, reference.confidence)
@@ -103,11 +103,14 @@ def test_a_late_keyframe_relabels_buffered_frames_with_their_own_stamps(kit):
         13: (Source.FORWARD, 1, False),  # re-propagated forward from the new keyframe
         14: (Source.FORWARD, 2, False),
         15: (Source.FORWARD, 3, False),
-        11: (Source.BACKWARD, -1, False),  # beyond frame 3's reach: first labels
-        10: (Source.BACKWARD, -2, False),
-        9: (Source.BACKWARD, -3, False),
+        11: (Source.FUSED, -1, False),  # beyond K of frame 3, which bridges with 12: first labels
+        10: (Source.FUSED, -2, False),
+        9: (Source.FUSED, -3, False),
         8: (Source.FUSED, -4, True),  # published forward from 3 before, now fused: republished
         7: (Source.FUSED, 4, True),  # fused results name the nearer keyframe
+        6: (Source.FUSED, 3, True),
+        5: (Source.FUSED, 2, True),
+        4: (Source.FUSED, 1, True),
     }
     assert all(out.keyframe_stamp_ns in (key.stamp_ns, kit.frames[3].stamp_ns) for out in replies)
     # the forward chain now runs from frame 12: the next frame continues it

@@ -52,10 +52,19 @@ def test_plan_reaches_from_both_sides_and_prefers_the_nearest():
     assignments = {a.index: a for a in plan(12, [0, 10], 5)}
     assert assignments[0].nearest == Reach(0, 0)
     assert assignments[5].nearest == Reach(0, 5) and assignments[5].other == Reach(10, -5)
-    assert assignments[7].nearest == Reach(10, -3) and assignments[7].other is None
     assert assignments[11].nearest == Reach(10, 1)
     assert sorted(assignments) == list(range(12))
     assert [a.index for a in plan(12, [6], 2)] == [4, 5, 6, 7, 8]
+
+
+def test_keyframes_at_most_2k_apart_bridge_and_farther_ones_do_not():
+    bridged = {a.index: a for a in plan(12, [0, 10], 5)}  # 10 apart, K = 5: both reach every frame between
+    assert bridged[7].nearest == Reach(10, -3) and bridged[7].other == Reach(0, 7)
+    assert bridged[1].nearest == Reach(0, 1) and bridged[1].other == Reach(10, -9)
+    apart = {a.index: a for a in plan(14, [0, 12], 5)}  # 12 apart: each reaches only its K frames
+    assert apart[7].nearest == Reach(12, -5) and apart[7].other is None
+    assert apart[5].nearest == Reach(0, 5) and apart[5].other is None
+    assert 6 not in apart
 
 
 @pytest.mark.parametrize(
@@ -94,12 +103,62 @@ def test_each_frame_is_segmented_once_and_each_pair_flowed_once(spec, panning):
     propagator = Propagator(
         Method.WARP_INPAINT, spec, motion=panning.motion, segmentation=panning.segmentation
     )
+    out = run_window(propagator, panning.frames, panning.truth, {0, 8}, 3)
+    propagated = [lf for lf in out if lf.labeling.offset != 0]
+    # 8 > 2K apart: frames 1..3 forward from 0, 5..7 backward from 8, 9..11 forward from 8. Not knowing
+    # where the next keyframe is, the forward recursion also carries to 4 and 5 (a keyframe at 6 would
+    # bridge); frame 5 is segmented once for both directions.
+    assert len(propagated) == 3 + 3 + 3
+    assert panning.segmentation.calls == 3 + 2 + 2 + 3
+    assert panning.motion.calls == 5 + 3 + 3
+
+
+def test_bridging_keyframes_run_each_recursion_across_once(spec, panning):
+    propagator = Propagator(
+        Method.WARP_INPAINT, spec, motion=panning.motion, segmentation=panning.segmentation
+    )
     out = run_window(propagator, panning.frames, panning.truth, {0, 8}, 6)
     propagated = [lf for lf in out if lf.labeling.offset != 0]
-    # Frames 1..7: forward from 0 (1..6) and backward from 8 (2..7): one g(I) each, 6 + 6 flows.
+    # 8 <= 2K apart: frames 1..7 forward from 0 and backward from 8, 9..11 forward from 8.
     assert len(propagated) == 7 + 3
     assert panning.segmentation.calls == 10
-    assert panning.motion.calls == 6 + 6 + 3
+    assert panning.motion.calls == 7 + 7 + 3
+
+
+def _fused_by_hand(propagator, frames, truth, before, after):
+    """Each frame between two keyframes: the forward and backward recursions run alone, then fused."""
+    forward = KeyframePropagation(propagator, len(frames))
+    backward = KeyframePropagation(propagator, len(frames))
+    for index, frame in enumerate(frames[before : after + 1], start=before):
+        forward.add_frame(frame, truth[index] if index == before else None)
+        backward.add_frame(frame)
+    backward.set_keyframe(len(backward.slots) - 1, truth[after])
+    between = zip(list(forward.slots)[1:-1], list(backward.slots)[1:-1], strict=True)
+    return [fuse(f.forward, b.backward) for f, b in between]
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_bridged_frames_are_both_recursions_fused_in_order_or_with_a_late_keyframe(spec, late):
+    sequence = make_panning_sequence(spec, count=14, step=3)
+    propagator = Propagator(Method.MOTION_ONLY, spec, motion=sequence.motion)
+    expected = _fused_by_hand(propagator, sequence.frames, sequence.truth, 2, 11)
+    if late:  # the live order: frames first, the later keyframe's label, then the earlier one's
+        core = KeyframePropagation(propagator, 5, deferred_backward=True)
+        for frame in sequence.frames:
+            core.add_frame(frame)
+        core.set_keyframe(11, sequence.truth[11])
+        core.relabel_all()
+        core.set_keyframe(2, sequence.truth[2])
+        core.relabel_all()
+        got = [slot.labeling for slot in list(core.slots)[3:11]]
+    else:
+        out = run_window(propagator, sequence.frames, sequence.truth, {2, 11}, 5)
+        got = [lf.labeling for lf in out if lf.frame in sequence.frames[3:11]]
+    assert len(got) == len(expected) == 8
+    for mine, theirs in zip(got, expected, strict=True):
+        assert (mine.offset, mine.keyframe_stamp_ns) == (theirs.offset, theirs.keyframe_stamp_ns)
+        assert np.array_equal(mine.labels, theirs.labels)
+        assert np.array_equal(mine.confidence, theirs.confidence)
 
 
 def test_fused_frames_are_better_than_either_direction(spec):

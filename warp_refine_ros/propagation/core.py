@@ -1,12 +1,15 @@
 """The +-K rule, written once: which keyframe labels which frame, in which direction, how two are
 fused; and its incremental carrying out on frames.
 
-Every frame within ``radius`` K of a keyframe is reached by the forward recursion (eq. 1) of the
-nearest keyframe at or before it and the backward recursion (eq. 9-11) of the nearest keyframe after
-it, each if at most K frames away; a frame both reach takes their fusion
+Every frame within ``radius`` K of a keyframe is labeled. It is reached by the forward recursion
+(eq. 1) of the nearest keyframe at or before it and the backward recursion (eq. 9-11) of the nearest
+keyframe after it, each if at most K frames away, or both if those two keyframes are at most 2K apart
+(they *bridge*: each reaches every frame between them); a frame both reach takes their fusion
 (:func:`~warp_refine_ros.propagation.labelings.fuse`), reported from the nearer keyframe (the earlier
-on a tie). A keyframe cuts propagation: the frames between two keyframes depend on those two
-keyframes and the frames between them, nothing else.
+on a tie). Bridging gives every frame between keyframes spaced 2K apart, the usual layout, the second
+keyframe's evidence where its own keyframe's labels lost motion's support. A keyframe cuts
+propagation: the frames between two keyframes depend on those two keyframes and the frames between
+them, nothing else.
 
 Every driver asks :class:`KeyframePropagation`: bag_label's planner and engine prefetch
 (:meth:`~KeyframePropagation.plan`, :meth:`~KeyframePropagation.windows`), its labeler (frames are let
@@ -46,12 +49,22 @@ class Source(str, Enum):
 
 @dataclass(eq=False)
 class Slot:
-    """A buffered frame and the labelings that reach it so far."""
+    """A buffered frame and the labelings that reach it so far.
+
+    ``ahead`` holds the forward recursion's labels more than K frames from their keyframe: the frame's
+    labels only if a later keyframe bridges with that one, when they move to ``forward``."""
 
     frame: Frame
     keyframe: Labeling | None = None
     forward: Labeling | None = None
     backward: Labeling | None = None
+    ahead: Labeling | None = None
+
+    @property
+    def forward_offset(self) -> int | None:
+        """Frames from the keyframe whose forward recursion reached this frame (usable or ahead)."""
+        reached = self.forward if self.forward is not None else self.ahead
+        return None if reached is None else reached.offset
 
     @property
     def source(self) -> Source | None:
@@ -88,6 +101,14 @@ class _BackwardPass:
     target: Slot | None  # the frame it labels next
     distance: int  # frames from the keyframe to ``target``
 
+    def reaches(self, slot: Slot, distance: int) -> bool:
+        """Whether this pass labels ``slot``, ``distance`` frames before its keyframe: within K, or across
+        to the keyframe before, where the two bridge."""
+        before = slot.forward_offset
+        return KeyframePropagation.reaches(distance, self.radius) or (
+            before is not None and KeyframePropagation.bridges(before + distance, self.radius)
+        )
+
 
 @dataclass
 class _Chain:
@@ -112,6 +133,12 @@ class KeyframePropagation:
         return abs(distance) <= radius
 
     @staticmethod
+    def bridges(gap: int, radius: int) -> bool:
+        """Whether neighbouring keyframes ``gap`` frames apart both reach every frame between them: at
+        most 2K apart, so each frame between is within K of one and takes both recursions, fused."""
+        return gap <= 2 * radius
+
+    @staticmethod
     def assignment(index: int, keyframes: Sequence[int], radius: int) -> Assignment | None:
         """How frame ``index`` is labeled among the sorted ``keyframes``, None if none reaches it."""
         position = bisect.bisect_right(keyframes, index)
@@ -119,10 +146,13 @@ class KeyframePropagation:
         if before == index:
             return Assignment(index, Reach(index, 0))
         after = keyframes[position] if position < len(keyframes) else None
+        bridged = (
+            before is not None and after is not None and KeyframePropagation.bridges(after - before, radius)
+        )
         reaches = [
             Reach(key, index - key)
             for key in (before, after)
-            if key is not None and KeyframePropagation.reaches(index - key, radius)
+            if key is not None and (bridged or KeyframePropagation.reaches(index - key, radius))
         ]
         if not reaches:
             return None
@@ -178,12 +208,12 @@ class KeyframePropagation:
         if keyframe_labels is not None:
             return self.set_keyframe(len(self.slots) - 1, keyframe_labels)
         chain = self._chain
-        if chain is not None and self.reaches(chain.offset + 1, self.radius):
+        if chain is not None and self._carries_forward(chain.offset + 1):
             track = self.propagator.advance(chain.track, chain.frame, frame)
             self._chain = _Chain(frame, track, chain.keyframe_stamp_ns, chain.offset + 1)
-            slot.forward = self._labeling(track, chain.keyframe_stamp_ns, chain.offset + 1)
+            self._set_forward(slot, self._labeling(track, chain.keyframe_stamp_ns, chain.offset + 1))
         else:
-            self._chain = None  # beyond K: stop computing and free the state
+            self._chain = None  # no keyframe can bridge to it any more: stop computing, free the state
         return [slot]
 
     def set_keyframe(self, position: int, labels: np.ndarray) -> list[Slot]:
@@ -198,15 +228,15 @@ class KeyframePropagation:
             )
         stamp = slot.frame.stamp_ns
         slot.keyframe = Labeling.of_keyframe(labels, stamp)
+        slot.forward = slot.backward = slot.ahead = None
         track = self.propagator.start(labels)
         self._end_passes_behind(position)
         changed = [slot, *self._forward_from(position, track, stamp)]
         if position > 0:
-            self._passes.append(
-                _BackwardPass(
-                    slot, self.propagator, self.radius, track, slot.frame, self.slots[position - 1], 1
-                )
-            )
+            self._passes.append(self._backward_pass(slot, track))
+        if (later := self._bridged_later(position)) is not None:  # arrived after a keyframe it bridges with
+            self._passes = deque(p for p in self._passes if p.keyframe is not later)
+            self._passes.append(self._backward_pass(later, self.propagator.start(later.keyframe.labels)))
         return changed if self.deferred_backward else changed + self.relabel_all()
 
     def position_of(self, stamp_ns: int, tolerance_ns: int) -> int | None:
@@ -242,9 +272,14 @@ class KeyframePropagation:
     def settle_oldest(self) -> list[Slot]:
         """Run the waiting backward steps that may still reach the oldest frame, so it may be let go."""
         changed = []
-        while waiting := [
-            p for p in self._passes if self.reaches(p.distance + self._index(p.target), p.radius)
-        ]:
+        oldest = self.slots[0] if self.slots else None
+        while oldest is not None and (
+            waiting := [
+                p
+                for p in self._passes
+                if self._index(p.target) >= 0 and p.reaches(oldest, p.distance + self._index(p.target))
+            ]
+        ):
             slot = self._step(waiting[0])
             if slot is None:
                 self._passes.remove(waiting[0])
@@ -258,7 +293,7 @@ class KeyframePropagation:
         if self.slots and self.slots[-1].keyframe is not None:
             return [self.pop_oldest() for _ in range(len(self.slots))]
         final = []
-        while self.slots and not self.reaches(len(self.slots), self.radius):  # the next frame to the oldest
+        while self.slots and not self._reachable_later(self.slots[0], len(self.slots)):
             final.append(self.pop_oldest())
         return final
 
@@ -275,16 +310,51 @@ class KeyframePropagation:
         self._chain = None
         self._passes.clear()
 
+    def _carries_forward(self, offset: int) -> bool:
+        """Whether the forward recursion goes on to ``offset``: within K, or where a keyframe that comes
+        later may still bridge with its keyframe (fewer than 2K frames on)."""
+        return self.reaches(offset, self.radius) or self.bridges(offset + 1, self.radius)
+
+    def _set_forward(self, slot: Slot, labeling: Labeling) -> None:
+        """Forward labels for a frame: its own within K or when a keyframe after it bridges, else ahead."""
+        backward = slot.backward
+        bridged = backward is not None and self.bridges(labeling.offset - backward.offset, self.radius)
+        usable = self.reaches(labeling.offset, self.radius) or bridged
+        slot.forward, slot.ahead = (labeling, None) if usable else (None, labeling)
+
+    def _reachable_later(self, slot: Slot, distance: int) -> bool:
+        """Whether a keyframe ``distance`` frames after ``slot`` would still label it."""
+        before = slot.forward_offset
+        return self.reaches(distance, self.radius) or (
+            slot.keyframe is None and before is not None and self.bridges(before + distance, self.radius)
+        )
+
+    def _backward_pass(self, keyframe: Slot, track: Track) -> _BackwardPass:
+        """The backward recursion of ``keyframe`` from the frame before it."""
+        position = self._index(keyframe)
+        target = self.slots[position - 1] if position > 0 else None
+        return _BackwardPass(keyframe, self.propagator, self.radius, track, keyframe.frame, target, 1)
+
+    def _bridged_later(self, position: int) -> Slot | None:
+        """The next keyframe after ``position`` if the two bridge and its backward recursion, run before
+        this keyframe was known, stopped at K."""
+        for distance, slot in enumerate(islice(self.slots, position + 1, None), start=1):
+            if slot.keyframe is not None:
+                bridged = self.bridges(distance, self.radius) and not self.reaches(distance - 1, self.radius)
+                return slot if bridged else None
+        return None
+
     def _forward_from(self, position: int, track: Track, stamp_ns: int) -> Iterator[Slot]:
-        """Forward labels for the frames after a new keyframe, up to the next keyframe or the radius."""
+        """Forward labels for the frames after a new keyframe, up to the next keyframe or as far as one
+        may still bridge."""
         source, offset = self.slots[position].frame, 0
         later = list(islice(self.slots, position + 1, None))
         for slot in later:
-            if slot.keyframe is not None or not self.reaches(offset + 1, self.radius):
+            if slot.keyframe is not None or not self._carries_forward(offset + 1):
                 break
             track = self.propagator.advance(track, source, slot.frame)
             source, offset = slot.frame, offset + 1
-            slot.forward = self._labeling(track, stamp_ns, offset)
+            self._set_forward(slot, self._labeling(track, stamp_ns, offset))
             yield slot
         if not any(slot.keyframe is not None for slot in later):  # else a newer keyframe owns the chain
             reached_newest = source is self.slots[-1].frame
@@ -311,7 +381,7 @@ class KeyframePropagation:
             target is None
             or position < 0
             or target.keyframe is not None
-            or not self.reaches(backward.distance, backward.radius)
+            or not backward.reaches(target, backward.distance)
         ):
             return None
         propagator = backward.propagator
@@ -319,6 +389,10 @@ class KeyframePropagation:
         target.backward = propagator.labeling(
             backward.track, backward.keyframe.frame.stamp_ns, -backward.distance
         )
+        if target.ahead is not None and self.bridges(
+            target.ahead.offset + backward.distance, backward.radius
+        ):
+            target.forward, target.ahead = target.ahead, None
         backward.source, backward.distance = target.frame, backward.distance + 1
         backward.target = self.slots[position - 1] if position > 0 else None
         return target

@@ -2,9 +2,9 @@
 
 Frames are pushed in order, each with its keyframe label if it has one (bag_label knows them in
 advance). A frame is given out once final: once no later keyframe can reach it
-(:meth:`~warp_refine_ros.propagation.core.KeyframePropagation.pop_final`), so at most K+1 frames are
-held whatever the length of the bag. The live session drives the same
-:class:`~warp_refine_ros.propagation.core.KeyframePropagation`.
+(:meth:`~warp_refine_ros.propagation.core.KeyframePropagation.pop_final`), so at most 2K frames are
+held whatever the length of the bag (a keyframe that bridges with the one before may still come). The
+live session drives the same :class:`~warp_refine_ros.propagation.core.KeyframePropagation`.
 """
 
 from __future__ import annotations
