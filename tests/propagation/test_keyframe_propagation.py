@@ -223,3 +223,20 @@ def test_support_follows_the_trusted_motion(spec, panning):
             propagator.step(propagator.keyframe(panning.truth[0]), *panning.frames[:2]), *panning.frames[1:3]
         ),
     )
+
+
+def test_passes_whose_frames_left_the_buffer_are_dropped_when_the_oldest_frame_settles(spec):
+    """The live session's eviction (settle_oldest, then pop_oldest) never lets ended backward passes pile
+    up, though it never calls relabel_step."""
+    sequence = make_panning_sequence(spec, count=12)
+    propagator = Propagator(Method.MOTION_ONLY, spec, motion=sequence.motion)
+    core = KeyframePropagation(propagator, 3, deferred_backward=True)
+    for index in range(120):
+        frame = sequence.frames[index % 12]
+        core.add_frame(type(frame)(frame.image, index))
+        if index % 7 == 2:
+            core.set_keyframe(len(core.slots) - 1, sequence.truth[index % 12])
+        if len(core.slots) > 6:
+            core.settle_oldest()
+            core.pop_oldest()
+        assert len(core._passes) <= 2

@@ -96,10 +96,11 @@ class LabelingSession:
 
     def _propagator(self, config: SessionConfig) -> Propagator:
         propagation = config.propagation
-        if config.buffer_size <= propagation.radius:
+        if config.buffer_size < (bridge := 2 * propagation.radius):
             self._warn(
-                f"buffer_size {config.buffer_size} <= radius {propagation.radius}: backward labels reach "
-                f"only {config.buffer_size - 1} frames before a keyframe"
+                f"buffer_size {config.buffer_size} < 2 x radius {propagation.radius}: backward labels reach "
+                f"only {config.buffer_size - 1} frames before a keyframe, and keyframes up to {bridge} "
+                f"apart bridge; raise buffer_size to at least {bridge}"
             )
         if config.beyond_radius is BeyondRadius.SEMANTIC and self.engines.segmentation is None:
             raise SessionError(

@@ -272,14 +272,7 @@ class KeyframePropagation:
     def settle_oldest(self) -> list[Slot]:
         """Run the waiting backward steps that may still reach the oldest frame, so it may be let go."""
         changed = []
-        oldest = self.slots[0] if self.slots else None
-        while oldest is not None and (
-            waiting := [
-                p
-                for p in self._passes
-                if self._index(p.target) >= 0 and p.reaches(oldest, p.distance + self._index(p.target))
-            ]
-        ):
+        while waiting := [p for p in self._passes if self._settles(p)]:
             slot = self._step(waiting[0])
             if slot is None:
                 self._passes.remove(waiting[0])
@@ -309,6 +302,12 @@ class KeyframePropagation:
         self.slots.clear()
         self._chain = None
         self._passes.clear()
+
+    def _settles(self, backward: _BackwardPass) -> bool:
+        """Whether a waiting pass may still label the oldest frame, or has ended (its next frame has left
+        the buffer): either way its next step is due before the oldest frame goes."""
+        position = self._index(backward.target)
+        return position < 0 or backward.reaches(self.slots[0], backward.distance + position)
 
     def _carries_forward(self, offset: int) -> bool:
         """Whether the forward recursion goes on to ``offset``: within K, or where a keyframe that comes
