@@ -60,11 +60,13 @@ class Slot:
     backward: Labeling | None = None
     ahead: Labeling | None = None
 
-    @property
-    def forward_offset(self) -> int | None:
-        """Frames from the keyframe whose forward recursion reached this frame (usable or ahead)."""
-        reached = self.forward if self.forward is not None else self.ahead
-        return None if reached is None else reached.offset
+    def reached_from_after(self, distance: int, radius: int) -> bool:
+        """Whether a keyframe ``distance`` frames after this frame labels it: within K, or because it
+        bridges with the keyframe whose forward recursion reached this frame (labels usable or ahead)."""
+        before = self.forward if self.forward is not None else self.ahead
+        return KeyframePropagation.reaches(distance, radius) or (
+            before is not None and KeyframePropagation.bridges(before.offset + distance, radius)
+        )
 
     @property
     def source(self) -> Source | None:
@@ -100,14 +102,6 @@ class _BackwardPass:
     source: Frame
     target: Slot | None  # the frame it labels next
     distance: int  # frames from the keyframe to ``target``
-
-    def reaches(self, slot: Slot, distance: int) -> bool:
-        """Whether this pass labels ``slot``, ``distance`` frames before its keyframe: within K, or across
-        to the keyframe before, where the two bridge."""
-        before = slot.forward_offset
-        return KeyframePropagation.reaches(distance, self.radius) or (
-            before is not None and KeyframePropagation.bridges(before + distance, self.radius)
-        )
 
 
 @dataclass
@@ -286,7 +280,7 @@ class KeyframePropagation:
         if self.slots and self.slots[-1].keyframe is not None:
             return [self.pop_oldest() for _ in range(len(self.slots))]
         final = []
-        while self.slots and not self._reachable_later(self.slots[0], len(self.slots)):
+        while self.slots and not self.slots[0].reached_from_after(len(self.slots), self.radius):
             final.append(self.pop_oldest())
         return final
 
@@ -307,7 +301,7 @@ class KeyframePropagation:
         """Whether a waiting pass may still label the oldest frame, or has ended (its next frame has left
         the buffer): either way its next step is due before the oldest frame goes."""
         position = self._index(backward.target)
-        return position < 0 or backward.reaches(self.slots[0], backward.distance + position)
+        return position < 0 or self.slots[0].reached_from_after(backward.distance + position, backward.radius)
 
     def _carries_forward(self, offset: int) -> bool:
         """Whether the forward recursion goes on to ``offset``: within K, or where a keyframe that comes
@@ -320,13 +314,6 @@ class KeyframePropagation:
         bridged = backward is not None and self.bridges(labeling.offset - backward.offset, self.radius)
         usable = self.reaches(labeling.offset, self.radius) or bridged
         slot.forward, slot.ahead = (labeling, None) if usable else (None, labeling)
-
-    def _reachable_later(self, slot: Slot, distance: int) -> bool:
-        """Whether a keyframe ``distance`` frames after ``slot`` would still label it."""
-        before = slot.forward_offset
-        return self.reaches(distance, self.radius) or (
-            slot.keyframe is None and before is not None and self.bridges(before + distance, self.radius)
-        )
 
     def _backward_pass(self, keyframe: Slot, track: Track) -> _BackwardPass:
         """The backward recursion of ``keyframe`` from the frame before it."""
@@ -380,7 +367,7 @@ class KeyframePropagation:
             target is None
             or position < 0
             or target.keyframe is not None
-            or not backward.reaches(target, backward.distance)
+            or not target.reached_from_after(backward.distance, backward.radius)
         ):
             return None
         propagator = backward.propagator
